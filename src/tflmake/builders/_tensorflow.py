@@ -1,0 +1,32 @@
+"""Import TensorFlow once per process, quietly and deterministically."""
+
+from __future__ import annotations
+
+import os
+import sys
+from functools import cache
+from types import ModuleType
+
+
+@cache
+def import_tensorflow() -> ModuleType:
+    """TensorFlow with C++ log noise off (unless the user set a level) and op determinism on."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    # absl keeps the stream it found at import (doit's stderr wrapper, which has no
+    # close()); give it the real one so interpreter exit stays quiet.
+    from absl import logging as absl_logging
+
+    absl_logging.get_absl_handler().python_handler.stream = sys.__stderr__
+    tf.config.experimental.enable_op_determinism()
+    return tf
+
+
+@cache
+def import_keras() -> ModuleType:
+    import_tensorflow()
+    import keras
+
+    return keras

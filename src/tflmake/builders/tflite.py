@@ -1,0 +1,76 @@
+"""Build `<variant>.tflite`: convert the SavedModel (or frozen graph) with the variant's quantization."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from tflmake import atomic
+from tflmake.builders._tensorflow import import_tensorflow
+from tflmake.errors import BuildError
+from tflmake.npzio import load_npz
+from tflmake.paths import Layout
+from tflmake.spec import ModelSpec, Variant
+
+
+def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
+    variant = spec.variant(variant_name)
+    converter = make_converter(spec, layout)
+    samples = load_npz(layout.representative(spec.name))["x"] \
+        if variant.needs_representative else None
+    configure(converter, variant, samples)
+    try:
+        model = converter.convert()
+    except Exception as error:  # the converter raises many types; all mean "cannot convert"
+        raise BuildError(f'variant "{variant.name}": conversion with quantize = '
+                         f'"{variant.quantize}" failed: {_summary(error)}') from None
+    atomic.write_bytes(layout.tflite(spec.name, variant.name), model)
+
+
+def make_converter(spec: ModelSpec, layout: Layout) -> Any:
+    tf = import_tensorflow()
+    source = spec.source
+    if source["type"] != "frozen_graph":
+        return tf.lite.TFLiteConverter.from_saved_model(layout.saved_model_dir(spec.name))
+    shapes = source.get("input_shapes") or None
+    try:
+        return tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
+            spec.resolve(source["path"]), source["input_arrays"], source["output_arrays"],
+            input_shapes=shapes)
+    except Exception as error:  # a bad .pb or array name; TF raises several types
+        raise BuildError(f"model.source: cannot read the frozen graph: {_summary(error)}") from None
+
+
+def configure(converter: Any, variant: Variant, samples: np.ndarray | None) -> None:
+    """Set the converter flags for one `quantize` mode (the TFLite post-training recipes)."""
+    tf = import_tensorflow()
+    if variant.quantize == "none":
+        return
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if variant.quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if variant.quantize in ("int8", "int16x8"):
+        assert samples is not None
+        converter.representative_dataset = lambda: _calibration(samples)
+    if variant.quantize == "int8":
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        io_type = {"float32": tf.float32, "int8": tf.int8, "uint8": tf.uint8}[variant.io_type]
+        converter.inference_input_type = io_type
+        converter.inference_output_type = io_type
+    if variant.quantize == "int16x8":
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+
+
+def _calibration(samples: np.ndarray) -> Iterator[list[np.ndarray]]:
+    for index in range(len(samples)):
+        yield [samples[index: index + 1].astype(np.float32)]
+
+
+def _summary(error: Exception) -> str:
+    """The converter's errors run to pages; keep the lines that say what went wrong."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    errors = [line for line in lines if "error:" in line.lower()]
+    return " | ".join((errors or lines or [type(error).__name__])[:3])

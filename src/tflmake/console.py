@@ -1,0 +1,62 @@
+"""What a build prints: our progress lines stay visible, TensorFlow's native log noise does not."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+VERBOSE_ENV = "TFLMAKE_VERBOSE"
+_progress: TextIO | None = None
+
+
+def progress(line: str) -> None:
+    """A line for the person watching the build (epochs, steps), even while output is captured."""
+    print(line, file=_progress or sys.stderr, flush=True)
+
+
+@contextmanager
+def native_output_captured() -> Iterator[TextIO | None]:
+    """Send what C++ and Python write to fds 1 and 2 into a temp file for the block.
+
+    TensorFlow's C++ logs ignore TF_CPP_MIN_LOG_LEVEL for several messages and
+    write straight to the file descriptors, so only a descriptor-level redirect
+    silences them. Yields the capture (to replay on failure); with
+    TFLMAKE_VERBOSE=1 nothing is captured and it yields None.
+    """
+    global _progress
+    if os.environ.get(VERBOSE_ENV):
+        yield None
+        return
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as capture:
+        os.dup2(capture.fileno(), 1)
+        os.dup2(capture.fileno(), 2)
+        _progress = os.fdopen(os.dup(saved[1]), "w")
+        try:
+            yield capture
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for descriptor in saved:
+                os.close(descriptor)
+            _progress.close()
+            _progress = None
+
+
+def replay_tail(capture: TextIO | None, lines: int = 40) -> None:
+    """Show the end of a capture, for a step that failed in a way we did not foresee."""
+    if capture is None:
+        return
+    capture.flush()
+    capture.seek(0)
+    tail = capture.read().splitlines()[-lines:]
+    if tail:
+        progress("---- last lines of TensorFlow's output ----\n" + "\n".join(tail))

@@ -1,0 +1,1 @@
+"""Pure text generators for firmware files."""

@@ -1,0 +1,47 @@
+"""The one place that names artifact paths: relative, POSIX, stable strings doit can compare."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a project's outputs live; every task and builder asks this for paths."""
+
+    build_dir: str = "build"
+
+    def model_dir(self, model: str) -> str:
+        return f"{self.build_dir}/{model}"
+
+    def dataset(self, model: str) -> str:
+        """The split data set (train/test arrays after scaling and reshaping)."""
+        return f"{self.model_dir(model)}/dataset.npz"
+
+    def saved_model_dir(self, model: str) -> str:
+        return f"{self.model_dir(model)}/saved_model"
+
+    def saved_model_stamp(self, model: str) -> str:
+        """A file standing for the SavedModel directory (doit cannot depend on a directory).
+
+        It holds a hash of the model's weights, so a retrain that changes nothing
+        leaves it byte-identical and downstream tasks stay up to date.
+        """
+        return f"{self.saved_model_dir(model)}/tflmake_stamp.json"
+
+    def representative(self, model: str) -> str:
+        return f"{self.model_dir(model)}/representative.npz"
+
+    def tflite(self, model: str, variant: str) -> str:
+        return f"{self.model_dir(model)}/{variant}.tflite"
+
+    def carray_header(self, model: str, variant: str) -> str:
+        return f"{self.model_dir(model)}/{variant}_model_data.h"
+
+    def carray_source(self, model: str, variant: str) -> str:
+        return f"{self.model_dir(model)}/{variant}_model_data.c"
+
+    @property
+    def dep_file(self) -> str:
+        """doit's state database, kept with the outputs so `rm -rf build` resets everything."""
+        return f"{self.build_dir}/.doit.db"

@@ -1,0 +1,37 @@
+"""The one action every task runs: import the builder lazily, turn project errors into one line."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from doit.exceptions import TaskFailed
+
+from tflmake.console import native_output_captured, replay_tail
+from tflmake.errors import TflmakeError
+from tflmake.paths import Layout
+from tflmake.spec import ModelSpec
+
+
+def run_step(step: str, spec: ModelSpec, layout: Layout, variant: str | None = None) -> Any:
+    """Build one artifact with `tflmake.builders.<step>.build`.
+
+    Module-level so `doit -n` can pickle it; the builder module (and TensorFlow)
+    is imported only when a task actually runs.
+    """
+    builder = importlib.import_module(f"tflmake.builders.{step}")
+    with native_output_captured() as capture:
+        try:
+            builder.build(spec, layout, variant) if variant else builder.build(spec, layout)
+        except TflmakeError as error:
+            where = f"{spec.name}.{variant}" if variant else spec.name
+            return TaskFailed(f"{where} ({spec.spec_path}): {error}")
+        except BaseException:
+            replay_tail(capture)
+            raise
+    return None
+
+
+def fail_spec(message: str) -> TaskFailed:
+    """The action of a broken spec's task: fail with the spec's own message."""
+    return TaskFailed(message)

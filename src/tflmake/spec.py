@@ -1,0 +1,218 @@
+"""TOML spec files -> validated, frozen spec objects. Pure: no TensorFlow, no writes."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tflmake.errors import SpecError
+from tflmake.validation import NAME_PATTERN, schema_problems, spec_schema
+
+LOADED_SOURCES = ("keras_file", "saved_model", "frozen_graph")
+CALIBRATED = ("int8", "int16x8")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One `.tflite` the spec asks for."""
+
+    name: str
+    quantize: str
+    io_type: str
+    c_array: bool
+
+    @property
+    def needs_representative(self) -> bool:
+        return self.quantize in CALIBRATED
+
+    def fragment(self) -> dict[str, Any]:
+        """The keys that decide this variant's bytes (its up-to-date key)."""
+        return {"name": self.name, "quantize": self.quantize, "io_type": self.io_type}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A validated spec with defaults filled in and paths resolved against its folder.
+
+    Sections are plain dicts exactly as the tasks hash them; `files` maps each
+    section's path keys to the resolved filesystem paths.
+    """
+
+    spec_path: str
+    name: str
+    description: str
+    source: dict[str, Any]
+    dataset: dict[str, Any] | None
+    train: dict[str, Any] | None
+    representative: dict[str, Any]
+    c_array: dict[str, Any]
+    variants: tuple[Variant, ...]
+    folder: str = field(default=".")
+
+    def resolve(self, relative: str) -> str:
+        """A path from the spec, resolved against the spec's folder (as a cwd-relative string)."""
+        return _display(Path(self.folder) / relative)
+
+    def variant(self, name: str) -> Variant:
+        return next(v for v in self.variants if v.name == name)
+
+    @property
+    def trains(self) -> bool:
+        return self.source["type"] not in LOADED_SOURCES
+
+
+def _display(path: Path) -> str:
+    """A path as users see it: relative to the working directory when inside it, POSIX."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(os.getcwd()).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def load_spec(path: str | os.PathLike[str]) -> ModelSpec:
+    """Parse and validate one spec file; raise SpecError listing every problem at once."""
+    shown = _display(Path(path))
+    try:
+        document = tomllib.loads(Path(path).read_text("utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(shown, [f"TOML syntax error: {error}"]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(shown, [f"cannot read file: {error}"]) from None
+    problems = schema_problems(document)
+    if problems:
+        raise SpecError(shown, problems)
+    spec = _normalise(document, Path(path), shown)
+    problems = _semantic_problems(spec, document)
+    if problems:
+        raise SpecError(shown, problems)
+    return spec
+
+
+def load_specs(
+    paths: Iterable[str | os.PathLike[str]],
+) -> tuple[list[ModelSpec], list[SpecError]]:
+    """Load many specs; broken ones come back as errors so the good ones still build."""
+    specs: list[ModelSpec] = []
+    errors: list[SpecError] = []
+    for path in sorted(paths, key=lambda p: Path(p).as_posix()):
+        try:
+            specs.append(load_spec(path))
+        except SpecError as error:
+            errors.append(error)
+    by_name: dict[str, list[ModelSpec]] = {}
+    for spec in specs:
+        by_name.setdefault(spec.name, []).append(spec)
+    for name, clashing in by_name.items():
+        if len(clashing) > 1:
+            files = ", ".join(s.spec_path for s in clashing)
+            for spec in clashing:
+                errors.append(SpecError(spec.spec_path, [
+                    f'model.name: "{name}" is used by more than one spec ({files}); '
+                    "model names must be unique"]))
+    clashed = {name for name, group in by_name.items() if len(group) > 1}
+    return [s for s in specs if s.name not in clashed], errors
+
+
+def find_spec_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Every `*.toml` spec in `folder`, sorted so task order is stable."""
+    root = Path(folder)
+    return sorted(root.glob("*.toml")) if root.is_dir() else []
+
+
+def _defaults(definition: str) -> dict[str, Any]:
+    schema = spec_schema()
+    node = schema["$defs"][definition] if definition in schema["$defs"] else \
+        schema["properties"][definition]
+    return {key: prop["default"] for key, prop in node.get("properties", {}).items()
+            if isinstance(prop, dict) and "default" in prop}
+
+
+def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
+    model = document["model"]
+    dataset = document.get("dataset")
+    if dataset is not None:
+        dataset = _defaults("dataset") | dataset
+        if dataset["type"] == "npz":
+            dataset = {"x_key": "x", "y_key": "y"} | dataset
+    train = document.get("train")
+    if train is None and model["source"]["type"] not in LOADED_SOURCES:
+        train = {}
+    variants = tuple(
+        Variant(**(_defaults("variant") | item)) for item in document["variant"]
+    )
+    return ModelSpec(
+        spec_path=shown,
+        name=model.get("name", path.stem),
+        description=model.get("description", ""),
+        source=dict(model["source"]),
+        dataset=dataset,
+        train=None if train is None else _defaults("train") | train,
+        representative=_defaults("representative") | document.get("representative", {}),
+        c_array=_defaults("c_array") | document.get("c_array", {}),
+        variants=variants,
+        folder=_display(path.parent),
+    )
+
+
+def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
+    """What the schema cannot say: uniqueness, cross-section rules, files that must exist."""
+    import re
+
+    problems: list[str] = []
+    if "name" not in document["model"] and not re.fullmatch(NAME_PATTERN, spec.name):
+        problems.append(
+            f'model.name: the file name "{spec.name}" is not a valid model name '
+            "(lowercase letters, digits and _, starting with a letter); set model.name")
+    seen: dict[str, int] = {}
+    for index, variant in enumerate(spec.variants):
+        if variant.name in seen:
+            problems.append(f'variant[{index}].name: "{variant.name}" is already used by '
+                            f"variant[{seen[variant.name]}]; variant names must be unique")
+        seen.setdefault(variant.name, index)
+        if "io_type" in document["variant"][index] and variant.quantize != "int8":
+            problems.append(f"variant[{index}].io_type: only allowed with quantize = \"int8\"; "
+                            f'this variant has quantize = "{variant.quantize}"')
+        if variant.needs_representative and spec.dataset is None:
+            problems.append(f'variant[{index}].quantize: "{variant.quantize}" calibrates on a '
+                            "representative set, so the spec needs a [dataset] section")
+    source_type = spec.source["type"]
+    if "train" in document and source_type in LOADED_SOURCES:
+        problems.append(f'train: a model loaded from "{source_type}" is used as is, not trained; '
+                        "remove [train]")
+    if spec.trains and spec.dataset is None:
+        problems.append(f'dataset: a "{source_type}" model is trained, so the spec needs a '
+                        "[dataset] section")
+    problems.extend(_missing_files(spec))
+    if source_type == "frozen_graph":
+        for name in spec.source.get("input_shapes", {}):
+            if name not in spec.source["input_arrays"]:
+                problems.append(f'model.source.input_shapes.{name}: "{name}" is not one of '
+                                f"input_arrays ({', '.join(spec.source['input_arrays'])})")
+    return problems
+
+
+def _missing_files(spec: ModelSpec) -> list[str]:
+    checks: list[tuple[str, str, bool]] = []
+    if "path" in spec.source:
+        checks.append(("model.source.path", spec.source["path"], spec.source["type"] == "saved_model"))
+    if spec.source["type"] == "python":
+        module = spec.source["entry"].split(":")[0].replace(".", "/")
+        if not (Path(spec.folder) / f"{module}.py").is_file() and \
+                not (Path(spec.folder) / module / "__init__.py").is_file():
+            return [f'model.source.entry: no module "{spec.source["entry"].split(":")[0]}" '
+                    f"({module}.py) in {spec.folder}"]
+    for key in ("path", "test_path"):
+        if spec.dataset and key in spec.dataset:
+            checks.append((f"dataset.{key}", spec.dataset[key], False))
+    problems = []
+    for key_path, relative, is_dir in checks:
+        resolved = Path(spec.folder) / relative
+        if not (resolved.is_dir() if is_dir else resolved.is_file()):
+            kind = "directory" if is_dir else "file"
+            problems.append(f"{key_path}: no such {kind}: {spec.resolve(relative)}")
+    return problems
