@@ -1,0 +1,83 @@
+"""Shared fixtures: temp projects with their own modelspecs/ and a doit runner."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+DODO_SHIM = (REPO / "dodo.py").read_text()
+
+
+@dataclass
+class DoitRun:
+    """One `doit` invocation: exit code, output, and which tasks executed."""
+
+    returncode: int
+    output: str
+
+    @property
+    def executed(self) -> list[str]:
+        return re.findall(r"^\.  (\S+)", self.output, flags=re.MULTILINE)
+
+    @property
+    def skipped(self) -> list[str]:
+        return re.findall(r"^-- (\S+)", self.output, flags=re.MULTILINE)
+
+
+@dataclass
+class Project:
+    """A temp project: modelspecs/, dodo.py (the repo's shim), build/."""
+
+    root: Path
+
+    @property
+    def specs(self) -> Path:
+        return self.root / "modelspecs"
+
+    @property
+    def build(self) -> Path:
+        return self.root / "build"
+
+    def add_spec(self, name: str, text: str) -> Path:
+        path = self.specs / f"{name}.toml"
+        path.write_text(text)
+        return path
+
+    def doit(self, *args: str, timeout: float = 600) -> DoitRun:
+        result = subprocess.run(
+            [sys.executable, "-m", "doit", *args], cwd=self.root, capture_output=True,
+            text=True, timeout=timeout, env={**os.environ, "PYTHONHASHSEED": "0"})
+        return DoitRun(result.returncode, result.stdout + result.stderr)
+
+
+def make_project(root: Path, *spec_names: str) -> Project:
+    """A project under `root` holding copies of the repo's example specs."""
+    (root / "modelspecs").mkdir(parents=True)
+    (root / "dodo.py").write_text(DODO_SHIM)
+    for name in spec_names:
+        shutil.copy(REPO / "modelspecs" / f"{name}.toml", root / "modelspecs")
+    return Project(root)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """An empty project (no specs yet)."""
+    return make_project(tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def built_mlp(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """digits_mlp built once for the session; tests must not modify it."""
+    built = make_project(tmp_path_factory.mktemp("built") / "project", "digits_mlp")
+    run = built.doit()
+    assert run.returncode == 0, run.output
+    return built
