@@ -20,6 +20,7 @@ from tflmake.errors import BuildError
 from tflmake.paths import Layout
 from tflmake.spec import ModelSpec
 
+
 def build(spec: ModelSpec, layout: Layout) -> None:
     target = layout.saved_model_dir(spec.name)
     with atomic.directory_for_write(target) as work:
@@ -106,7 +107,7 @@ def call_python_entry(spec: ModelSpec) -> Any:
 def check_input_shape(model: Any, x: np.ndarray, spec: ModelSpec) -> None:
     expected = tuple(_input_shapes(model)[0])[1:]
     actual = tuple(x.shape[1:])
-    if len(expected) != len(actual) or any(e not in (None, a) for e, a in zip(expected, actual)):
+    if len(expected) != len(actual) or any(e not in (None, a) for e, a in zip(expected, actual, strict=False)):
         raise BuildError(f"model input shape {expected} does not match the data set's sample "
                          f"shape {actual}; set dataset.shape (or the model's input_shape)")
 

@@ -1,0 +1,170 @@
+"""Real builds of the digits MLP: every target, real accuracy, real rebuild behaviour."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import Project, make_project
+from tests.integration.helpers import accuracy
+
+VARIANTS = ("float32", "dynamic", "float16", "int8", "int16x8")
+MLP_TASKS = {"dataset:digits_mlp", "savedmodel:digits_mlp", "representative:digits_mlp",
+             *(f"tflite:digits_mlp.{v}" for v in VARIANTS), "carray:digits_mlp.int8"}
+
+
+@pytest.fixture
+def copy_of_built(built_mlp: Project, tmp_path: Path) -> Project:
+    """A private copy of the built project (targets, timestamps and doit's state DB)."""
+    root = tmp_path / "copy"
+    shutil.copytree(built_mlp.root, root, symlinks=True)
+    return Project(root)
+
+
+def digests(build: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(build.glob("*/*.tflite"))}
+
+
+def test_every_target_exists(built_mlp: Project) -> None:
+    """SavedModel, representative set, every variant and the C arrays are built."""
+    model = built_mlp.build / "digits_mlp"
+    assert (model / "saved_model" / "saved_model.pb").is_file()
+    assert (model / "saved_model" / "tflmake_stamp.json").is_file()
+    assert (model / "representative.npz").is_file()
+    for variant in VARIANTS:
+        assert (model / f"{variant}.tflite").stat().st_size > 1000
+    assert (model / "int8_model_data.h").is_file() and (model / "int8_model_data.c").is_file()
+    with np.load(model / "representative.npz") as data:
+        assert data["x"].shape == (100, 8, 8)
+
+
+def test_int8_variant_has_int8_io(built_mlp: Project) -> None:
+    """The int8 variant with io_type = "int8" takes and returns int8 tensors in LiteRT."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(built_mlp.build / "digits_mlp" / "int8.tflite"))
+    interpreter.allocate_tensors()
+    assert interpreter.get_input_details()[0]["dtype"] == np.int8
+    assert interpreter.get_output_details()[0]["dtype"] == np.int8
+
+
+def test_accuracy_of_float_and_int8(built_mlp: Project) -> None:
+    """float32 reaches 0.90 on the test split and int8 stays within 2 points of it."""
+    model = built_mlp.build / "digits_mlp"
+    float_accuracy = accuracy(model / "float32.tflite", model / "dataset.npz")
+    int8_accuracy = accuracy(model / "int8.tflite", model / "dataset.npz")
+    assert float_accuracy >= 0.90
+    assert int8_accuracy >= float_accuracy - 0.02
+
+
+def test_quantized_variants_are_smaller(built_mlp: Project) -> None:
+    """Each quantization shrinks the float32 file (int8 to well under half)."""
+    sizes = {v: (built_mlp.build / "digits_mlp" / f"{v}.tflite").stat().st_size for v in VARIANTS}
+    assert sizes["int8"] < 0.5 * sizes["float32"]
+    assert max(sizes["dynamic"], sizes["float16"], sizes["int16x8"]) < sizes["float32"]
+
+
+def test_c_array_bytes_equal_the_tflite(built_mlp: Project) -> None:
+    """The array in int8_model_data.c holds exactly the .tflite bytes, with its length."""
+    model = built_mlp.build / "digits_mlp"
+    source = (model / "int8_model_data.c").read_text()
+    body = source[source.index("{") + 1: source.index("};")]
+    array = bytes(int(token, 16) for token in re.findall(r"0x([0-9a-f]{2})", body))
+    tflite = (model / "int8.tflite").read_bytes()
+    assert array == tflite
+    assert f"_len = {len(tflite)}u;" in source
+    assert "TFLMAKE_ALIGNED(16) const unsigned char g_digits_mlp_int8_model_data[]" in source
+
+
+def test_second_run_executes_nothing(built_mlp: Project) -> None:
+    """With nothing changed, doit runs no task and reports every one up to date."""
+    run = built_mlp.doit()
+    assert run.returncode == 0, run.output
+    assert run.executed == []
+    assert set(run.skipped) == MLP_TASKS
+
+
+def test_noop_never_imports_tensorflow(built_mlp: Project) -> None:
+    """A no-op doit imports neither TensorFlow nor Keras."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "doit"],
+                            cwd=built_mlp.root, capture_output=True, text=True)
+    assert result.returncode == 0
+    imported = re.findall(r"\|\s+(tensorflow|keras)\b", result.stderr)
+    assert imported == []
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (('io_type = "int8"', 'io_type = "uint8"'),
+     {"tflite:digits_mlp.int8", "carray:digits_mlp.int8"}),
+    (("samples = 100", "samples = 50"),
+     {"representative:digits_mlp", "tflite:digits_mlp.int8", "tflite:digits_mlp.int16x8",
+      "carray:digits_mlp.int8"}),
+    (('description = "Tutorial', 'description = "Edited'), set()),
+    (("epochs = 5", "epochs = 4"),
+     {"savedmodel:digits_mlp", *(f"tflite:digits_mlp.{v}" for v in VARIANTS),
+      "carray:digits_mlp.int8"}),
+], ids=["io_type", "representative", "description", "train"])
+def test_an_edit_reruns_exactly_what_it_feeds(
+        copy_of_built: Project, edit: tuple[str, str], expected: set[str]) -> None:
+    """Each spec edit reruns exactly the tasks that read the edited key."""
+    spec = copy_of_built.specs / "digits_mlp.toml"
+    text = spec.read_text()
+    assert edit[0] in text
+    spec.write_text(text.replace(*edit))
+    run = copy_of_built.doit()
+    assert run.returncode == 0, run.output
+    assert set(run.executed) == expected
+
+
+def test_adding_a_spec_builds_only_the_new_model(copy_of_built: Project) -> None:
+    """A new spec file adds a model; the built one stays up to date."""
+    from tests.conftest import REPO
+
+    shutil.copy(REPO / "modelspecs" / "digits_cnn.toml", copy_of_built.specs)
+    run = copy_of_built.doit()
+    assert run.returncode == 0, run.output
+    assert run.executed and all("digits_cnn" in task for task in run.executed)
+    assert (copy_of_built.build / "digits_cnn" / "int8.tflite").is_file()
+
+
+def test_forget_reruns_the_task_and_identical_bytes_stop_there(copy_of_built: Project) -> None:
+    """After `doit forget` a task reruns; equal output bytes leave its dependents up to date."""
+    assert copy_of_built.doit("forget", "tflite:digits_mlp.int8").returncode == 0
+    run = copy_of_built.doit()
+    assert run.executed == ["tflite:digits_mlp.int8"]
+
+
+def test_clean_removes_targets_and_rebuild_is_byte_identical(copy_of_built: Project) -> None:
+    """`doit clean` removes every target; a clean rebuild gives the same .tflite bytes."""
+    before = digests(copy_of_built.build)
+    assert copy_of_built.doit("clean").returncode == 0
+    assert list(copy_of_built.build.glob("*/*.tflite")) == []
+    assert not (copy_of_built.build / "digits_mlp" / "saved_model").exists()
+    run = copy_of_built.doit()
+    assert run.returncode == 0, run.output
+    assert digests(copy_of_built.build) == before
+
+
+def test_bad_spec_fails_alone(tmp_path: Path) -> None:
+    """A broken spec fails with its message; the good spec still builds; doit exits non-zero."""
+    project = make_project(tmp_path / "p")
+    from tests.conftest import REPO
+
+    fast = (REPO / "modelspecs" / "digits_mlp.toml").read_text().replace("epochs = 5",
+                                                                         "epochs = 1")
+    project.add_spec("good", fast)
+    project.add_spec("broken", fast.replace('quantize = "int16x8"', 'quantize = "int3"'))
+    run = project.doit()
+    assert run.returncode != 0
+    assert ('modelspecs/broken.toml: variant[4].quantize: expected one of none, dynamic, '
+            'float16, int8, int16x8; got "int3"') in run.output
+    assert (project.build / "good" / "int8.tflite").is_file()
+    assert "spec:broken" in run.executed

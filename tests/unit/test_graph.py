@@ -1,0 +1,135 @@
+"""Task graph: names, dependencies and up-to-date keys hash exactly what each task reads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tflmake.graph import creators
+from tflmake.paths import Layout
+from tflmake.spec import load_spec, load_specs
+
+REPO = Path(__file__).resolve().parents[2]
+MLP = (REPO / "modelspecs" / "digits_mlp.toml").read_text()
+
+
+def tasks_of(tmp_path: Path, text: str = MLP) -> dict[str, dict[str, Any]]:
+    """All task dicts of one spec, keyed `basename:name`."""
+    path = tmp_path / "digits_mlp.toml"
+    path.write_text(text)
+    specs, errors = load_specs([path])
+    found = {}
+    for creator in creators(specs, errors, Layout("build")).values():
+        for task in creator():
+            if task.get("name"):
+                found[f"{task['basename']}:{task['name']}"] = task
+    return found
+
+
+def fingerprints(tasks: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What doit compares to decide up-to-date: config hashes, file deps, targets."""
+    return {name: ([u._calc_digest()
+                    for u in task.get("uptodate", [])], task.get("file_dep"), task.get("targets"))
+            for name, task in tasks.items()}
+
+
+def changed_tasks(tmp_path: Path, edit: tuple[str, str]) -> set[str]:
+    before = fingerprints(tasks_of(tmp_path))
+    after = fingerprints(tasks_of(tmp_path, MLP.replace(*edit)))
+    assert MLP.replace(*edit) != MLP, "the edit must change the spec"
+    return {name for name in before if before[name] != after.get(name)}
+
+
+def test_task_names_follow_basename_colon_model_dot_variant(tmp_path: Path) -> None:
+    """One dataset/savedmodel/representative task per model, one tflite per variant."""
+    names = set(tasks_of(tmp_path))
+    assert names == {
+        "dataset:digits_mlp", "savedmodel:digits_mlp", "representative:digits_mlp",
+        "tflite:digits_mlp.float32", "tflite:digits_mlp.dynamic", "tflite:digits_mlp.float16",
+        "tflite:digits_mlp.int8", "tflite:digits_mlp.int16x8", "carray:digits_mlp.int8",
+    }
+
+
+def test_targets_follow_the_layout(tmp_path: Path) -> None:
+    """Targets are the documented build/<model>/ paths."""
+    tasks = tasks_of(tmp_path)
+    assert tasks["tflite:digits_mlp.int8"]["targets"] == ["build/digits_mlp/int8.tflite"]
+    assert tasks["carray:digits_mlp.int8"]["targets"] == [
+        "build/digits_mlp/int8_model_data.h", "build/digits_mlp/int8_model_data.c"]
+    assert tasks["savedmodel:digits_mlp"]["targets"] == [
+        "build/digits_mlp/saved_model/tflmake_stamp.json"]
+
+
+def test_only_calibrated_variants_depend_on_the_representative_set(tmp_path: Path) -> None:
+    """float32/dynamic/float16 do not read representative.npz; int8/int16x8 do."""
+    tasks = tasks_of(tmp_path)
+    calibrated = {name for name, task in tasks.items()
+                  if "build/digits_mlp/representative.npz" in task.get("file_dep", [])}
+    assert calibrated == {"tflite:digits_mlp.int8", "tflite:digits_mlp.int16x8"}
+
+
+def test_description_change_touches_no_task(tmp_path: Path) -> None:
+    """Editing the description changes no task's up-to-date key."""
+    assert changed_tasks(tmp_path, ('description = "Tutorial', 'description = "Edited')) == set()
+
+
+def test_variant_change_touches_only_that_variant(tmp_path: Path) -> None:
+    """Changing one variant's io_type changes only its tflite task's key."""
+    edit = ('quantize = "int8"\nio_type = "int8"', 'quantize = "int8"\nio_type = "uint8"')
+    assert changed_tasks(tmp_path, edit) == {"tflite:digits_mlp.int8"}
+
+
+def test_train_change_touches_only_the_savedmodel_task(tmp_path: Path) -> None:
+    """[train] is read by the SavedModel task; downstream reruns via its stamp file."""
+    assert changed_tasks(tmp_path, ("epochs = 5", "epochs = 6")) == {"savedmodel:digits_mlp"}
+
+
+def test_representative_change_touches_only_the_representative_task(tmp_path: Path) -> None:
+    """[representative] is read by the representative task only."""
+    assert changed_tasks(tmp_path, ("samples = 100", "samples = 50")) == {
+        "representative:digits_mlp"}
+
+
+def test_dataset_change_touches_only_the_dataset_task(tmp_path: Path) -> None:
+    """[dataset] is read by the dataset task; everything else depends on its file."""
+    assert changed_tasks(tmp_path, ("test_fraction = 0.2", "test_fraction = 0.25")) == {
+        "dataset:digits_mlp"}
+
+
+def test_broken_spec_becomes_a_failing_task(tmp_path: Path) -> None:
+    """A broken spec yields spec:<stem>, whose action fails with the spec's message."""
+    bad = tmp_path / "broken.toml"
+    bad.write_text("[model")
+    specs, errors = load_specs([bad])
+    spec_tasks = [t for t in creators(specs, errors, Layout())["task_spec"]() if t.get("name")]
+    assert [t["name"] for t in spec_tasks] == ["broken"]
+    action, args = spec_tasks[0]["actions"][0]
+    failure = action(*args)
+    assert "broken.toml: TOML syntax error" in str(failure.get_msg())
+
+
+def test_saved_model_source_depends_on_its_files(tmp_path: Path) -> None:
+    """A SavedModel source lists every file in the directory as a dependency."""
+    (tmp_path / "sm" / "variables").mkdir(parents=True)
+    (tmp_path / "sm" / "saved_model.pb").write_bytes(b"pb")
+    (tmp_path / "sm" / "variables" / "variables.index").write_bytes(b"i")
+    spec_path = tmp_path / "m.toml"
+    spec_path.write_text('[model.source]\ntype = "saved_model"\npath = "sm"\n'
+                         '[[variant]]\nname = "f"\n')
+    spec = load_spec(spec_path)
+    task = next(t for t in creators([spec], [], Layout())["task_savedmodel"]() if t.get("name"))
+    assert [Path(p).name for p in task["file_dep"]] == ["saved_model.pb", "variables.index"]
+
+
+def test_loading_the_graph_never_imports_tensorflow() -> None:
+    """Building every task dict of the examples imports neither TensorFlow nor Keras."""
+    code = (
+        "import sys; from tflmake.graph import project_tasks;"
+        "ns = project_tasks('modelspecs', 'build');"
+        "[list(f()) for k, f in ns.items() if k.startswith('task_')];"
+        "heavy = [m for m in ('tensorflow', 'keras', 'numpy') if m in sys.modules];"
+        "print(heavy); sys.exit(1 if heavy else 0)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
