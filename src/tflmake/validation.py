@@ -61,6 +61,9 @@ def _describe(error: Any) -> list[str]:
             for key in value
             if key not in instance
         ]
+    if kind == "pattern" and "x-expected" in error.schema:
+        # The schema says in words what its regular expression means.
+        return [f"{format_key_path(path)}: expected {error.schema['x-expected']}; got {_show(instance)}"]
     return [f"{format_key_path(path)}: {_expectation(kind, value, instance)}"]
 
 

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,8 @@ def load_keras_file(spec: ModelSpec) -> Any:
     keras = import_keras()
     path = spec.resolve(spec.source["path"])
     trust = spec.source.get("trust_code", False)
+    if path.endswith(".keras") and not zipfile.is_zipfile(path):
+        raise BuildError(f"model.source.path: {path} is not a .keras file (not a zip archive)")
     try:
         return keras.saving.load_model(path, compile=False, safe_mode=not trust)
     except ValueError as error:

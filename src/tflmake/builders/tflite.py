@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,7 +71,11 @@ def _calibration(samples: np.ndarray) -> Iterator[list[np.ndarray]]:
 
 
 def _summary(error: Exception) -> str:
-    """The converter's errors run to pages; keep the lines that say what went wrong."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    errors = [line for line in lines if "error:" in line.lower()]
-    return " | ".join((errors or lines or [type(error).__name__])[:3])
+    """The converter's errors run to pages of MLIR locations; keep the ops and the first reason."""
+    text = str(error)
+    ops = sorted(set(re.findall(r"'(tf\.\w+)' op", text)))
+    reasons = [re.sub(r"^.*?error: (loc\(.*\)\):\s*)?", "", line).strip()
+               for line in text.splitlines() if "error:" in line]
+    reason = next((r for r in reasons if r), text.strip().splitlines()[0] if text.strip() else "")
+    prefix = f"unsupported ops {', '.join(ops)}: " if ops else ""
+    return (prefix + reason)[:500] or type(error).__name__
