@@ -29,6 +29,7 @@ def open_for_write(path: str | os.PathLike[str]) -> Iterator[tempfile._Temporary
     """A binary file handle whose contents replace `path` only if the block succeeds."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target)
     handle = tempfile.NamedTemporaryFile(
         dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False)
     try:
@@ -53,6 +54,7 @@ def directory_for_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target)
     work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
         yield work
@@ -67,3 +69,15 @@ def directory_for_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Delete temp files and directories a killed build left for this target.
+
+    Safe because a build holds the build-directory lock: nobody else is writing them.
+    """
+    for leftover in [*target.parent.glob(f".{target.name}.*.tmp"), *target.parent.glob(f".{target.name}.*.old")]:
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from typing import Any
 from doit.tools import config_changed
 
 from tflmake.errors import SpecError
+from tflmake.lock import hold_build_lock
 from tflmake.paths import Layout
 from tflmake.runner import fail_spec, run_step
 from tflmake.spec import ModelSpec, find_spec_files, load_specs
@@ -32,6 +33,7 @@ def project_tasks(specs_dir: str = "modelspecs", build_dir: str = "build") -> di
 def doit_config(layout: Layout) -> dict[str, Any]:
     """doit settings: keep building other models when one fails; state DB under build/."""
     os.makedirs(layout.build_dir, exist_ok=True)
+    hold_build_lock(layout.build_dir)
     return {
         "continue": True,
         "backend": "sqlite3",

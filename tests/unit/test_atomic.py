@@ -48,3 +48,14 @@ def test_npz_files_are_byte_reproducible(tmp_path: Path) -> None:
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
     loaded = load_npz(tmp_path / "a.npz")
     assert np.array_equal(loaded["x"], arrays["x"]) and np.array_equal(loaded["y"], arrays["y"])
+
+
+def test_leftovers_of_a_killed_write_are_removed_by_the_next(tmp_path: Path) -> None:
+    """Temp files a killed build left beside a target disappear when it is next written."""
+    (tmp_path / ".a.tflite.x1.tmp").write_bytes(b"half")
+    (tmp_path / ".sm.x2.tmp").mkdir()
+    (tmp_path / ".other.x3.tmp").write_bytes(b"not ours")
+    atomic.write_bytes(tmp_path / "a.tflite", b"ok")
+    with atomic.directory_for_write(tmp_path / "sm"):
+        pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.x3.tmp", "a.tflite", "sm"]

@@ -1,0 +1,88 @@
+"""Faults: builds killed mid-way and concurrent builds end in a consistent, correct build/."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project, make_project
+
+
+def digests(build: Path) -> dict[str, str]:
+    """sha256 of every artifact file doit checks (not the SavedModel's own files)."""
+    files = [*build.glob("*/*.tflite"), *build.glob("*/*.npz"), *build.glob("*/*_model_data.*"),
+             *build.glob("*/saved_model/tflmake_stamp.json")]
+    return {p.relative_to(build).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(files)}
+
+
+def start_doit(project: Project) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "doit"], cwd=project.root, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def kill_when(process: subprocess.Popen[str], marker: str, delay: float) -> str:
+    """SIGKILL the whole build `delay` seconds after `marker` appears in its output."""
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            time.sleep(delay)
+            break
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    return "".join(seen)
+
+
+@pytest.mark.parametrize(("marker", "delay"), [
+    ("epoch 2/5", 0.0),                       # during training
+    (".  tflite:digits_mlp.dynamic", 0.5),     # during a conversion
+    (".  tflite:digits_mlp.int8", 1.0),        # during calibration + conversion
+    (".  carray:digits_mlp.int8", 0.0),        # while writing C arrays
+], ids=["training", "conversion", "calibration", "carray"])
+def test_killed_build_finishes_correctly(built_mlp: Project, tmp_path: Path, marker: str,
+                                         delay: float) -> None:
+    """After SIGKILL, what is on disk is complete and correct, and the next run finishes the build."""
+    reference = digests(built_mlp.build)
+    project = make_project(tmp_path / "p", "digits_mlp")
+    output = kill_when(start_doit(project), marker, delay)
+    assert marker in output, output
+    survived = digests(project.build)
+    assert all(reference[name] == digest for name, digest in survived.items())
+    visible = {p.relative_to(project.build).as_posix() for p in project.build.glob("*/*")
+               if not p.name.startswith(".")}
+    assert visible <= {*reference, "digits_mlp/saved_model"}  # partial writes stay hidden temps
+    run = project.doit()
+    assert run.returncode == 0, run.output
+    assert digests(project.build) == reference
+    assert project.doit().executed == []
+
+
+def test_concurrent_builds_wait_and_agree(built_mlp: Project, tmp_path: Path) -> None:
+    """A second doit waits for the first (saying so), then finds everything up to date."""
+    reference = digests(built_mlp.build)
+    project = make_project(tmp_path / "p", "digits_mlp")
+    first = start_doit(project)
+    lock = project.build / ".lock"
+    deadline = time.monotonic() + 60
+    while not (lock.exists() and lock.read_text().strip() == str(first.pid)):
+        assert time.monotonic() < deadline, "first build never took the lock"
+        time.sleep(0.05)
+    second = project.doit()
+    first_output, _ = first.communicate(timeout=600)
+    assert first.returncode == 0, first_output
+    assert second.returncode == 0, second.output
+    assert f"another build is running in build (pid {first.pid}); waiting" in second.output
+    assert second.executed == []
+    assert digests(project.build) == reference
+    assert project.doit().executed == []
