@@ -81,3 +81,11 @@ def built_mlp(tmp_path_factory: pytest.TempPathFactory) -> Project:
     run = built.doit()
     assert run.returncode == 0, run.output
     return built
+
+
+@pytest.fixture
+def copy_of_built(built_mlp: Project, tmp_path: Path) -> Project:
+    """A private copy of the built digits_mlp project (targets, timestamps, doit's state DB)."""
+    root = tmp_path / "copy"
+    shutil.copytree(built_mlp.root, root, symlinks=True)
+    return Project(root)

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tflmake.errors import BuildError
+
 # Temp files are created 0600 and temp dirs 0700; artifacts get the usual umask modes.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -28,10 +30,13 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 def open_for_write(path: str | os.PathLike[str]) -> Iterator[tempfile._TemporaryFileWrapper[bytes]]:
     """A binary file handle whose contents replace `path` only if the block succeeds."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(target)
-    handle = tempfile.NamedTemporaryFile(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(target)
+        handle = tempfile.NamedTemporaryFile(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False)
+    except OSError as error:
+        raise BuildError(f"cannot write {target.as_posix()}: {error.strerror or error}") from error
     try:
         with handle:
             yield handle
@@ -39,6 +44,9 @@ def open_for_write(path: str | os.PathLike[str]) -> Iterator[tempfile._Temporary
             os.fsync(handle.fileno())
         os.chmod(handle.name, 0o666 & ~_UMASK)
         os.replace(handle.name, target)
+    except OSError as error:
+        Path(handle.name).unlink(missing_ok=True)
+        raise BuildError(f"cannot write {target.as_posix()}: {error.strerror or error}") from error
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
@@ -53,9 +61,12 @@ def directory_for_write(path: str | os.PathLike[str]) -> Iterator[Path]:
     half-written one.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(target)
-    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_leftovers(target)
+        work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+    except OSError as error:
+        raise BuildError(f"cannot write {target.as_posix()}: {error.strerror or error}") from error
     try:
         yield work
         os.chmod(work, 0o777 & ~_UMASK)
@@ -66,6 +77,9 @@ def directory_for_write(path: str | os.PathLike[str]) -> Iterator[Path]:
             shutil.rmtree(old)
         else:
             os.replace(work, target)
+    except OSError as error:
+        shutil.rmtree(work, ignore_errors=True)
+        raise BuildError(f"cannot write {target.as_posix()}: {error.strerror or error}") from error
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

@@ -10,8 +10,10 @@ from typing import Any
 from doit.tools import config_changed
 
 from tflmake.errors import SpecError
+from tflmake.fingerprint import targets_intact
 from tflmake.lock import hold_build_lock
 from tflmake.paths import Layout
+from tflmake.provenance import MANIFEST_TOOLS, section_hashes
 from tflmake.runner import fail_spec, run_step
 from tflmake.spec import ModelSpec, find_spec_files, load_specs
 from tflmake.toolversions import tool_versions
@@ -41,95 +43,96 @@ def doit_config(layout: Layout) -> dict[str, Any]:
     }
 
 
-def creators(specs: list[ModelSpec], errors: list[SpecError], layout: Layout) -> dict[str, Any]:
-    """One creator per task basename, in build order."""
-
-    def task_spec() -> Iterator[TaskDict]:
-        """Specs that failed validation (each fails with its message)."""
-        yield {"basename": "spec", "name": None, "doc": (task_spec.__doc__ or "").strip()}
-        for error in errors:
-            yield {
-                "basename": "spec",
-                "name": Path(error.spec_path).stem,
-                "actions": [(fail_spec, [str(error)])],
-                "verbosity": 2,
-            }
-
-    def task_dataset() -> Iterator[TaskDict]:
-        """Train/test split of each model's data set."""
-        yield from _group("dataset", task_dataset.__doc__, (dataset_task(s, layout) for s in specs if s.dataset))
-
-    def task_savedmodel() -> Iterator[TaskDict]:
-        """SavedModel of each model: built and trained, or loaded."""
-        yield from _group("savedmodel", task_savedmodel.__doc__, (savedmodel_task(s, layout) for s in specs
-                                         if s.source["type"] != "frozen_graph"))
-
-    def task_representative() -> Iterator[TaskDict]:
-        """Representative (calibration) samples of each model."""
-        yield from _group("representative", task_representative.__doc__, (representative_task(s, layout) for s in specs
-                                             if any(v.needs_representative for v in s.variants)))
-
-    def task_tflite() -> Iterator[TaskDict]:
-        """Each .tflite variant."""
-        yield from _group("tflite", task_tflite.__doc__, (tflite_task(s, v.name, layout) for s in specs
-                                     for v in s.variants))
-
-    def task_carray() -> Iterator[TaskDict]:
-        """C arrays (.h/.c) of variants with c_array = true."""
-        yield from _group("carray", task_carray.__doc__, (carray_task(s, v.name, layout) for s in specs
-                                     for v in s.variants if v.c_array))
-
-    return {f"task_{creator.__name__[5:]}": creator for creator in
-            (task_spec, task_dataset, task_savedmodel, task_representative, task_tflite,
-             task_carray)}
+# Task basenames in build order, with what `doit list` says of each.
+BASENAMES = {
+    "spec": "Specs that failed validation (each fails with its message).",
+    "dataset": "Train/test split of each model's data set.",
+    "savedmodel": "SavedModel of each model: built and trained, or loaded.",
+    "representative": "Representative (calibration) samples of each model.",
+    "tflite": "Each .tflite variant.",
+    "carray": "C arrays (.h/.c) of variants with c_array = true.",
+    "manifest": "Provenance of each model: sha256 of every artifact, spec hashes, tool versions.",
+}
 
 
-def _group(basename: str, doc: str | None, tasks: Iterator[TaskDict]) -> Iterator[TaskDict]:
-    # The group task first, so `doit <basename>` works even when no spec has one.
-    yield {"basename": basename, "name": None, "doc": (doc or "").strip()}
-    for task in tasks:
-        yield {"basename": basename, **task}
+def creators(specs: list[ModelSpec], errors: list[SpecError], layout: Layout) -> dict[str, TaskCreator]:
+    """One `task_<basename>` creator per basename, yielding that basename's tasks of every model."""
+    tasks = [spec_error_task(error) for error in errors]
+    tasks += [task for spec in specs for task in model_tasks(spec, layout)]
+
+    def creator_for(basename: str, doc: str) -> TaskCreator:
+        def creator() -> Iterator[TaskDict]:
+            # The group task first, so `doit <basename>` works even when no spec has one.
+            yield {"basename": basename, "name": None, "doc": doc}
+            # Copies: doit pops keys from the dicts it is given.
+            yield from (dict(task) for task in tasks if task["basename"] == basename)
+
+        creator.__doc__ = doc
+        return creator
+
+    return {f"task_{basename}": creator_for(basename, doc) for basename, doc in BASENAMES.items()}
+
+
+def model_tasks(spec: ModelSpec, layout: Layout) -> list[TaskDict]:
+    """Every task of one model, in build order, the manifest last."""
+    tasks = []
+    if spec.dataset:
+        tasks.append(dataset_task(spec, layout))
+    if spec.source["type"] != "frozen_graph":
+        tasks.append(savedmodel_task(spec, layout))
+    if any(v.needs_representative for v in spec.variants):
+        tasks.append(representative_task(spec, layout))
+    tasks += [tflite_task(spec, v.name, layout) for v in spec.variants]
+    tasks += [carray_task(spec, v.name, layout) for v in spec.variants if v.c_array]
+    tasks.append(manifest_task(spec, layout, tasks))
+    return tasks
+
+
+def spec_error_task(error: SpecError) -> TaskDict:
+    return {
+        "basename": "spec",
+        "name": Path(error.spec_path).stem,
+        "actions": [(fail_spec, [str(error)])],
+        "verbosity": 2,
+    }
+
+
+def _artifact_task(basename: str, name: str, key: dict[str, Any], **fields: Any) -> TaskDict:
+    """A task that writes file targets: up to date while its key and targets' bytes are unchanged."""
+    return {"basename": basename, "name": name, "clean": True, **fields,
+            "uptodate": [config_changed(key), targets_intact]}
 
 
 def dataset_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     assert spec.dataset is not None
     files = [spec.resolve(spec.dataset[key]) for key in ("path", "test_path") if key in spec.dataset]
-    return {
-        "name": spec.name,
-        "actions": [(run_step, ["dataset", spec, layout])],
-        "file_dep": files,
-        "targets": [layout.dataset(spec.name)],
-        "uptodate": [config_changed({"dataset": spec.dataset,
-                                     "tools": tool_versions("numpy", "scikit-learn")})],
-        "clean": True,
-    }
+    return _artifact_task(
+        "dataset", spec.name, {"dataset": spec.dataset, "tools": tool_versions("numpy", "scikit-learn")},
+        actions=[(run_step, ["dataset", spec, layout])],
+        file_dep=files,
+        targets=[layout.dataset(spec.name)])
 
 
 def savedmodel_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     file_dep = source_files(spec)
     if spec.trains:
         file_dep.append(layout.dataset(spec.name))
-    return {
-        "name": spec.name,
-        "actions": [(run_step, ["savedmodel", spec, layout])],
-        "file_dep": file_dep,
-        "targets": [layout.saved_model_stamp(spec.name)],
-        "uptodate": [config_changed({"source": spec.source, "train": spec.train,
-                                     "tools": tool_versions("tensorflow", "keras")})],
-        "clean": [(_remove_tree, [layout.saved_model_dir(spec.name)])],
-    }
+    return _artifact_task(
+        "savedmodel", spec.name,
+        {"source": spec.source, "train": spec.train, "tools": tool_versions("tensorflow", "keras")},
+        actions=[(run_step, ["savedmodel", spec, layout])],
+        file_dep=file_dep,
+        targets=[layout.saved_model_stamp(spec.name)],
+        clean=[(_remove_tree, [layout.saved_model_dir(spec.name)])])
 
 
 def representative_task(spec: ModelSpec, layout: Layout) -> TaskDict:
-    return {
-        "name": spec.name,
-        "actions": [(run_step, ["representative", spec, layout])],
-        "file_dep": [layout.dataset(spec.name)],
-        "targets": [layout.representative(spec.name)],
-        "uptodate": [config_changed({"representative": spec.representative,
-                                     "tools": tool_versions("numpy")})],
-        "clean": True,
-    }
+    return _artifact_task(
+        "representative", spec.name,
+        {"representative": spec.representative, "tools": tool_versions("numpy")},
+        actions=[(run_step, ["representative", spec, layout])],
+        file_dep=[layout.dataset(spec.name)],
+        targets=[layout.representative(spec.name)])
 
 
 def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
@@ -140,28 +143,31 @@ def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
         file_dep, model_key = [layout.saved_model_stamp(spec.name)], {}
     if variant.needs_representative:
         file_dep.append(layout.representative(spec.name))
-    return {
-        "name": f"{spec.name}.{variant.name}",
-        "actions": [(run_step, ["tflite", spec, layout, variant.name])],
-        "file_dep": file_dep,
-        "targets": [layout.tflite(spec.name, variant.name)],
-        "uptodate": [config_changed({"variant": variant.fragment(), **model_key,
-                                     "tools": tool_versions("tensorflow")})],
-        "clean": True,
-    }
+    return _artifact_task(
+        "tflite", f"{spec.name}.{variant.name}",
+        {"variant": variant.fragment(), **model_key, "tools": tool_versions("tensorflow")},
+        actions=[(run_step, ["tflite", spec, layout], {"variant": variant.name})],
+        file_dep=file_dep,
+        targets=[layout.tflite(spec.name, variant.name)])
 
 
 def carray_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
-    return {
-        "name": f"{spec.name}.{variant_name}",
-        "actions": [(run_step, ["carray", spec, layout, variant_name])],
-        "file_dep": [layout.tflite(spec.name, variant_name)],
-        "targets": [layout.carray_header(spec.name, variant_name),
-                    layout.carray_source(spec.name, variant_name)],
-        "uptodate": [config_changed({"model": spec.name, "variant": variant_name,
-                                     "c_array": spec.c_array})],
-        "clean": True,
-    }
+    return _artifact_task(
+        "carray", f"{spec.name}.{variant_name}",
+        {"model": spec.name, "variant": variant_name, "c_array": spec.c_array},
+        actions=[(run_step, ["carray", spec, layout], {"variant": variant_name})],
+        file_dep=[layout.tflite(spec.name, variant_name)],
+        targets=[layout.carray_header(spec.name, variant_name), layout.carray_source(spec.name, variant_name)])
+
+
+def manifest_task(spec: ModelSpec, layout: Layout, upstream: list[TaskDict]) -> TaskDict:
+    """Depends on every artifact of the model, so it is rewritten whenever one changes."""
+    artifacts = [target for task in upstream for target in task["targets"]]
+    return _artifact_task(
+        "manifest", spec.name, {"sections": section_hashes(spec), "tools": tool_versions(*MANIFEST_TOOLS)},
+        actions=[(run_step, ["manifest", spec, layout])],
+        file_dep=artifacts,
+        targets=[layout.manifest(spec.name)])
 
 
 def source_files(spec: ModelSpec) -> list[str]:

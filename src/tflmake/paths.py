@@ -41,6 +41,10 @@ class Layout:
     def carray_source(self, model: str, variant: str) -> str:
         return f"{self.model_dir(model)}/{variant}_model_data.c"
 
+    def manifest(self, model: str) -> str:
+        """Provenance: sha256 of every artifact, spec section hashes, tool versions."""
+        return f"{self.model_dir(model)}/manifest.json"
+
     @property
     def dep_file(self) -> str:
         """doit's state database, kept with the outputs so `rm -rf build` resets everything."""

@@ -9,15 +9,17 @@ from doit.exceptions import TaskFailed
 
 from tflmake.console import native_output_captured, replay_tail
 from tflmake.errors import TflmakeError
+from tflmake.fingerprint import record_targets
 from tflmake.paths import Layout
 from tflmake.spec import ModelSpec
 
 
-def run_step(step: str, spec: ModelSpec, layout: Layout, variant: str | None = None) -> Any:
+def run_step(step: str, spec: ModelSpec, layout: Layout, targets: list[str], variant: str | None = None) -> Any:
     """Build one artifact with `tflmake.builders.<step>.build`.
 
     Module-level so `doit -n` can pickle it; the builder module (and TensorFlow)
-    is imported only when a task actually runs.
+    is imported only when a task actually runs. doit passes `targets`; their
+    fingerprints are returned as the task's saved values for `targets_intact`.
     """
     builder = importlib.import_module(f"tflmake.builders.{step}")
     with native_output_captured() as capture:
@@ -29,7 +31,7 @@ def run_step(step: str, spec: ModelSpec, layout: Layout, variant: str | None = N
         except BaseException:
             replay_tail(capture)
             raise
-    return None
+    return {"targets": record_targets(targets)}
 
 
 def fail_spec(message: str) -> TaskFailed:

@@ -13,6 +13,7 @@ _DISTRIBUTIONS = {
     "scikit-learn": ("scikit-learn",),
     "ai-edge-litert": ("ai-edge-litert", "ai-edge-litert-nightly"),
     "tflite-micro": ("tflite-micro", "tflite-micro-nightly"),
+    "tflmake": ("tflmake",),
 }
 
 

@@ -17,15 +17,8 @@ from tests.integration.helpers import accuracy
 
 VARIANTS = ("float32", "dynamic", "float16", "int8", "int16x8")
 MLP_TASKS = {"dataset:digits_mlp", "savedmodel:digits_mlp", "representative:digits_mlp",
-             *(f"tflite:digits_mlp.{v}" for v in VARIANTS), "carray:digits_mlp.int8"}
-
-
-@pytest.fixture
-def copy_of_built(built_mlp: Project, tmp_path: Path) -> Project:
-    """A private copy of the built project (targets, timestamps and doit's state DB)."""
-    root = tmp_path / "copy"
-    shutil.copytree(built_mlp.root, root, symlinks=True)
-    return Project(root)
+             *(f"tflite:digits_mlp.{v}" for v in VARIANTS), "carray:digits_mlp.int8",
+             "manifest:digits_mlp"}
 
 
 def digests(build: Path) -> dict[str, str]:
@@ -103,14 +96,14 @@ def test_noop_never_imports_tensorflow(built_mlp: Project) -> None:
 
 @pytest.mark.parametrize(("edit", "expected"), [
     (('io_type = "int8"', 'io_type = "uint8"'),
-     {"tflite:digits_mlp.int8", "carray:digits_mlp.int8"}),
+     {"tflite:digits_mlp.int8", "carray:digits_mlp.int8", "manifest:digits_mlp"}),
     (("samples = 100", "samples = 50"),
      {"representative:digits_mlp", "tflite:digits_mlp.int8", "tflite:digits_mlp.int16x8",
-      "carray:digits_mlp.int8"}),
+      "carray:digits_mlp.int8", "manifest:digits_mlp"}),
     (('description = "Tutorial', 'description = "Edited'), set()),
     (("epochs = 5", "epochs = 4"),
      {"savedmodel:digits_mlp", *(f"tflite:digits_mlp.{v}" for v in VARIANTS),
-      "carray:digits_mlp.int8"}),
+      "carray:digits_mlp.int8", "manifest:digits_mlp"}),
 ], ids=["io_type", "representative", "description", "train"])
 def test_an_edit_reruns_exactly_what_it_feeds(
         copy_of_built: Project, edit: tuple[str, str], expected: set[str]) -> None:

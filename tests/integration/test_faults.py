@@ -46,8 +46,8 @@ def kill_when(process: subprocess.Popen[str], marker: str, delay: float) -> str:
 
 @pytest.mark.parametrize(("marker", "delay"), [
     ("epoch 2/5", 0.0),                       # during training
-    (".  tflite:digits_mlp.dynamic", 0.5),     # during a conversion
-    (".  tflite:digits_mlp.int8", 1.0),        # during calibration + conversion
+    (".  tflite:digits_mlp.dynamic", 0.1),     # during a conversion
+    (".  tflite:digits_mlp.int8", 0.3),        # during calibration + conversion
     (".  carray:digits_mlp.int8", 0.0),        # while writing C arrays
 ], ids=["training", "conversion", "calibration", "carray"])
 def test_killed_build_finishes_correctly(built_mlp: Project, tmp_path: Path, marker: str,
@@ -61,7 +61,8 @@ def test_killed_build_finishes_correctly(built_mlp: Project, tmp_path: Path, mar
     assert all(reference[name] == digest for name, digest in survived.items())
     visible = {p.relative_to(project.build).as_posix() for p in project.build.glob("*/*")
                if not p.name.startswith(".")}
-    assert visible <= {*reference, "digits_mlp/saved_model"}  # partial writes stay hidden temps
+    # Partial writes stay hidden temps. (The manifest lists SavedModel file hashes, which differ per training run.)
+    assert visible <= {*reference, "digits_mlp/saved_model", "digits_mlp/manifest.json"}
     run = project.doit()
     assert run.returncode == 0, run.output
     assert digests(project.build) == reference
@@ -86,3 +87,65 @@ def test_concurrent_builds_wait_and_agree(built_mlp: Project, tmp_path: Path) ->
     assert second.executed == []
     assert digests(project.build) == reference
     assert project.doit().executed == []
+
+
+def test_tampered_target_is_rebuilt_and_verify_notices(copy_of_built: Project) -> None:
+    """A truncated .tflite fails `verify`, is rebuilt alone by the next run, then verifies again."""
+    from tflmake.verify import main as verify
+
+    tflite = copy_of_built.build / "digits_mlp" / "int8.tflite"
+    original = tflite.read_bytes()
+    build_dir = str(copy_of_built.build)
+    assert verify(["--build-dir", build_dir]) == 0
+    tflite.write_bytes(original[:100])
+    assert verify(["--build-dir", build_dir]) == 1
+    run = copy_of_built.doit()
+    assert run.returncode == 0, run.output
+    assert run.executed == ["tflite:digits_mlp.int8"]
+    assert tflite.read_bytes() == original
+    assert verify(["--build-dir", build_dir]) == 0
+
+
+def test_hand_edited_c_array_is_regenerated(copy_of_built: Project) -> None:
+    """Editing a generated C file by hand is undone by the next build."""
+    source = copy_of_built.build / "digits_mlp" / "int8_model_data.c"
+    original = source.read_text()
+    source.write_text(original.replace("0x", "0X", 1))
+    run = copy_of_built.doit()
+    assert run.executed == ["carray:digits_mlp.int8"]
+    assert source.read_text() == original
+
+
+def test_disk_full_is_a_clear_error_and_leaves_no_target(project: Project) -> None:
+    """With writes capped (as on a full disk), the build fails in one line and writes no target."""
+    import resource
+
+    from tests.conftest import REPO
+
+    project.add_spec("digits_mlp", (REPO / "modelspecs" / "digits_mlp.toml").read_text())
+    limit = 64 * 1024  # dataset.npz is ~470 kB: its write hits the cap
+
+    def cap_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    result = subprocess.run([sys.executable, "-m", "doit", "dataset"], cwd=project.root, capture_output=True,
+                            text=True, preexec_fn=cap_file_size)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "digits_mlp (modelspecs/digits_mlp.toml): cannot write build/digits_mlp/dataset.npz: File too large" \
+        in output
+    assert "Traceback" not in output
+    assert sorted(p.name for p in (project.build / "digits_mlp").iterdir()) == []
+
+
+def test_unwritable_build_path_is_a_clear_error(project: Project) -> None:
+    """A model folder that cannot be created (a file is in the way) fails with one clear line."""
+    from tests.conftest import REPO
+
+    project.add_spec("digits_mlp", (REPO / "modelspecs" / "digits_mlp.toml").read_text())
+    project.build.mkdir()
+    (project.build / "digits_mlp").write_text("in the way")
+    run = project.doit("dataset")
+    assert run.returncode != 0
+    assert "digits_mlp (modelspecs/digits_mlp.toml): cannot write build/digits_mlp/dataset.npz: " in run.output
+    assert "Traceback" not in run.output

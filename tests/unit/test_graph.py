@@ -30,8 +30,8 @@ def tasks_of(tmp_path: Path, text: str = MLP) -> dict[str, dict[str, Any]]:
 
 def fingerprints(tasks: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """What doit compares to decide up-to-date: config hashes, file deps, targets."""
-    return {name: ([u._calc_digest()
-                    for u in task.get("uptodate", [])], task.get("file_dep"), task.get("targets"))
+    return {name: ([u._calc_digest() for u in task.get("uptodate", []) if hasattr(u, "_calc_digest")],
+                   task.get("file_dep"), task.get("targets"))
             for name, task in tasks.items()}
 
 
@@ -49,6 +49,7 @@ def test_task_names_follow_basename_colon_model_dot_variant(tmp_path: Path) -> N
         "dataset:digits_mlp", "savedmodel:digits_mlp", "representative:digits_mlp",
         "tflite:digits_mlp.float32", "tflite:digits_mlp.dynamic", "tflite:digits_mlp.float16",
         "tflite:digits_mlp.int8", "tflite:digits_mlp.int16x8", "carray:digits_mlp.int8",
+        "manifest:digits_mlp",
     }
 
 
@@ -62,11 +63,25 @@ def test_targets_follow_the_layout(tmp_path: Path) -> None:
         "build/digits_mlp/saved_model/tflmake_stamp.json"]
 
 
+def test_every_artifact_task_checks_its_targets_bytes(tmp_path: Path) -> None:
+    """Each task with file targets is also up to date only while its targets are intact."""
+    from tflmake.fingerprint import targets_intact
+
+    assert all(targets_intact in task["uptodate"] for task in tasks_of(tmp_path).values())
+
+
+def test_manifest_depends_on_every_artifact(tmp_path: Path) -> None:
+    """The manifest task reads every target of the model's other tasks."""
+    tasks = tasks_of(tmp_path)
+    others = {t for name, task in tasks.items() if not name.startswith("manifest") for t in task["targets"]}
+    assert set(tasks["manifest:digits_mlp"]["file_dep"]) == others
+
+
 def test_only_calibrated_variants_depend_on_the_representative_set(tmp_path: Path) -> None:
     """float32/dynamic/float16 do not read representative.npz; int8/int16x8 do."""
     tasks = tasks_of(tmp_path)
-    calibrated = {name for name, task in tasks.items()
-                  if "build/digits_mlp/representative.npz" in task.get("file_dep", [])}
+    calibrated = {name for name, task in tasks.items() if not name.startswith("manifest")
+                  and "build/digits_mlp/representative.npz" in task.get("file_dep", [])}
     assert calibrated == {"tflite:digits_mlp.int8", "tflite:digits_mlp.int16x8"}
 
 
@@ -78,24 +93,24 @@ def test_description_change_touches_no_task(tmp_path: Path) -> None:
 def test_variant_change_touches_only_that_variant(tmp_path: Path) -> None:
     """Changing one variant's io_type changes only its tflite task's key."""
     edit = ('quantize = "int8"\nio_type = "int8"', 'quantize = "int8"\nio_type = "uint8"')
-    assert changed_tasks(tmp_path, edit) == {"tflite:digits_mlp.int8"}
+    assert changed_tasks(tmp_path, edit) == {"tflite:digits_mlp.int8", "manifest:digits_mlp"}
 
 
 def test_train_change_touches_only_the_savedmodel_task(tmp_path: Path) -> None:
     """[train] is read by the SavedModel task; downstream reruns via its stamp file."""
-    assert changed_tasks(tmp_path, ("epochs = 5", "epochs = 6")) == {"savedmodel:digits_mlp"}
+    assert changed_tasks(tmp_path, ("epochs = 5", "epochs = 6")) == {"savedmodel:digits_mlp", "manifest:digits_mlp"}
 
 
 def test_representative_change_touches_only_the_representative_task(tmp_path: Path) -> None:
     """[representative] is read by the representative task only."""
     assert changed_tasks(tmp_path, ("samples = 100", "samples = 50")) == {
-        "representative:digits_mlp"}
+        "representative:digits_mlp", "manifest:digits_mlp"}
 
 
 def test_dataset_change_touches_only_the_dataset_task(tmp_path: Path) -> None:
     """[dataset] is read by the dataset task; everything else depends on its file."""
     assert changed_tasks(tmp_path, ("test_fraction = 0.2", "test_fraction = 0.25")) == {
-        "dataset:digits_mlp"}
+        "dataset:digits_mlp", "manifest:digits_mlp"}
 
 
 def test_broken_spec_becomes_a_failing_task(tmp_path: Path) -> None:
