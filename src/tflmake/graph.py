@@ -73,7 +73,7 @@ def creators(specs: list[ModelSpec], errors: list[SpecError], layout: Layout) ->
                                      for v in s.variants))
 
     def task_carray() -> Iterator[TaskDict]:
-        """C arrays (.h/.c) of variants with c_array = true."""
+        """Firmware bundles (C arrays, op resolver, arena size) of variants with c_array = true."""
         yield from _group("carray", task_carray.__doc__, (carray_task(s, v.name, layout) for s in specs
                                      for v in s.variants if v.c_array))
 
@@ -150,14 +150,19 @@ def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
 
 
 def carray_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
+    variant = spec.variant(variant_name)
+    file_dep = [layout.tflite(spec.name, variant.name)]
+    if spec.dataset:
+        # The golden test vector and the class labels come from the split data set.
+        file_dep.append(layout.dataset(spec.name))
     return {
-        "name": f"{spec.name}.{variant_name}",
-        "actions": [(run_step, ["carray", spec, layout, variant_name])],
-        "file_dep": [layout.tflite(spec.name, variant_name)],
-        "targets": [layout.carray_header(spec.name, variant_name),
-                    layout.carray_source(spec.name, variant_name)],
-        "uptodate": [config_changed({"model": spec.name, "variant": variant_name,
-                                     "c_array": spec.c_array})],
+        "name": f"{spec.name}.{variant.name}",
+        "actions": [(run_step, ["carray", spec, layout, variant.name])],
+        "file_dep": file_dep,
+        "targets": layout.firmware_bundle(spec.name, variant.name),
+        "uptodate": [config_changed({"model": spec.name, "variant": variant.name,
+                                     "quantize": variant.quantize, "c_array": spec.c_array,
+                                     "tools": tool_versions("tflite-micro")})],
         "clean": True,
     }
 
