@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tflmake.emit.carray import include_guard
+from tflmake.emit.carray import format_bytes, include_guard
 from tflmake.emit.firmware import Bundle, Golden, c_float, c_string, render_header, render_source
 from tflmake.modelinfo import TensorInfo
 
@@ -110,3 +110,12 @@ def test_synthetic_bundle_compiles_pedantically(tmp_path: Path) -> None:
         ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-c",
          "v_model_data.c", "-o", "v.o"], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("length", [0, 1, 11, 12, 13, 25, 1000])
+def test_format_bytes_matches_a_plain_loop(length: int) -> None:
+    """The vectorised formatter equals the obvious loop, including a short last line."""
+    data = bytes((i * 37 + 11) % 256 for i in range(length))
+    expected = "".join("  " + ", ".join(f"0x{b:02x}" for b in data[i:i + 12]) + ",\n"
+                       for i in range(0, length, 12))
+    assert format_bytes(data) == expected

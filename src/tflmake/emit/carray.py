@@ -8,10 +8,13 @@ import numpy as np
 
 BYTES_PER_LINE = 12
 _INDENT = b"  "
-# "0x00, " ... "0xff, " as a (256, 6) table, so formatting is one numpy gather.
-_HEX_TABLE = np.frombuffer(
-    b"".join(f"0x{value:02x}, ".encode() for value in range(256)), dtype=np.uint8
-).reshape(256, 6)
+# "00".."ff" as 256 native uint16s, so formatting is one gather and one strided store.
+_HEX_PAIRS = np.frombuffer(
+    b"".join(f"{value:02x}".encode() for value in range(256)), dtype=np.uint16)
+# One full line, "  0x00, 0x00, ... 0x00,\n"; only the two hex digits of each cell change.
+_LINE_TEMPLATE = np.frombuffer(
+    (_INDENT + b"0x00, " * BYTES_PER_LINE)[:-1] + b"\n", dtype=np.uint8)
+_CELL = 6  # len("0x00, "); the digits of cell k start at byte 4 + 6k, an even offset
 
 ALIGN_MACRO = """\
 #if defined(__cplusplus) && __cplusplus >= 201103L
@@ -37,20 +40,22 @@ def include_guard(name: str) -> str:
 
 
 def format_bytes(data: bytes) -> str:
-    """Bytes as `0x..,` initialiser lines, BYTES_PER_LINE a line, indented."""
-    if not data:
-        return ""
-    cells = _HEX_TABLE[np.frombuffer(data, dtype=np.uint8)]
-    full_lines = len(data) // BYTES_PER_LINE
-    body = cells[: full_lines * BYTES_PER_LINE].reshape(full_lines, BYTES_PER_LINE * 6)
-    indent = np.broadcast_to(np.frombuffer(_INDENT, np.uint8), (full_lines, len(_INDENT)))
-    newline = np.full((full_lines, 1), ord("\n"), dtype=np.uint8)
-    # Each line ends "0x.., \n"; drop the trailing space before the newline.
-    lines = np.hstack([indent, body[:, :-1], newline]).tobytes()
-    rest = cells[full_lines * BYTES_PER_LINE:].tobytes()
-    if rest:
-        lines += _INDENT + rest[:-1] + b"\n"
-    return lines.decode("ascii")
+    """Bytes as `0x..,` initialiser lines, BYTES_PER_LINE a line, indented.
+
+    Vectorised for 16 MB models: every line starts as a copy of one template,
+    then each cell's two hex digits are stored through a strided uint16 view.
+    """
+    values = np.frombuffer(data, dtype=np.uint8)
+    full_lines, short = divmod(len(values), BYTES_PER_LINE)
+    out = np.empty((full_lines, len(_LINE_TEMPLATE)), dtype=np.uint8)
+    out[:] = _LINE_TEMPLATE
+    digits = out.view(np.uint16)[:, (len(_INDENT) + 2) // 2::_CELL // 2]
+    grid = values[: full_lines * BYTES_PER_LINE].reshape(full_lines, BYTES_PER_LINE)
+    digits[:] = _HEX_PAIRS[grid]
+    text = str(out.data, "ascii")
+    if short:
+        text += "  " + ", ".join(f"0x{value:02x}" for value in data[-short:]) + ",\n"
+    return text
 
 
 SECTION_MACRO = """\
