@@ -37,24 +37,24 @@ def arena_with_margin(measured: int) -> int:
 def measure_arena(model_path: str, input_count: int) -> int:
     """The smallest arena (bytes) the model allocates and runs in: grow, then binary search."""
     high = _SEARCH_START
-    fits, message = _probe(model_path, high, input_count)
+    fits, message = probe_arena(model_path, high, input_count)
     while not fits:
         high *= 4
         if high > _SEARCH_LIMIT:
             raise BuildError(f"TFLite Micro cannot run {model_path} even with a "
                              f"{_SEARCH_LIMIT // 2**20} MiB arena: {message}")
-        fits, message = _probe(model_path, high, input_count)
+        fits, message = probe_arena(model_path, high, input_count)
     low = 0  # invariant: `low` does not fit, `high` does
     while high - low > 1:
         middle = (low + high) // 2
-        if _probe(model_path, middle, input_count)[0]:
+        if probe_arena(model_path, middle, input_count)[0]:
             high = middle
         else:
             low = middle
     return high
 
 
-def _probe(model_path: str, arena_bytes: int, input_count: int) -> tuple[bool, str]:
+def probe_arena(model_path: str, arena_bytes: int, input_count: int) -> tuple[bool, str]:
     """(fits, last line TFLM printed) for one arena size, tried in a child process."""
     # The child must import this very tflmake, even if only the parent's sys.path knows it.
     search_path = [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
