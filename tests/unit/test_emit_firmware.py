@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tflmake.emit.carray import format_bytes, include_guard
+from tflmake.emit.carray import format_bytes
 from tflmake.emit.firmware import Bundle, Golden, c_float, c_string, render_header, render_source
 from tflmake.modelinfo import TensorInfo
 
@@ -55,7 +55,8 @@ def test_c_string_escapes_quotes_question_marks_and_non_ascii() -> None:
 
 def test_include_guard_differs_between_models() -> None:
     """Two models' `int8_model_data.h` can be included in one translation unit."""
-    assert include_guard("g_a_int8_model_data") != include_guard("g_b_int8_model_data")
+    header = render_header(bundle(symbol="g_a_int8_model_data"))
+    assert "#ifndef TFLMAKE_G_A_INT8_MODEL_DATA_H_" in header
 
 
 def test_header_has_quantization_constants_only_for_quantized_tensors() -> None:

@@ -30,13 +30,13 @@ ALIGN_MACRO = """\
 #endif"""
 
 
-def include_guard(name: str) -> str:
-    """`g_digits_int8_model_data` -> `TFLMAKE_G_DIGITS_INT8_MODEL_DATA_H_`.
+def include_guard(file_name: str) -> str:
+    """`g_digits_int8_model_data.h` -> `TFLMAKE_G_DIGITS_INT8_MODEL_DATA_H_`.
 
-    Built from the C symbol, not the file name: every variant's header is called
-    `<variant>_model_data.h`, and two models' headers must not share a guard.
+    Callers pass a name built from the C symbol, not the real file name: every
+    variant's header is `<variant>_model_data.h`, and two models' must not share a guard.
     """
-    return "TFLMAKE_" + re.sub(r"[^A-Za-z0-9]", "_", name).upper() + "_H_"
+    return "TFLMAKE_" + re.sub(r"[^A-Za-z0-9]", "_", file_name).upper() + "_"
 
 
 def format_bytes(data: bytes) -> str:

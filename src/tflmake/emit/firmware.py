@@ -111,7 +111,7 @@ def _comment_safe(text: str) -> str:
 
 def render_header(bundle: Bundle) -> str:
     """The header: macros, element types and extern declarations usable from C and C++."""
-    guard = include_guard(bundle.symbol)
+    guard = include_guard(f"{bundle.symbol}.h")
     p, s = bundle.prefix, bundle.symbol
     sections = [
         f"""\

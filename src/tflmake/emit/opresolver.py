@@ -136,7 +136,7 @@ def resolver_methods(ops: Sequence[str]) -> list[str]:
 
 def render_op_resolver(*, symbol: str, ops: Sequence[str], comment: str) -> str:
     """The C++ header: the op count, a resolver type alias and an inline register function."""
-    guard = include_guard(f"{symbol}_op_resolver")
+    guard = include_guard(f"{symbol}_op_resolver.h")
     count = f"{symbol.upper()}_OP_COUNT"
     calls = "".join(f"  if (resolver.{method}() != kTfLiteOk) return kTfLiteError;  /* {op} */\n"
                     for op, method in zip(ops, resolver_methods(ops), strict=True))
