@@ -50,7 +50,7 @@ BASENAMES = {
     "savedmodel": "SavedModel of each model: built and trained, or loaded.",
     "representative": "Representative (calibration) samples of each model.",
     "tflite": "Each .tflite variant.",
-    "carray": "C arrays (.h/.c) of variants with c_array = true.",
+    "carray": "Firmware bundles (C arrays, op resolver, arena size) of variants with c_array = true.",
     "manifest": "Provenance of each model: sha256 of every artifact, spec hashes, tool versions.",
 }
 
@@ -152,12 +152,18 @@ def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
 
 
 def carray_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
+    variant = spec.variant(variant_name)
+    file_dep = [layout.tflite(spec.name, variant.name)]
+    if spec.dataset:
+        # The golden test vector and the class labels come from the split data set.
+        file_dep.append(layout.dataset(spec.name))
     return _artifact_task(
-        "carray", f"{spec.name}.{variant_name}",
-        {"model": spec.name, "variant": variant_name, "c_array": spec.c_array},
-        actions=[(run_step, ["carray", spec, layout], {"variant": variant_name})],
-        file_dep=[layout.tflite(spec.name, variant_name)],
-        targets=[layout.carray_header(spec.name, variant_name), layout.carray_source(spec.name, variant_name)])
+        "carray", f"{spec.name}.{variant.name}",
+        {"model": spec.name, "variant": variant.name, "quantize": variant.quantize, "c_array": spec.c_array,
+         "tools": tool_versions("tflite-micro")},
+        actions=[(run_step, ["carray", spec, layout], {"variant": variant.name})],
+        file_dep=file_dep,
+        targets=layout.firmware_bundle(spec.name, variant.name))
 
 
 def manifest_task(spec: ModelSpec, layout: Layout, upstream: list[TaskDict]) -> TaskDict:

@@ -45,6 +45,19 @@ class Layout:
         """Provenance: sha256 of every artifact, spec section hashes, tool versions."""
         return f"{self.model_dir(model)}/manifest.json"
 
+    def op_resolver_header(self, model: str, variant: str) -> str:
+        """C++ header registering exactly the model's ops on a MicroMutableOpResolver."""
+        return f"{self.model_dir(model)}/{variant}_op_resolver.h"
+
+    def firmware_manifest(self, model: str, variant: str) -> str:
+        """Facts about the bundle (measured arena, ops, sha256) for tools such as the report."""
+        return f"{self.model_dir(model)}/{variant}_firmware.json"
+
+    def firmware_bundle(self, model: str, variant: str) -> list[str]:
+        """Every file of a variant's firmware bundle (the targets of its carray task)."""
+        return [self.carray_header(model, variant), self.carray_source(model, variant),
+                self.op_resolver_header(model, variant), self.firmware_manifest(model, variant)]
+
     @property
     def dep_file(self) -> str:
         """doit's state database, kept with the outputs so `rm -rf build` resets everything."""

@@ -14,6 +14,7 @@ from tflmake.validation import NAME_PATTERN, schema_problems, spec_schema
 
 LOADED_SOURCES = ("keras_file", "saved_model", "frozen_graph")
 CALIBRATED = ("int8", "int16x8")
+SYMBOL_FIELDS = ("model", "variant")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class ModelSpec:
 
     def variant(self, name: str) -> Variant:
         return next(v for v in self.variants if v.name == name)
+
+    def c_symbol(self, variant: str) -> str:
+        """The C name of a variant's model array: `[c_array] symbol`, placeholders filled."""
+        return str(self.c_array["symbol"]).format(model=self.name, variant=variant)
 
     @property
     def trains(self) -> bool:
@@ -187,6 +192,7 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
     if spec.trains and spec.dataset is None:
         problems.append(f'dataset: a "{source_type}" model is trained, so the spec needs a '
                         "[dataset] section")
+    problems.extend(_symbol_problems(spec))
     problems.extend(_missing_files(spec))
     if source_type == "frozen_graph":
         for name in spec.source.get("input_shapes", {}):
@@ -194,6 +200,34 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
                 problems.append(f'model.source.input_shapes.{name}: "{name}" is not one of '
                                 f"input_arrays ({', '.join(spec.source['input_arrays'])})")
     return problems
+
+
+def _symbol_problems(spec: ModelSpec) -> list[str]:
+    """`[c_array] symbol` must name one valid, distinct C identifier per exported variant."""
+    import re
+    import string
+
+    template = spec.c_array["symbol"]
+    try:
+        fields = [(name, format_spec, conversion) for _, name, format_spec, conversion
+                  in string.Formatter().parse(template) if name is not None]
+    except ValueError as error:
+        return [f'c_array.symbol: "{template}" is not a valid template ({error})']
+    unknown = [name for name, format_spec, conversion in fields
+               if name not in SYMBOL_FIELDS or format_spec or conversion]
+    if unknown:
+        return [f'c_array.symbol: unknown placeholder "{{{unknown[0]}}}" in "{template}"; '
+                f"use {{model}} and {{variant}}"]
+    exported = [v.name for v in spec.variants if v.c_array]
+    if len(exported) > 1 and "variant" not in {name for name, _, _ in fields}:
+        return [f'c_array.symbol: "{template}" would name the arrays of all {len(exported)} '
+                "exported variants the same; include {variant}, e.g. "
+                '"g_{model}_{variant}_model_data"']
+    for name in exported:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", spec.c_symbol(name)):
+            return [f'c_array.symbol: "{spec.c_symbol(name)}" (for variant "{name}") is not a '
+                    "C identifier"]
+    return []
 
 
 def _missing_files(spec: ModelSpec) -> list[str]:

@@ -18,6 +18,7 @@ from tests.conftest import Project, make_project
 def digests(build: Path) -> dict[str, str]:
     """sha256 of every artifact file doit checks (not the SavedModel's own files)."""
     files = [*build.glob("*/*.tflite"), *build.glob("*/*.npz"), *build.glob("*/*_model_data.*"),
+             *build.glob("*/*_op_resolver.h"), *build.glob("*/*_firmware.json"),
              *build.glob("*/saved_model/tflmake_stamp.json")]
     return {p.relative_to(build).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(files)}

@@ -1,32 +1,94 @@
-"""Build `<variant>_model_data.h/.c`: the .tflite bytes as a TFLite Micro C array."""
+"""Build a variant's firmware bundle: model array, I/O constants, op resolver, arena, self-test."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
+from typing import Any
 
-from tflmake import atomic
-from tflmake.emit.carray import render_header, render_source
+import numpy as np
+
+from tflmake import atomic, tflm
+from tflmake.builders.dataset import read_split
+from tflmake.emit.firmware import Bundle, Golden, render_header, render_source
+from tflmake.emit.opresolver import render_op_resolver, resolver_methods
+from tflmake.golden import golden_input
+from tflmake.modelinfo import ModelInfo, TensorInfo, read_model_info
 from tflmake.paths import Layout
 from tflmake.spec import ModelSpec
+from tflmake.toolversions import tool_version
 
-
-def symbol_name(model: str, variant: str) -> str:
-    """`g_<model>_<variant>_model_data`: unique when several models link into one firmware."""
-    return f"g_{model}_{variant}_model_data"
+ARENA_MARGIN = (f"a {tflm.MARGIN_FRACTION:.0%} margin (at least {tflm.MARGIN_MIN_BYTES} bytes), "
+                f"rounded up to {tflm.ARENA_ALIGNMENT} bytes")
+GOLDEN_SOURCE = "the first sample of the test split"
 
 
 def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
     variant = spec.variant(variant_name)
-    data = Path(layout.tflite(spec.name, variant.name)).read_bytes()
+    model_path = layout.tflite(spec.name, variant.name)
+    data = Path(model_path).read_bytes()
+    info = read_model_info(data)
+    resolver_methods(info.ops)  # fail on an unsupported op before the slow measurement
+    split = read_split(layout, spec.name) if spec.dataset else {}
+    measured = tflm.measure_arena(model_path, len(info.inputs))
+    arena = tflm.arena_with_margin(measured)
+    sha256 = hashlib.sha256(data).hexdigest()
+    symbol = spec.c_symbol(variant.name)
     header_path = layout.carray_header(spec.name, variant.name)
-    header_name = Path(header_path).name
-    symbol = symbol_name(spec.name, variant.name)
-    alignment = spec.c_array["alignment"]
-    comment = (f"{spec.name}/{variant.name} (quantize = {variant.quantize}), {len(data)} bytes, "
-               f"sha256 {hashlib.sha256(data).hexdigest()}")
-    atomic.write_text(header_path, render_header(
-        symbol=symbol, header_name=header_name, length=len(data), alignment=alignment,
-        comment=comment))
-    atomic.write_text(layout.carray_source(spec.name, variant.name), render_source(
-        data, symbol=symbol, header_name=header_name, alignment=alignment, comment=comment))
+    bundle = Bundle(
+        symbol=symbol, header_name=Path(header_path).name, data=data, sha256=sha256,
+        alignment=spec.c_array["alignment"], section=spec.c_array.get("section"),
+        comment=f"{spec.name}/{variant.name} (quantize = {variant.quantize}), {len(data)} bytes, "
+                f"sha256 {sha256}",
+        inputs=info.inputs, outputs=info.outputs, arena_bytes_measured=measured,
+        arena_bytes=arena, arena_margin=ARENA_MARGIN,
+        labels=tuple(str(label) for label in split["labels"]) if "labels" in split else None,
+        golden=_golden(model_path, arena, info, split))
+    atomic.write_text(header_path, render_header(bundle))
+    atomic.write_text(layout.carray_source(spec.name, variant.name), render_source(bundle))
+    atomic.write_text(layout.op_resolver_header(spec.name, variant.name), render_op_resolver(
+        symbol=symbol, ops=info.ops,
+        comment=f"{spec.name}/{variant.name}: the TFLite Micro ops of {Path(model_path).name}"))
+    atomic.write_text(layout.firmware_manifest(spec.name, variant.name),
+                      json.dumps(manifest(spec, variant.name, bundle, info), indent=2) + "\n")
+
+
+def _golden(model_path: str, arena: int, info: ModelInfo,
+            split: dict[str, np.ndarray]) -> Golden | None:
+    """The self-test vector, when there is test data and one input to feed it to."""
+    if "x_test" not in split or len(split["x_test"]) == 0 or len(info.inputs) != 1:
+        return None
+    inputs = (golden_input(split["x_test"][0], info.inputs[0]),)
+    outputs = tflm.run_reference(model_path, arena, list(inputs), len(info.outputs))
+    return Golden(inputs, tuple(outputs), GOLDEN_SOURCE)
+
+
+def manifest(spec: ModelSpec, variant: str, bundle: Bundle, info: ModelInfo) -> dict[str, Any]:
+    """`<variant>_firmware.json`: the bundle's facts for tools (the report reads arena_bytes)."""
+    golden = bundle.golden
+    return {
+        "model": spec.name,
+        "variant": variant,
+        "symbol": bundle.symbol,
+        "sha256": bundle.sha256,
+        "model_bytes": len(bundle.data),
+        "arena_bytes_measured": bundle.arena_bytes_measured,
+        "arena_bytes": bundle.arena_bytes,
+        "arena_margin": bundle.arena_margin,
+        "ops": list(info.ops),
+        "inputs": [_tensor_facts(t) for t in info.inputs],
+        "outputs": [_tensor_facts(t) for t in info.outputs],
+        "labels": None if bundle.labels is None else list(bundle.labels),
+        "golden": None if golden is None else {
+            "source": golden.source,
+            "inputs": [value.ravel().tolist() for value in golden.inputs],
+            "outputs": [value.ravel().tolist() for value in golden.outputs],
+        },
+        "tflite_micro": tool_version("tflite-micro"),
+    }
+
+
+def _tensor_facts(tensor: TensorInfo) -> dict[str, Any]:
+    return {"name": tensor.name, "type": tensor.type.lower(), "shape": list(tensor.shape),
+            "scale": tensor.scale, "zero_point": tensor.zero_point}

@@ -1,0 +1,82 @@
+"""TFLite Micro's Python interpreter at build time: the arena a model needs, reference outputs.
+
+The measured arena is the smallest `arena_size` with which tflite-micro's
+interpreter allocates and invokes the model. It is measured on a 64-bit host
+with the reference kernels, so the bundle adds a margin (see `arena_with_margin`)
+before firmware relies on it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from tflmake.errors import BuildError
+
+# Optimised kernels (CMSIS-NN, ESP-NN) may ask for scratch buffers the reference
+# kernels do not; 25 % (at least 1 KiB) covers that for the models we have measured.
+# The host's 64-bit bookkeeping structs already overestimate a 32-bit MCU's needs.
+MARGIN_FRACTION = 0.25
+MARGIN_MIN_BYTES = 1024
+ARENA_ALIGNMENT = 16
+_SEARCH_START = 64 * 1024
+_SEARCH_LIMIT = 1024 * 1024 * 1024
+
+
+def arena_with_margin(measured: int) -> int:
+    """`measured` plus the margin, rounded up to the arena alignment."""
+    padded = measured + max(math.ceil(measured * MARGIN_FRACTION), MARGIN_MIN_BYTES)
+    return -(-padded // ARENA_ALIGNMENT) * ARENA_ALIGNMENT
+
+
+def measure_arena(model_path: str, input_count: int) -> int:
+    """The smallest arena (bytes) the model allocates and runs in: grow, then binary search."""
+    high = _SEARCH_START
+    fits, message = probe_arena(model_path, high, input_count)
+    while not fits:
+        high *= 4
+        if high > _SEARCH_LIMIT:
+            raise BuildError(f"TFLite Micro cannot run {model_path} even with a "
+                             f"{_SEARCH_LIMIT // 2**20} MiB arena: {message}")
+        fits, message = probe_arena(model_path, high, input_count)
+    low = 0  # invariant: `low` does not fit, `high` does
+    while high - low > 1:
+        middle = (low + high) // 2
+        if probe_arena(model_path, middle, input_count)[0]:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def probe_arena(model_path: str, arena_bytes: int, input_count: int) -> tuple[bool, str]:
+    """(fits, last line TFLM printed) for one arena size, tried in a child process."""
+    # The child must import this very tflmake, even if only the parent's sys.path knows it.
+    search_path = [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, search_path))}
+    result = subprocess.run(
+        [sys.executable, "-m", "tflmake._arena_probe", model_path, str(arena_bytes),
+         str(input_count)],
+        capture_output=True, text=True, env=env, timeout=300, check=False)
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    return result.returncode == 0, lines[-1] if lines else f"exit status {result.returncode}"
+
+
+def run_reference(model_path: str, arena_bytes: int, inputs: list[np.ndarray],
+                  output_count: int) -> list[np.ndarray]:
+    """Outputs of tflite-micro's interpreter for `inputs` (shaped and typed as the model's)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    try:
+        interpreter = runtime.Interpreter.from_file(model_path, arena_size=arena_bytes)
+        for index, value in enumerate(inputs):
+            interpreter.set_input(value, index)
+        interpreter.invoke()
+        return [np.array(interpreter.get_output(index)) for index in range(output_count)]
+    except RuntimeError as error:
+        raise BuildError(f"TFLite Micro failed to run {model_path}: {error}") from None
