@@ -11,7 +11,8 @@ from doit.tools import config_changed
 
 from tflmake.errors import SpecError
 from tflmake.paths import Layout
-from tflmake.runner import fail_spec, run_step
+from tflmake.reports import effective_gates
+from tflmake.runner import fail_spec, run_project_step, run_step
 from tflmake.spec import ModelSpec, find_spec_files, load_specs
 from tflmake.toolversions import tool_versions
 
@@ -77,9 +78,26 @@ def creators(specs: list[ModelSpec], errors: list[SpecError], layout: Layout) ->
         yield from _group("carray", task_carray.__doc__, (carray_task(s, v.name, layout) for s in specs
                                      for v in s.variants if v.c_array))
 
+    evaluated = [s for s in specs if s.dataset]
+
+    def task_evaluate() -> Iterator[TaskDict]:
+        """Measure every variant on the test split (report.json, tradeoff.png)."""
+        yield from _group("evaluate", task_evaluate.__doc__,
+                          (evaluate_task(s, layout) for s in evaluated))
+
+    def task_report() -> Iterator[TaskDict]:
+        """Check each model's quality gates and write its report.md."""
+        yield from _group("report", task_report.__doc__,
+                          (report_task(s, layout) for s in evaluated))
+
+    def task_summary() -> Iterator[TaskDict]:
+        """Project report: build/report.md and build/report.html, every model on one page."""
+        yield {"basename": "summary", "doc": (task_summary.__doc__ or "").strip(),
+               **summary_task(evaluated, layout)}
+
     return {f"task_{creator.__name__[5:]}": creator for creator in
             (task_spec, task_dataset, task_savedmodel, task_representative, task_tflite,
-             task_carray)}
+             task_carray, task_evaluate, task_report, task_summary)}
 
 
 def _group(basename: str, doc: str | None, tasks: Iterator[TaskDict]) -> Iterator[TaskDict]:
@@ -158,6 +176,59 @@ def carray_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
                     layout.carray_source(spec.name, variant_name)],
         "uptodate": [config_changed({"model": spec.name, "variant": variant_name,
                                      "c_array": spec.c_array})],
+        "clean": True,
+    }
+
+
+def evaluate_task(spec: ModelSpec, layout: Layout) -> TaskDict:
+    """Measurements only: a gate change does not re-run it, identical .tflite bytes neither.
+
+    doit compares file_dep by content (md5) once their mtime moves, so a
+    conversion that rewrites the same bytes leaves this task up to date.
+    """
+    file_dep = [layout.tflite(spec.name, v.name) for v in spec.variants]
+    file_dep.append(layout.dataset(spec.name))
+    # The firmware measurement (arena) is a dependency only where some task makes it;
+    # without one, arena_bytes is reported as not measured.
+    file_dep += [layout.firmware_json(spec.name, v.name) for v in spec.variants
+                 if v.c_array and layout.firmware_json(spec.name, v.name)
+                 in carray_task(spec, v.name, layout)["targets"]]
+    return {
+        "name": spec.name,
+        "actions": [(run_step, ["evaluate", spec, layout])],
+        "file_dep": file_dep,
+        "targets": [layout.report_json(spec.name), layout.tradeoff_png(spec.name)],
+        "uptodate": [config_changed({
+            "evaluation": spec.evaluation,
+            "variants": [{**v.fragment(), "c_array": v.c_array} for v in spec.variants],
+            "tools": tool_versions("ai-edge-litert", "tflite-micro", "numpy", "matplotlib")})],
+        "clean": True,
+    }
+
+
+def report_task(spec: ModelSpec, layout: Layout) -> TaskDict:
+    """Gates and report.md: cheap, so it re-runs alone when only a gate changes."""
+    return {
+        "name": spec.name,
+        "actions": [(run_step, ["report", spec, layout])],
+        "file_dep": [layout.report_json(spec.name)],
+        "targets": [layout.report_md(spec.name)],
+        "uptodate": [config_changed({"gates": effective_gates(spec),
+                                     "description": spec.description})],
+        "clean": True,
+    }
+
+
+def summary_task(specs: list[ModelSpec], layout: Layout) -> TaskDict:
+    """Reads the measurements, not the per-model reports, so it runs even when a gate failed."""
+    file_dep = [path for s in specs for path in
+                (layout.report_json(s.name), layout.tradeoff_png(s.name))]
+    return {
+        "actions": [(run_project_step, ["project_report", specs, layout])],
+        "file_dep": file_dep,
+        "targets": [layout.project_report_md, layout.project_report_html],
+        "uptodate": [config_changed({s.name: {"gates": effective_gates(s),
+                                              "description": s.description} for s in specs})],
         "clean": True,
     }
 

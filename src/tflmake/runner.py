@@ -32,6 +32,16 @@ def run_step(step: str, spec: ModelSpec, layout: Layout, variant: str | None = N
     return None
 
 
+def run_project_step(step: str, specs: list[ModelSpec], layout: Layout) -> Any:
+    """Build one project-wide artifact with `tflmake.builders.<step>.build(specs, layout)`."""
+    builder = importlib.import_module(f"tflmake.builders.{step}")
+    try:
+        builder.build(specs, layout)
+    except TflmakeError as error:
+        return TaskFailed(f"{step}: {error}")
+    return None
+
+
 def fail_spec(message: str) -> TaskFailed:
     """The action of a broken spec's task: fail with the spec's own message."""
     return TaskFailed(message)
