@@ -27,7 +27,8 @@ class Variant:
     quantize: str
     io_type: str
     c_array: bool
-    gates: dict[str, Any] = field(default_factory=dict)
+    # Out of the hash (a dict is unhashable) so Variant stays usable as a key, as on main.
+    gates: dict[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def needs_representative(self) -> bool:

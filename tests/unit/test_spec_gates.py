@@ -83,3 +83,9 @@ def test_unknown_evaluation_task_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match=r"evaluation\.task: expected one of classification, "
                                         r"regression"):
         spec_from(tmp_path, '[evaluation]\ntask = "detection"\n[[variant]]\nname = "f"\n')
+
+
+def test_variant_with_gates_is_still_hashable(tmp_path: Path) -> None:
+    """Variants were usable as dict keys before gates existed; they must stay so."""
+    spec = spec_from(tmp_path, '[[variant]]\nname = "f"\ngates = { min_accuracy = 0.5 }\n')
+    assert {spec.variant("f"): 1}[spec.variant("f")] == 1
