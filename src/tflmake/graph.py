@@ -198,9 +198,10 @@ def evaluate_task(spec: ModelSpec, layout: Layout) -> TaskDict:
         "actions": [(run_step, ["evaluate", spec, layout])],
         "file_dep": file_dep,
         "targets": [layout.report_json(spec.name), layout.tradeoff_png(spec.name)],
+        # Variant names and c_array only: everything else about a variant is in its bytes.
         "uptodate": [config_changed({
             "evaluation": spec.evaluation,
-            "variants": [{**v.fragment(), "c_array": v.c_array} for v in spec.variants],
+            "variants": [{"name": v.name, "c_array": v.c_array} for v in spec.variants],
             "tools": tool_versions("ai-edge-litert", "tflite-micro", "numpy", "matplotlib")})],
         "clean": True,
     }
@@ -213,8 +214,7 @@ def report_task(spec: ModelSpec, layout: Layout) -> TaskDict:
         "actions": [(run_step, ["report", spec, layout])],
         "file_dep": [layout.report_json(spec.name)],
         "targets": [layout.report_md(spec.name)],
-        "uptodate": [config_changed({"gates": effective_gates(spec),
-                                     "description": spec.description})],
+        "uptodate": [config_changed({"gates": effective_gates(spec)})],
         "clean": True,
     }
 
@@ -227,8 +227,7 @@ def summary_task(specs: list[ModelSpec], layout: Layout) -> TaskDict:
         "actions": [(run_project_step, ["project_report", specs, layout])],
         "file_dep": file_dep,
         "targets": [layout.project_report_md, layout.project_report_html],
-        "uptodate": [config_changed({s.name: {"gates": effective_gates(s),
-                                              "description": s.description} for s in specs})],
+        "uptodate": [config_changed({s.name: effective_gates(s) for s in specs})],
         "clean": True,
     }
 

@@ -30,18 +30,15 @@ def effective_gates(spec: ModelSpec) -> dict[str, dict[str, Any]]:
     return {variant.name: spec.gates_for(variant.name) for variant in spec.variants}
 
 
-def load_summary(layout: Layout, model: str, gates: GatesByVariant | None = None,
-                 description: str = "") -> ModelSummary | None:
-    """A model's summary with gates checked and the diff against the previous report.
-
-    The description comes from the spec, not report.json: editing it must not re-evaluate.
-    """
+def load_summary(layout: Layout, model: str, gates: GatesByVariant | None = None) -> \
+        ModelSummary | None:
+    """A model's summary with gates checked and the diff against the previous report."""
     report = read_report(layout.report_json(model))
     if report is None:
         return None
     previous = read_report(layout.previous_report_json(model))
     return summarise(report, check_gates(report, gates or {}),
-                     None if previous is None else diff_reports(previous, report), description)
+                     None if previous is None else diff_reports(previous, report))
 
 
 def evaluated_models(layout: Layout) -> list[str]:

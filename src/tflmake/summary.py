@@ -29,7 +29,6 @@ class ModelSummary:
     """One model's report, ready to render."""
 
     model: str
-    description: str
     reference: str | None
     test_samples: int
     header: tuple[str, ...]
@@ -94,7 +93,7 @@ def _columns(task: str) -> list[Column]:
 
 
 def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
-              changes: list[Change] | None = None, description: str = "") -> ModelSummary:
+              changes: list[Change] | None = None) -> ModelSummary:
     """The summary of one report.json; `changes` None means there was no previous report."""
     entries = [{"name": name, **entry} for name, entry in report["variants"].items()]
     columns = _columns(report.get("task", "classification"))
@@ -114,7 +113,7 @@ def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
             cells.append(Cell(text, value is not None and bests.get(column.title) == value))
         rows.append(tuple(cells))
     return ModelSummary(
-        model=report["model"], description=description,
+        model=report["model"],
         reference=report.get("reference"), test_samples=report["test_samples"],
         header=tuple(column.title for column in columns), rows=tuple(rows),
         sentences=tuple(sentence(entry, report) for entry in entries),

@@ -53,6 +53,19 @@ def test_a_gate_changes_the_report_key_but_not_the_evaluate_key(mlp: ModelSpec,
         summary_task([mlp], LAYOUT)["uptodate"][0].config
 
 
+def test_description_and_variant_options_leave_the_evaluate_key_alone(mlp: ModelSpec,
+                                                                     tmp_path: Path) -> None:
+    """A description edit changes no task; an io_type edit reaches evaluate via the bytes."""
+    path = tmp_path / "modelspecs" / "digits_mlp.toml"
+    path.write_text(path.read_text().replace('description = "Tutorial', 'description = "Edited')
+                    .replace('io_type = "int8"', 'io_type = "uint8"'))
+    edited = load_spec(path)
+    for task in (evaluate_task, report_task):
+        assert task(edited, LAYOUT)["uptodate"][0].config == task(mlp, LAYOUT)["uptodate"][0].config
+    assert summary_task([edited], LAYOUT)["uptodate"][0].config == \
+        summary_task([mlp], LAYOUT)["uptodate"][0].config
+
+
 def test_evaluation_options_change_the_evaluate_key(mlp: ModelSpec, tmp_path: Path) -> None:
     tuned = with_gates(tmp_path / "modelspecs" / "digits_mlp.toml",
                        "\n[evaluation]\nlatency_runs = 7\n")

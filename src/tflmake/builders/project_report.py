@@ -16,7 +16,7 @@ def build(specs: list[ModelSpec], layout: Layout) -> None:
     summaries = []
     plots: dict[str, bytes] = {}
     for spec in specs:
-        summary = load_summary(layout, spec.name, effective_gates(spec), spec.description)
+        summary = load_summary(layout, spec.name, effective_gates(spec))
         if summary is None:
             continue
         summaries.append(summary)

@@ -11,7 +11,7 @@ from tflmake.spec import ModelSpec
 
 
 def build(spec: ModelSpec, layout: Layout) -> None:
-    summary = load_summary(layout, spec.name, effective_gates(spec), spec.description)
+    summary = load_summary(layout, spec.name, effective_gates(spec))
     if summary is None:
         raise BuildError(f"{layout.report_json(spec.name)} is missing or unreadable; run "
                          f"`doit evaluate:{spec.name}` first")

@@ -47,7 +47,6 @@ def _section(summary: ModelSummary, plot: bytes | None) -> str:
              f'src="data:image/png;base64,{base64.b64encode(plot).decode("ascii")}">'
              if plot else "")
     return (f'<section id="{escape(summary.model)}"><h2>{escape(summary.model)}</h2>'
-            f"<p>{escape(summary.description)}</p>"
             f"<p>{summary.test_samples} test samples; {reference}.</p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
             f'<p class="note">Best value of each column highlighted. {HOST_LATENCY_NOTE}</p>'

@@ -11,8 +11,6 @@ def render_model(summary: ModelSummary, level: int = 1) -> str:
     """One model's report; `level` is its heading depth (2 inside the project report)."""
     head = "#" * level
     lines = [f"{head} {summary.model}", ""]
-    if summary.description:
-        lines += [summary.description, ""]
     reference = f"float reference: `{summary.reference}`" if summary.reference else \
         "no float variant (quantize = \"none\"), so no agreement or accuracy drop"
     lines += [f"{summary.test_samples} test samples; {reference}.", "",
