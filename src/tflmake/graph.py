@@ -190,8 +190,8 @@ def evaluate_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     file_dep.append(layout.dataset(spec.name))
     # The firmware measurement (arena) is a dependency only where some task makes it;
     # without one, arena_bytes is reported as not measured.
-    file_dep += [layout.firmware_json(spec.name, v.name) for v in spec.variants
-                 if v.c_array and layout.firmware_json(spec.name, v.name)
+    file_dep += [layout.firmware_manifest(spec.name, v.name) for v in spec.variants
+                 if v.c_array and layout.firmware_manifest(spec.name, v.name)
                  in carray_task(spec, v.name, layout)["targets"]]
     return {
         "name": spec.name,

@@ -41,7 +41,7 @@ class Layout:
     def carray_source(self, model: str, variant: str) -> str:
         return f"{self.model_dir(model)}/{variant}_model_data.c"
 
-    def firmware_json(self, model: str, variant: str) -> str:
+    def firmware_manifest(self, model: str, variant: str) -> str:
         """The firmware measurements of a c_array variant (its TFLM `arena_bytes`)."""
         return f"{self.model_dir(model)}/{variant}_firmware.json"
 

@@ -74,7 +74,7 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
     data = Path(path).read_bytes()
     run = runs[variant.name]
     reference = spec.reference_variant
-    arena = read_arena_bytes(layout.firmware_json(spec.name, variant.name))
+    arena = read_arena_bytes(layout.firmware_manifest(spec.name, variant.name))
     median, p90 = metrics.latency_stats(run.invoke_seconds)
     ops = operator_names(data)
     entry: dict[str, Any] = {
