@@ -14,7 +14,8 @@ from tflmake.fingerprint import targets_intact
 from tflmake.lock import hold_build_lock
 from tflmake.paths import Layout
 from tflmake.provenance import MANIFEST_TOOLS, section_hashes
-from tflmake.runner import fail_spec, run_step
+from tflmake.reports import effective_gates
+from tflmake.runner import fail_spec, run_project_step, run_step
 from tflmake.spec import ModelSpec, find_spec_files, load_specs
 from tflmake.toolversions import tool_versions
 
@@ -52,6 +53,8 @@ BASENAMES = {
     "tflite": "Each .tflite variant.",
     "carray": "Firmware bundles (C arrays, op resolver, arena size) of variants with c_array = true.",
     "manifest": "Provenance of each model: sha256 of every artifact, spec hashes, tool versions.",
+    "evaluate": "Measure every variant on the test split (report.json, tradeoff.png).",
+    "report": "Check each model's quality gates and write its report.md.",
 }
 
 
@@ -70,11 +73,26 @@ def creators(specs: list[ModelSpec], errors: list[SpecError], layout: Layout) ->
         creator.__doc__ = doc
         return creator
 
-    return {f"task_{basename}": creator_for(basename, doc) for basename, doc in BASENAMES.items()}
+    def task_summary() -> Iterator[TaskDict]:
+        """Project report: build/report.md and build/report.html, every model on one page."""
+        yield {"basename": "summary", "doc": (task_summary.__doc__ or "").strip(),
+               **summary_task([s for s in specs if s.dataset], layout)}
+
+    return {**{f"task_{basename}": creator_for(basename, doc) for basename, doc in BASENAMES.items()},
+            "task_summary": task_summary}
 
 
 def model_tasks(spec: ModelSpec, layout: Layout) -> list[TaskDict]:
-    """Every task of one model, in build order, the manifest last."""
+    """Every task of one model, in build order: artifacts, their manifest, then the evaluation."""
+    tasks = artifact_tasks(spec, layout)
+    tasks.append(manifest_task(spec, layout, tasks))
+    if spec.dataset:
+        tasks += [evaluate_task(spec, layout), report_task(spec, layout)]
+    return tasks
+
+
+def artifact_tasks(spec: ModelSpec, layout: Layout) -> list[TaskDict]:
+    """The tasks whose outputs are the model's artifacts (what its manifest records)."""
     tasks = []
     if spec.dataset:
         tasks.append(dataset_task(spec, layout))
@@ -84,7 +102,6 @@ def model_tasks(spec: ModelSpec, layout: Layout) -> list[TaskDict]:
         tasks.append(representative_task(spec, layout))
     tasks += [tflite_task(spec, v.name, layout) for v in spec.variants]
     tasks += [carray_task(spec, v.name, layout) for v in spec.variants if v.c_array]
-    tasks.append(manifest_task(spec, layout, tasks))
     return tasks
 
 
@@ -174,6 +191,48 @@ def manifest_task(spec: ModelSpec, layout: Layout, upstream: list[TaskDict]) -> 
         actions=[(run_step, ["manifest", spec, layout])],
         file_dep=artifacts,
         targets=[layout.manifest(spec.name)])
+
+
+def evaluate_task(spec: ModelSpec, layout: Layout) -> TaskDict:
+    """Measurements only: a gate change does not re-run it, identical .tflite bytes neither.
+
+    doit compares file_dep by content (md5) once their mtime moves, so a
+    conversion that rewrites the same bytes leaves this task up to date.
+    """
+    file_dep = [layout.tflite(spec.name, v.name) for v in spec.variants]
+    file_dep.append(layout.dataset(spec.name))
+    # Reuse the firmware bundle's arena measurement instead of measuring twice.
+    file_dep += [layout.firmware_manifest(spec.name, v.name) for v in spec.variants if v.c_array]
+    return _artifact_task(
+        "evaluate", spec.name,
+        # Variant names and c_array only: everything else about a variant is in its bytes.
+        {"evaluation": spec.evaluation,
+         "variants": [{"name": v.name, "c_array": v.c_array} for v in spec.variants],
+         "tools": tool_versions("ai-edge-litert", "tflite-micro", "numpy", "matplotlib")},
+        actions=[(run_step, ["evaluate", spec, layout])],
+        file_dep=file_dep,
+        targets=[layout.report_json(spec.name), layout.tradeoff_png(spec.name)])
+
+
+def report_task(spec: ModelSpec, layout: Layout) -> TaskDict:
+    """Gates and report.md: cheap, so it re-runs alone when only a gate changes."""
+    return _artifact_task(
+        "report", spec.name, {"gates": effective_gates(spec)},
+        actions=[(run_step, ["report", spec, layout])],
+        file_dep=[layout.report_json(spec.name)],
+        targets=[layout.report_md(spec.name)])
+
+
+def summary_task(specs: list[ModelSpec], layout: Layout) -> TaskDict:
+    """Reads the measurements, not the per-model reports, so it runs even when a gate failed."""
+    file_dep = [path for s in specs for path in (layout.report_json(s.name), layout.tradeoff_png(s.name))]
+    return {
+        "actions": [(run_project_step, ["project_report", specs, layout])],
+        "file_dep": file_dep,
+        "targets": [layout.project_report_md, layout.project_report_html],
+        "uptodate": [config_changed({s.name: effective_gates(s) for s in specs})],
+        "clean": True,
+    }
 
 
 def source_files(spec: ModelSpec) -> list[str]:

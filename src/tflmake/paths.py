@@ -57,6 +57,29 @@ class Layout:
         """Every file of a variant's firmware bundle (the targets of its carray task)."""
         return [self.carray_header(model, variant), self.carray_source(model, variant),
                 self.op_resolver_header(model, variant), self.firmware_manifest(model, variant)]
+    def report_json(self, model: str) -> str:
+        """Every variant's measurements: what the gates, reports and `tflmake report` read."""
+        return f"{self.model_dir(model)}/report.json"
+
+    def previous_report_json(self, model: str) -> str:
+        """The measurements the previous evaluation wrote, kept so reports can say what moved."""
+        return f"{self.model_dir(model)}/report.previous.json"
+
+    def report_md(self, model: str) -> str:
+        return f"{self.model_dir(model)}/report.md"
+
+    def tradeoff_png(self, model: str) -> str:
+        """Size against accuracy (or error), one labelled point per variant."""
+        return f"{self.model_dir(model)}/tradeoff.png"
+
+    @property
+    def project_report_md(self) -> str:
+        return f"{self.build_dir}/report.md"
+
+    @property
+    def project_report_html(self) -> str:
+        """Every model on one self-contained page (images inlined)."""
+        return f"{self.build_dir}/report.html"
 
     @property
     def dep_file(self) -> str:

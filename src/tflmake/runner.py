@@ -34,6 +34,16 @@ def run_step(step: str, spec: ModelSpec, layout: Layout, targets: list[str], var
     return {"targets": record_targets(targets)}
 
 
+def run_project_step(step: str, specs: list[ModelSpec], layout: Layout) -> Any:
+    """Build one project-wide artifact with `tflmake.builders.<step>.build(specs, layout)`."""
+    builder = importlib.import_module(f"tflmake.builders.{step}")
+    try:
+        builder.build(specs, layout)
+    except TflmakeError as error:
+        return TaskFailed(f"{step}: {error}")
+    return None
+
+
 def fail_spec(message: str) -> TaskFailed:
     """The action of a broken spec's task: fail with the spec's own message."""
     return TaskFailed(message)

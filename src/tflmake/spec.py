@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import tomllib
 from collections.abc import Iterable
@@ -15,6 +16,8 @@ from tflmake.validation import NAME_PATTERN, schema_problems, spec_schema
 LOADED_SOURCES = ("keras_file", "saved_model", "frozen_graph")
 CALIBRATED = ("int8", "int16x8")
 SYMBOL_FIELDS = ("model", "variant")
+# Gates that compare top-1 classes, meaningless for a regression model.
+CLASSIFICATION_GATES = ("min_accuracy", "max_accuracy_drop", "min_agreement")
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,8 @@ class Variant:
     quantize: str
     io_type: str
     c_array: bool
+    # Out of the hash (a dict is unhashable) so Variant stays usable as a key, as on main.
+    gates: dict[str, Any] = field(default_factory=dict, hash=False)
 
     @property
     def needs_representative(self) -> bool:
@@ -53,6 +58,8 @@ class ModelSpec:
     c_array: dict[str, Any]
     variants: tuple[Variant, ...]
     folder: str = field(default=".")
+    evaluation: dict[str, Any] = field(default_factory=lambda: _defaults("evaluation"))
+    gates: dict[str, Any] = field(default_factory=dict)
 
     def resolve(self, relative: str) -> str:
         """A path from the spec, resolved against the spec's folder (as a cwd-relative string)."""
@@ -64,6 +71,15 @@ class ModelSpec:
     def c_symbol(self, variant: str) -> str:
         """The C name of a variant's model array: `[c_array] symbol`, placeholders filled."""
         return str(self.c_array["symbol"]).format(model=self.name, variant=variant)
+
+    def gates_for(self, variant_name: str) -> dict[str, Any]:
+        """The model's gates with the variant's own gates laid over them, key by key."""
+        return self.gates | self.variant(variant_name).gates
+
+    @property
+    def reference_variant(self) -> Variant | None:
+        """The float model every variant is compared with: the first quantize = "none" variant."""
+        return next((v for v in self.variants if v.quantize == "none"), None)
 
     @property
     def trains(self) -> bool:
@@ -133,7 +149,8 @@ def _defaults(definition: str) -> dict[str, Any]:
     schema = spec_schema()
     node = schema["$defs"][definition] if definition in schema["$defs"] else \
         schema["properties"][definition]
-    return {key: prop["default"] for key, prop in node.get("properties", {}).items()
+    # Copied: the schema is cached, and a shared default list or table must not leak between specs.
+    return {key: copy.deepcopy(prop["default"]) for key, prop in node.get("properties", {}).items()
             if isinstance(prop, dict) and "default" in prop}
 
 
@@ -161,6 +178,8 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
         c_array=_defaults("c_array") | document.get("c_array", {}),
         variants=variants,
         folder=_display(path.parent),
+        evaluation=_defaults("evaluation") | document.get("evaluation", {}),
+        gates=dict(document.get("gates", {})),
     )
 
 
@@ -185,6 +204,7 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
         if variant.needs_representative and spec.dataset is None:
             problems.append(f'variant[{index}].quantize: "{variant.quantize}" calibrates on a '
                             "representative set, so the spec needs a [dataset] section")
+    problems.extend(_gate_problems(spec))
     source_type = spec.source["type"]
     if "train" in document and source_type in LOADED_SOURCES:
         problems.append(f'train: a model loaded from "{source_type}" is used as is, not trained; '
@@ -228,6 +248,21 @@ def _symbol_problems(spec: ModelSpec) -> list[str]:
             return [f'c_array.symbol: "{spec.c_symbol(name)}" (for variant "{name}") is not a '
                     "C identifier"]
     return []
+
+def _gate_problems(spec: ModelSpec) -> list[str]:
+    """Gates the model cannot be measured against: a typo-like mistake, so an error, not a skip."""
+    problems: list[str] = []
+    tables = [("gates", spec.gates)] + [(f"variant[{index}].gates", variant.gates)
+                                       for index, variant in enumerate(spec.variants)]
+    for where, gates in tables:
+        if gates and spec.dataset is None:
+            problems.append(f"{where}: gates are checked on the test split, so the spec needs "
+                            "a [dataset] section")
+        if spec.evaluation["task"] == "regression":
+            problems.extend(f'{where}.{key}: only for evaluation.task = "classification"; this '
+                            'model has task = "regression"' for key in CLASSIFICATION_GATES
+                            if key in gates)
+    return problems
 
 
 def _missing_files(spec: ModelSpec) -> list[str]:

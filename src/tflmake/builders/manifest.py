@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tflmake import atomic
 from tflmake.fingerprint import sha256_file
-from tflmake.graph import model_tasks
+from tflmake.graph import artifact_tasks
 from tflmake.paths import Layout
 from tflmake.provenance import MANIFEST_TOOLS, section_hashes
 from tflmake.spec import ModelSpec
@@ -16,7 +16,7 @@ from tflmake.toolversions import tool_versions
 
 def artifact_files(spec: ModelSpec, layout: Layout) -> list[Path]:
     """Every file the model's tasks produce, the whole SavedModel directory included."""
-    files = {Path(target) for task in model_tasks(spec, layout)[:-1] for target in task["targets"]}
+    files = {Path(target) for task in artifact_tasks(spec, layout) for target in task["targets"]}
     saved_model = Path(layout.saved_model_dir(spec.name))
     if saved_model.is_dir():
         files.update(p for p in saved_model.rglob("*") if p.is_file())

@@ -1,1 +1,1 @@
-"""Pure text generators for firmware files."""
+"""Pure generators of output files: firmware sources, report text, report images."""

@@ -1,0 +1,27 @@
+"""Build `build/report.md` and `build/report.html`: every evaluated model on one page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tflmake import atomic
+from tflmake.emit.report_html import render_page
+from tflmake.emit.report_md import render_project
+from tflmake.paths import Layout
+from tflmake.reports import effective_gates, load_summary
+from tflmake.spec import ModelSpec
+
+
+def build(specs: list[ModelSpec], layout: Layout) -> None:
+    summaries = []
+    plots: dict[str, bytes] = {}
+    for spec in specs:
+        summary = load_summary(layout, spec.name, effective_gates(spec))
+        if summary is None:
+            continue
+        summaries.append(summary)
+        plot = Path(layout.tradeoff_png(spec.name))
+        if plot.is_file():
+            plots[spec.name] = plot.read_bytes()
+    atomic.write_text(layout.project_report_md, render_project(summaries))
+    atomic.write_text(layout.project_report_html, render_page(summaries, plots))

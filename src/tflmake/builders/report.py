@@ -1,0 +1,24 @@
+"""Build `report.md` and check the quality gates: fail with one line per violated gate."""
+
+from __future__ import annotations
+
+from tflmake import atomic
+from tflmake.emit.report_md import render_model
+from tflmake.errors import BuildError
+from tflmake.paths import Layout
+from tflmake.reports import effective_gates, load_summary
+from tflmake.spec import ModelSpec
+
+
+def build(spec: ModelSpec, layout: Layout) -> None:
+    summary = load_summary(layout, spec.name, effective_gates(spec))
+    if summary is None:
+        raise BuildError(f"{layout.report_json(spec.name)} is missing or unreadable; run "
+                         f"`doit evaluate:{spec.name}` first")
+    # Written before the verdict: a failing build leaves the report there to read.
+    atomic.write_text(layout.report_md(spec.name), render_model(summary))
+    failed = [result for result in summary.gates if not result.passed]
+    if failed:
+        raise BuildError(f"{len(failed)} quality gate{'s' if len(failed) > 1 else ''} failed "
+                         f"(see {layout.report_md(spec.name)}):\n"
+                         + "\n".join(result.describe() for result in failed))
