@@ -14,6 +14,7 @@ from tflmake.fingerprint import targets_intact
 from tflmake.lock import hold_build_lock
 from tflmake.paths import Layout
 from tflmake.provenance import MANIFEST_TOOLS, section_hashes
+from tflmake.reporter import TflmakeReporter
 from tflmake.runner import fail_spec, run_step
 from tflmake.spec import ModelSpec, find_spec_files, load_specs
 from tflmake.toolversions import tool_versions
@@ -33,13 +34,14 @@ def project_tasks(specs_dir: str = "modelspecs", build_dir: str = "build") -> di
 
 
 def doit_config(layout: Layout) -> dict[str, Any]:
-    """doit settings: keep building other models when one fails; state DB under build/."""
+    """doit settings: keep going when one model fails; state DB under build/; our reporter."""
     os.makedirs(layout.build_dir, exist_ok=True)
     hold_build_lock(layout.build_dir)
     return {
         "continue": True,
         "backend": "sqlite3",
         "dep_file": layout.dep_file,
+        "reporter": TflmakeReporter,
     }
 
 
