@@ -7,10 +7,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from doit.tools import config_changed
-
 from tflmake.errors import SpecError
 from tflmake.fingerprint import targets_intact
+from tflmake.fragment import fragment_changed
 from tflmake.lock import hold_build_lock
 from tflmake.paths import Layout
 from tflmake.provenance import MANIFEST_TOOLS, section_hashes
@@ -102,7 +101,7 @@ def spec_error_task(error: SpecError) -> TaskDict:
 def _artifact_task(basename: str, name: str, key: dict[str, Any], **fields: Any) -> TaskDict:
     """A task that writes file targets: up to date while its key and targets' bytes are unchanged."""
     return {"basename": basename, "name": name, "clean": True, **fields,
-            "uptodate": [config_changed(key), targets_intact]}
+            "uptodate": [fragment_changed(key), targets_intact]}
 
 
 def dataset_task(spec: ModelSpec, layout: Layout) -> TaskDict:
