@@ -38,6 +38,7 @@ tflmake's commands:
                              check specs (all by default) without building
   status [TASK ...]          each target up to date or stale, and why
   schema                     print the specs' JSON Schema (for editors)
+  verify                     check built artifacts against their manifests' sha256
   report ...                 reports on built models (when installed)
 
 doit's commands work as usual (`tflmake help` lists them), for example:
@@ -310,6 +311,16 @@ def command_schema(args: list[str], settings: Settings) -> int:
     return 0
 
 
+def command_verify(args: list[str], settings: Settings) -> int:
+    """`tflmake verify`: `tflmake.verify`, in the configured build folder."""
+    from tflmake import verify
+
+    try:
+        return verify.main(["--build-dir", settings.build_dir, *args])
+    except SystemExit as exit_:  # argparse: --help or a usage error
+        return int(exit_.code or 0)
+
+
 def command_report(args: list[str], settings: Settings) -> int:
     """`tflmake report ...`: handed to `tflmake.report_cli` when that module is installed."""
     try:
@@ -327,5 +338,6 @@ OWN_COMMANDS: dict[str, Callable[[list[str], Settings], int]] = {
     "new": command_new,
     "validate": command_validate,
     "schema": command_schema,
+    "verify": command_verify,
     "report": command_report,
 }
