@@ -43,7 +43,7 @@ class TflmakeReporter(ConsoleReporter):
             self.counts["up to date"] += 1
 
     def add_failure(self, task: Any, fail: BaseFail) -> None:
-        """One line naming the task and the cause now; tracebacks wait for the end of the run."""
+        """The task, then its one-line cause (model, variant, spec); tracebacks wait for the end."""
         if not _reported(task):
             return
         if isinstance(fail, UnmetDependency):
@@ -54,11 +54,9 @@ class TflmakeReporter(ConsoleReporter):
         if not fail.report:
             return
         self.failures.append({"task": task, "exception": fail})
-        first, *more = (fail.message or fail.get_name()).splitlines() or [fail.get_name()]
         took = f" after {self._elapsed(task)}" if task.name in self.task_started else ""
-        self.write(f"   {task.name} FAILED{took}: {first}\n")
-        for line in more:
-            self.write(f"      {line}\n")
+        # The message on lines of its own, as doit prints it, so it can be grepped whole.
+        self.write(f"   {task.name} FAILED{took}\n{(fail.message or fail.get_name()).rstrip()}\n")
 
     def complete_run(self) -> None:
         if self.show_traceback:

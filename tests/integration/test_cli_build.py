@@ -91,15 +91,16 @@ def test_installed_script_sees_nothing_to_do(tiny: Project, everything: DoitRun)
 
 
 def test_failing_task_is_one_line_naming_model_and_cause(tmp_path: Path) -> None:
-    """A build error is one line (task, model, spec, cause) and a non-zero exit; no traceback."""
+    """A build error: the task, then one line (model, spec, cause), a non-zero exit, no traceback."""
     project = make_project(tmp_path / "broken", dodo=False)
     assert project.tflmake("new", "tiny").returncode == 0
     spec = project.specs / "tiny.toml"
     spec.write_text(spec.read_text().replace('# optimizer = "adam"', 'optimizer = "adamx"'))
     run = project.tflmake("savedmodel")
     assert run.returncode != 0
-    failure = next(line for line in run.output.splitlines() if "FAILED" in line)
-    assert failure.startswith("   savedmodel:tiny FAILED after ")
-    assert failure.endswith('tiny (modelspecs/tiny.toml): train.optimizer: unknown optimizer "adamx"; '
-                            "expected a keras.optimizers name such as adam, sgd, rmsprop")
+    lines = run.output.splitlines()
+    failed = next(index for index, line in enumerate(lines) if "FAILED" in line)
+    assert lines[failed].startswith("   savedmodel:tiny FAILED after ")
+    assert lines[failed + 1] == ('tiny (modelspecs/tiny.toml): train.optimizer: unknown optimizer "adamx"; '
+                                 "expected a keras.optimizers name such as adam, sgd, rmsprop")
     assert "Traceback" not in run.output
