@@ -53,16 +53,24 @@ class Project:
         return path
 
     def doit(self, *args: str, timeout: float = 600) -> DoitRun:
+        return self._run([sys.executable, "-m", "doit", *args], timeout)
+
+    def tflmake(self, *args: str, timeout: float = 600) -> DoitRun:
+        """`tflmake ARGS` in a subprocess (as `python -m tflmake`)."""
+        return self._run([sys.executable, "-m", "tflmake", *args], timeout)
+
+    def _run(self, command: list[str], timeout: float) -> DoitRun:
         result = subprocess.run(
-            [sys.executable, "-m", "doit", *args], cwd=self.root, capture_output=True,
+            command, cwd=self.root, capture_output=True,
             text=True, timeout=timeout, env={**os.environ, "PYTHONHASHSEED": "0"})
         return DoitRun(result.returncode, result.stdout + result.stderr)
 
 
-def make_project(root: Path, *spec_names: str) -> Project:
-    """A project under `root` holding copies of the repo's example specs."""
+def make_project(root: Path, *spec_names: str, dodo: bool = True) -> Project:
+    """A project under `root` holding copies of the repo's example specs (and the dodo.py shim)."""
     (root / "modelspecs").mkdir(parents=True)
-    (root / "dodo.py").write_text(DODO_SHIM)
+    if dodo:
+        (root / "dodo.py").write_text(DODO_SHIM)
     for name in spec_names:
         shutil.copy(REPO / "modelspecs" / f"{name}.toml", root / "modelspecs")
     return Project(root)
@@ -72,6 +80,14 @@ def make_project(root: Path, *spec_names: str) -> Project:
 def project(tmp_path: Path) -> Project:
     """An empty project (no specs yet)."""
     return make_project(tmp_path / "project")
+
+
+@pytest.fixture
+def cli_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """An empty project without dodo.py, made the working directory (as `tflmake` expects)."""
+    project = make_project(tmp_path / "project", dodo=False)
+    monkeypatch.chdir(project.root)
+    return project
 
 
 @pytest.fixture(scope="session")

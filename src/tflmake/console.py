@@ -53,10 +53,16 @@ def native_output_captured() -> Iterator[TextIO | None]:
 
 def replay_tail(capture: TextIO | None, lines: int = 40) -> None:
     """Show the end of a capture, for a step that failed in a way we did not foresee."""
+    text = captured_tail(capture, lines)
+    if text:
+        progress(text)
+
+
+def captured_tail(capture: TextIO | None, lines: int = 40) -> str:
+    """The end of a capture under a header, or "" when nothing was captured."""
     if capture is None:
-        return
+        return ""
     capture.flush()
     capture.seek(0)
     tail = capture.read().splitlines()[-lines:]
-    if tail:
-        progress("---- last lines of TensorFlow's output ----\n" + "\n".join(tail))
+    return "---- last lines of TensorFlow's output ----\n" + "\n".join(tail) if tail else ""

@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from doit.tools import config_changed
-
 from tflmake.errors import SpecError
 from tflmake.fingerprint import targets_intact
+from tflmake.fragment import fragment_changed
 from tflmake.lock import hold_build_lock
 from tflmake.paths import Layout
 from tflmake.provenance import MANIFEST_TOOLS, section_hashes
+from tflmake.reporter import TflmakeReporter
 from tflmake.reports import effective_gates
 from tflmake.runner import fail_spec, run_project_step, run_step
 from tflmake.spec import ModelSpec, find_spec_files, load_specs
@@ -34,13 +34,14 @@ def project_tasks(specs_dir: str = "modelspecs", build_dir: str = "build") -> di
 
 
 def doit_config(layout: Layout) -> dict[str, Any]:
-    """doit settings: keep building other models when one fails; state DB under build/."""
+    """doit settings: keep going when one model fails; state DB under build/; our reporter."""
     os.makedirs(layout.build_dir, exist_ok=True)
     hold_build_lock(layout.build_dir)
     return {
         "continue": True,
         "backend": "sqlite3",
         "dep_file": layout.dep_file,
+        "reporter": TflmakeReporter,
     }
 
 
@@ -117,7 +118,7 @@ def spec_error_task(error: SpecError) -> TaskDict:
 def _artifact_task(basename: str, name: str, key: dict[str, Any], **fields: Any) -> TaskDict:
     """A task that writes file targets: up to date while its key and targets' bytes are unchanged."""
     return {"basename": basename, "name": name, "clean": True, **fields,
-            "uptodate": [config_changed(key), targets_intact]}
+            "uptodate": [fragment_changed(key), targets_intact]}
 
 
 def dataset_task(spec: ModelSpec, layout: Layout) -> TaskDict:
@@ -230,7 +231,7 @@ def summary_task(specs: list[ModelSpec], layout: Layout) -> TaskDict:
         "actions": [(run_project_step, ["project_report", specs, layout])],
         "file_dep": file_dep,
         "targets": [layout.project_report_md, layout.project_report_html],
-        "uptodate": [config_changed({s.name: effective_gates(s) for s in specs})],
+        "uptodate": [fragment_changed({s.name: effective_gates(s) for s in specs})],
         "clean": True,
     }
 

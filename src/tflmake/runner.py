@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from doit.exceptions import TaskFailed
+from doit.exceptions import TaskError, TaskFailed
 
-from tflmake.console import native_output_captured, replay_tail
+from tflmake.console import captured_tail, native_output_captured, replay_tail
 from tflmake.errors import TflmakeError
 from tflmake.fingerprint import record_targets
 from tflmake.paths import Layout
@@ -21,13 +21,20 @@ def run_step(step: str, spec: ModelSpec, layout: Layout, targets: list[str], var
     is imported only when a task actually runs. doit passes `targets`; their
     fingerprints are returned as the task's saved values for `targets_intact`.
     """
+    where = f"{spec.name}.{variant}" if variant else spec.name
     builder = importlib.import_module(f"tflmake.builders.{step}")
     with native_output_captured() as capture:
         try:
             builder.build(spec, layout, variant) if variant else builder.build(spec, layout)
         except TflmakeError as error:
-            where = f"{spec.name}.{variant}" if variant else spec.name
             return TaskFailed(f"{where} ({spec.spec_path}): {error}")
+        except Exception as error:
+            # A bug or a TensorFlow surprise: one line first; the traceback and
+            # TensorFlow's last words only with --traceback.
+            cause = f"{type(error).__name__}: {error}".splitlines()[0]
+            failure = TaskError(f"{where} ({spec.spec_path}): unexpected {cause}", error)
+            failure.traceback = [*failure.traceback, captured_tail(capture)]
+            return failure
         except BaseException:
             replay_tail(capture)
             raise

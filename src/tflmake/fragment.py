@@ -1,0 +1,49 @@
+"""Up-to-date keys that remember their spec fragment, so `status` can name the key that changed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from doit.tools import config_changed
+
+# Where the last built fragment is kept among the task's saved values in doit's DB.
+FRAGMENT_VALUE = "tflmake_fragment"
+
+
+class fragment_changed(config_changed):  # noqa: N801 (named like doit's config_changed)
+    """doit's `config_changed`, plus the fragment itself saved with the task's values.
+
+    The digest, and so every up-to-date decision, is exactly config_changed's;
+    the saved copy only serves to explain a change.
+    """
+
+    def configure_task(self, task: Any) -> None:
+        super().configure_task(task)
+        task.value_savers.append(self._saved_fragment)
+
+    def _saved_fragment(self) -> dict[str, Any]:
+        return {FRAGMENT_VALUE: self.config}
+
+
+def fragment_differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Each changed key path with its old and new value, e.g. `train.epochs: 5 -> 6`."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        differences: list[str] = []
+        for key in sorted(old.keys() | new.keys()):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in new:
+                differences.append(f"{path}: removed (was {_show(old[key])})")
+            elif key not in old:
+                differences.append(f"{path}: added ({_show(new[key])})")
+            else:
+                differences.extend(fragment_differences(old[key], new[key], path))
+        return differences
+    if old == new:
+        return []
+    return [f"{prefix or 'value'}: {_show(old)} -> {_show(new)}"]
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 60 else text[:57] + "..."

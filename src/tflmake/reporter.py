@@ -1,0 +1,92 @@
+"""doit's console output, plus what a person wants: durations, one-line failures, a summary.
+
+Lines keep doit's `.  task` (executed) and `-- task` (up to date) prefixes so
+scripts that read doit's output keep working; our own lines are indented.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, TextIO
+
+from doit.exceptions import BaseFail, UnmetDependency
+from doit.reporter import ConsoleReporter
+
+TRACEBACK_ENV = "TFLMAKE_TRACEBACK"
+
+
+class TflmakeReporter(ConsoleReporter):
+    """The reporter of every tflmake run (`doit` in a repo and the `tflmake` command)."""
+
+    desc = "tflmake: task durations, one-line failures, a summary"
+
+    def __init__(self, outstream: TextIO, options: dict[str, Any]) -> None:
+        super().__init__(outstream, options)
+        self.show_traceback = bool(os.environ.get(TRACEBACK_ENV)) or self.failure_verbosity > 0
+        self.run_started = time.perf_counter()
+        self.task_started: dict[str, float] = {}
+        self.counts = {"built": 0, "up to date": 0, "failed": 0, "blocked": 0}
+
+    def execute_task(self, task: Any) -> None:
+        super().execute_task(task)
+        self.task_started[task.name] = time.perf_counter()
+
+    def add_success(self, task: Any) -> None:
+        if _reported(task):
+            self.counts["built"] += 1
+            self.write(f"   {task.name} built in {self._elapsed(task)}\n")
+
+    def skip_uptodate(self, task: Any) -> None:
+        super().skip_uptodate(task)
+        if _reported(task):
+            self.counts["up to date"] += 1
+
+    def add_failure(self, task: Any, fail: BaseFail) -> None:
+        """The task, then its one-line cause (model, variant, spec); tracebacks wait for the end."""
+        if not _reported(task):
+            return
+        if isinstance(fail, UnmetDependency):
+            self.counts["blocked"] += 1
+            self.write(f"   {task.name} not built: it needs {fail.message}, which failed\n")
+            return
+        self.counts["failed"] += 1
+        if not fail.report:
+            return
+        self.failures.append({"task": task, "exception": fail})
+        took = f" after {self._elapsed(task)}" if task.name in self.task_started else ""
+        # The message on lines of its own, as doit prints it, so it can be grepped whole.
+        self.write(f"   {task.name} FAILED{took}\n{(fail.message or fail.get_name()).rstrip()}\n")
+
+    def complete_run(self) -> None:
+        if self.show_traceback:
+            self._write_details()
+        elif any(result["exception"].traceback for result in self.failures):
+            self.write("   (run with --traceback for the full error)\n")
+        if self.runtime_errors:
+            self.write("Execution aborted.\n" + "\n".join(self.runtime_errors) + "\n")
+        total = time.perf_counter() - self.run_started
+        counts = ", ".join(f"{count} {what}" for what, count in self.counts.items()
+                           if count or what != "blocked")
+        self.write(f"tflmake: {counts} ({_duration(total)})\n")
+
+    def _write_details(self) -> None:
+        for result in self.failures:
+            task, fail = result["task"], result["exception"]
+            captured = "".join((a.out or "") + (a.err or "") for a in task.actions)
+            details = "".join(fail.traceback) + captured
+            if details.strip():
+                self.write(f"#### {task.name}\n{details.rstrip()}\n")
+
+    def _elapsed(self, task: Any) -> str:
+        now = time.perf_counter()
+        return _duration(now - self.task_started.pop(task.name, now))
+
+
+def _reported(task: Any) -> bool:
+    # Group tasks (no actions) and private tasks are not artifacts.
+    return bool(task.actions) and not task.name.startswith("_")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{seconds % 60:04.1f}s"
