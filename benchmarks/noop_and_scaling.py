@@ -20,6 +20,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="1, 10 and 50 specs")
     parser.add_argument("--sizes", type=int, nargs="*", help="explicit spec counts")
+    parser.add_argument("--keep", action="store_true", help="keep the built projects (for profiling)")
     args = parser.parse_args(argv)
     sizes = args.sizes or ([1, 10, 50] if args.full else [1, 3])
     baseline = median_time(IMPORT_DOIT, cwd=make_project(0), repeat=7)
@@ -33,7 +34,10 @@ def main(argv: list[str]) -> int:
         heavy = imports_tensorflow(project)
         print(f"{size:5d} | {clean:15.1f} | {clean / size:12.1f} | {noop:9.3f} | {noop / baseline:19.2f} | "
               f"{listing:14.3f} | {'yes' if heavy else 'no'}", flush=True)
-        cleanup(project)
+        if args.keep:
+            print(f"      kept {project}")
+        else:
+            cleanup(project)
     return 0
 
 
