@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from tflmake.errors import BuildError
 
 
 @dataclass(frozen=True)
@@ -13,6 +16,16 @@ class Layout:
 
     def model_dir(self, model: str) -> str:
         return f"{self.build_dir}/{model}"
+
+    def check_inside(self, model: str) -> None:
+        """Refuse a model folder that leads out of the build directory (e.g. a planted symlink).
+
+        Names are validated against `^[a-z][a-z0-9_]*$`, so only the file system can do this.
+        """
+        folder = Path(self.model_dir(model))
+        if folder.is_symlink() or not folder.resolve().is_relative_to(Path(self.build_dir).resolve()):
+            raise BuildError(f"{folder.as_posix()} is a symlink or leads outside {self.build_dir}/; "
+                             "tflmake writes only inside the build directory (remove it and rebuild)")
 
     def dataset(self, model: str) -> str:
         """The split data set (train/test arrays after scaling and reshaping)."""

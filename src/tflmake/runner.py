@@ -25,6 +25,7 @@ def run_step(step: str, spec: ModelSpec, layout: Layout, targets: list[str], var
     builder = importlib.import_module(f"tflmake.builders.{step}")
     with native_output_captured() as capture:
         try:
+            layout.check_inside(spec.name)
             builder.build(spec, layout, variant) if variant else builder.build(spec, layout)
         except TflmakeError as error:
             return TaskFailed(f"{where} ({spec.spec_path}): {error}")

@@ -150,3 +150,19 @@ def test_unwritable_build_path_is_a_clear_error(project: Project) -> None:
     assert run.returncode != 0
     assert "digits_mlp (modelspecs/digits_mlp.toml): cannot write build/digits_mlp/dataset.npz: " in run.output
     assert "Traceback" not in run.output
+
+
+def test_symlinked_model_folder_is_refused(project: Project, tmp_path: Path) -> None:
+    """A build/<model> symlink pointing elsewhere is refused; nothing is written through it."""
+    from tests.conftest import REPO
+
+    project.add_spec("digits_mlp", (REPO / "modelspecs" / "digits_mlp.toml").read_text())
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    project.build.mkdir()
+    (project.build / "digits_mlp").symlink_to(outside)
+    run = project.doit("dataset")
+    assert run.returncode != 0
+    assert ("digits_mlp (modelspecs/digits_mlp.toml): build/digits_mlp is a symlink or leads outside build/"
+            in run.output)
+    assert list(outside.iterdir()) == []

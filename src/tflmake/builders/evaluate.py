@@ -19,6 +19,7 @@ import numpy as np
 
 from tflmake import atomic, metrics
 from tflmake.builders.dataset import read_split
+from tflmake.console import progress
 from tflmake.emit.tradeoff import render_tradeoff
 from tflmake.errors import BuildError
 from tflmake.metrics import Quantization
@@ -43,8 +44,11 @@ class Run:
 def build(spec: ModelSpec, layout: Layout) -> None:
     split = read_split(layout, spec.name)
     x, y = split["x_test"], split["y_test"]
-    runs = {v.name: run_litert(layout.tflite(spec.name, v.name), x,
-                               spec.evaluation["latency_runs"]) for v in spec.variants}
+    runs = {}
+    for index, variant in enumerate(spec.variants, start=1):
+        progress(f"    evaluating {variant.name} ({index}/{len(spec.variants)}): {len(x)} test samples, "
+                 f"{spec.evaluation['latency_runs']} timed invokes")
+        runs[variant.name] = run_litert(layout.tflite(spec.name, variant.name), x, spec.evaluation["latency_runs"])
     reference = spec.reference_variant
     report = {
         "model": spec.name,

@@ -10,6 +10,7 @@ import numpy as np
 
 from tflmake import atomic
 from tflmake.builders._tensorflow import import_tensorflow
+from tflmake.console import progress
 from tflmake.errors import BuildError
 from tflmake.npzio import load_npz
 from tflmake.paths import Layout
@@ -66,7 +67,11 @@ def configure(converter: Any, variant: Variant, samples: np.ndarray | None) -> N
 
 
 def _calibration(samples: np.ndarray) -> Iterator[list[np.ndarray]]:
+    """One sample at a time, as the converter asks; a progress line every quarter."""
+    step = max(1, len(samples) // 4)
     for index in range(len(samples)):
+        if index % step == 0:
+            progress(f"    calibrating: sample {index + 1}/{len(samples)}")
         yield [samples[index: index + 1].astype(np.float32)]
 
 
