@@ -22,9 +22,10 @@ def float_source(spec: ModelSpec) -> Variant | None:
 
 
 def pruning_options(spec: ModelSpec, variant: Variant) -> dict[str, Any]:
-    """What decides a pruned model: the prune table and the seed its fine-tuning starts from."""
+    """What decides a pruned model: the pruning table (not the encoding) and the training seed."""
     assert variant.prune is not None and spec.train is not None
-    return {"prune": variant.prune, "seed": spec.train["seed"]}
+    pruning = {key: value for key, value in variant.prune.items() if key != "encoding"}
+    return {"prune": pruning, "seed": spec.train["seed"]}
 
 
 def optimization_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
