@@ -99,7 +99,7 @@ epochs = 5
 # Optimization (see docs/optimize.md), all optional:
 #   keep_float = ["dense_1"]  regexes on op output tensor names kept in float
 #   recipe = "recipe.json"    raw LiteRT Quantizer recipe (litert_quantizer only)
-#   prune = {{ sparsity = 0.5, schedule = "polynomial", epochs = 2 }}   magnitude pruning
+#   prune = {{ sparsity = 0.5, schedule = "polynomial", epochs = 2, encoding = "dense" }}
 #   qat = {{ epochs = 2 }}      quantization-aware fine-tuning before int8 conversion
 [[variant]]
 name = "float32"
