@@ -48,9 +48,10 @@ def _backend_problems(spec: ModelSpec, variant: Variant, where: str, io_type_set
     if variant.backend == "converter":
         return [f'{where}.recipe: only with backend = "litert_quantizer"'] if variant.recipe else []
     problems = []
-    if io_type_set and variant.io_type != "float32":
-        problems.append(f'{where}.io_type: backend = "litert_quantizer" keeps float32 inputs and '
-                        'outputs; remove io_type or use backend = "converter"')
+    if io_type_set:
+        problems.append(f'{where}.io_type: backend = "litert_quantizer" chooses the input and output '
+                        "types itself (int8 for quantize = \"int8\", int16 for \"int16x8\", float32 "
+                        'otherwise); remove io_type or use backend = "converter"')
     if float_source(spec) is None:
         problems.append(f'{where}.backend: "litert_quantizer" quantizes the float32 .tflite of a '
                         'quantize = "none" variant (converter, no prune, qat or keep_float); '
