@@ -66,6 +66,20 @@ quantize = "int4_weights"
 backend = "litert_quantizer"
 
 [[variant]]
+name = "aeq_recipe"
+quantize = "dynamic"
+backend = "litert_quantizer"
+recipe = [{ regex = ".*", operation = "*", algorithm_key = "min_max_uniform_quantize", op_config = { \
+  weight_tensor_config = { num_bits = 8, symmetric = true, granularity = "CHANNELWISE", dtype = "INT" }, \
+  compute_precision = "FLOAT", explicit_dequantize = true } }]
+
+[[variant]]
+name = "aeq_recipe_file"
+quantize = "dynamic"
+backend = "litert_quantizer"
+recipe = "weight_only_int8.json"
+
+[[variant]]
 name = "pruned_int8"
 quantize = "int8"
 prune = { sparsity = 0.5, epochs = 1 }
@@ -102,10 +116,18 @@ name = "float32"
 """
 
 
+WEIGHT_ONLY_INT8 = [{
+    "regex": ".*", "operation": "*", "algorithm_key": "min_max_uniform_quantize",
+    "op_config": {"weight_tensor_config": {"num_bits": 8, "symmetric": True, "granularity": "CHANNELWISE",
+                                           "dtype": "INT"},
+                  "compute_precision": "FLOAT", "explicit_dequantize": True}}]
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """Both tiny models built once for the module; tests copy the project before changing it."""
     project = make_project(tmp_path_factory.mktemp("optimize") / "project")
+    (project.specs / "weight_only_int8.json").write_text(json.dumps(WEIGHT_ONLY_INT8))
     project.add_spec("mlp", MLP)
     project.add_spec("cnn", CNN)
     run = project.doit()
@@ -131,6 +153,16 @@ def test_litert_quantizer_makes_a_working_int8_model_from_the_float32_tflite(bui
     assert ours["sha256"] != theirs["sha256"]
     assert ours["agreement"] > 0.9
     assert variants["aeq_int4"]["size_bytes"] < ours["size_bytes"]
+
+
+def test_raw_recipe_inline_or_from_a_file_replaces_the_built_in_one(built: Project) -> None:
+    """A weight-only recipe dequantizes weights before float FULLY_CONNECTEDs; both forms agree."""
+    variants = report(built)["variants"]
+    inline, from_file = variants["aeq_recipe"], variants["aeq_recipe_file"]
+    assert inline["sha256"] == from_file["sha256"]
+    assert inline["ops"].count("DEQUANTIZE") == 2
+    assert inline["size_bytes"] < 0.5 * variants["float32"]["size_bytes"]
+    assert inline["input"]["dtype"] == "float32"
 
 
 @pytest.mark.parametrize(("kept", "plain"), [("int8_keep", "int8"), ("aeq_int8_keep", "aeq_int8")])
