@@ -90,6 +90,9 @@ def _training_problems(spec: ModelSpec, variant: Variant, where: str) -> list[st
         elif not spec.trains:
             problems.append(f"{where}.{option}: needs a model tflmake trains (source type "
                             f'"layers" or "python"); this one is loaded from "{spec.source["type"]}"')
+    if variant.prune is not None and variant.prune["encoding"] == "sparse" and variant.c_array:
+        problems.append(f'{where}.prune.encoding: "sparse" needs the DENSIFY op, which TFLite Micro '
+                        'does not have; use encoding = "dense" for a c_array variant')
     if variant.qat is not None and variant.quantize != "int8":
         problems.append(f'{where}.qat: only for quantize = "int8"; this variant has quantize = '
                         f'"{variant.quantize}"')

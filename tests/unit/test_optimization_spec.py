@@ -96,6 +96,14 @@ def test_qat_is_only_for_int8_and_prune_not_with_the_litert_quantizer(tmp_path: 
     assert found[0].startswith('variant[1].prune: only with backend = "converter"')
 
 
+def test_sparse_encoding_is_refused_for_firmware_bundles(tmp_path: Path) -> None:
+    """TFLite Micro has no DENSIFY kernel, so a c_array variant must store zeros densely."""
+    found = problems(tmp_path, variant('quantize = "int8"\nc_array = true\n'
+                                       'prune = { sparsity = 0.5, encoding = "sparse" }'))
+    assert found == ['variant[1].prune.encoding: "sparse" needs the DENSIFY op, which TFLite Micro '
+                     'does not have; use encoding = "dense" for a c_array variant']
+
+
 def test_prune_sparsity_is_required_and_below_one(tmp_path: Path) -> None:
     assert problems(tmp_path, variant("prune = { epochs = 1 }")) == [
         "variant[1].prune.sparsity: required key is missing"]
