@@ -1,20 +1,25 @@
-"""Child process for arena measurement: exit 0 if the model allocates and runs in N bytes.
+"""Child process for arena measurement: probe one arena size, or run the whole search.
 
-Run as `python -m tflmake._arena_probe MODEL ARENA_BYTES INPUT_COUNT`. It is a
-separate process because TFLite Micro's Python interpreter segfaults, rather
-than raising, for some arenas that are too small.
+`python -m tflmake._arena_probe probe MODEL ARENA_BYTES INPUT_COUNT` exits 0 if the
+model allocates and runs in ARENA_BYTES. `... search MODEL LOW HIGH HIGH_FITS
+INPUT_COUNT` runs the grow-then-bisect search in this one process, printing
+`try N` before each probe and `state LOW HIGH HIGH_FITS` after it, then `done N`.
+Both live in a child because TFLite Micro's Python interpreter segfaults, rather
+than raising, for some arenas that are too small: the parent restarts the
+search from the last state, counting the crashed size as too small.
 """
 
 from __future__ import annotations
 
 import sys
 
+SEARCH_LIMIT = 1024 * 1024 * 1024
 
-def main(argv: list[str]) -> int:
+
+def fits(model_path: str, arena_bytes: int, input_count: int) -> bool:
     import numpy as np
     from tflite_micro.python.tflite_micro import runtime
 
-    model_path, arena_bytes, input_count = argv[0], int(argv[1]), int(argv[2])
     try:
         interpreter = runtime.Interpreter.from_file(model_path, arena_size=arena_bytes)
         for index in range(input_count):
@@ -23,8 +28,39 @@ def main(argv: list[str]) -> int:
         interpreter.invoke()
     except RuntimeError as error:
         print(f"tflmake: {error}", file=sys.stderr)
-        return 1
+        return False
+    return True
+
+
+def search(model_path: str, low: int, high: int, high_fits: bool, input_count: int) -> int:
+    """Grow `high` until it fits, then bisect; invariant: `low` does not fit."""
+    while not high_fits:
+        print(f"try {high}", flush=True)
+        if fits(model_path, high, input_count):
+            high_fits = True
+        else:
+            low, high = high, high * 4
+            if high > SEARCH_LIMIT:
+                print(f"TFLite Micro cannot run {model_path} even with a "
+                      f"{SEARCH_LIMIT // 2**20} MiB arena", file=sys.stderr)
+                return 2
+        print(f"state {low} {high} {int(high_fits)}", flush=True)
+    while high - low > 1:
+        middle = (low + high) // 2
+        print(f"try {middle}", flush=True)
+        if fits(model_path, middle, input_count):
+            high = middle
+        else:
+            low = middle
+        print(f"state {low} {high} 1", flush=True)
+    print(f"done {high}", flush=True)
     return 0
+
+
+def main(argv: list[str]) -> int:
+    if argv[0] == "probe":
+        return 0 if fits(argv[1], int(argv[2]), int(argv[3])) else 1
+    return search(argv[1], int(argv[2]), int(argv[3]), argv[4] == "1", int(argv[5]))
 
 
 if __name__ == "__main__":

@@ -16,9 +16,9 @@ from tflmake.optimization import float_source, pruning_options
 from tflmake.paths import Layout
 from tflmake.provenance import MANIFEST_TOOLS, section_hashes
 from tflmake.reporter import TflmakeReporter
-from tflmake.reports import effective_gates
 from tflmake.runner import fail_spec, run_project_step, run_step
 from tflmake.spec import ModelSpec, Variant, find_spec_files, load_specs
+from tflmake.speccache import ValidSpecCache
 from tflmake.toolversions import tool_versions
 
 TaskDict = dict[str, Any]
@@ -28,7 +28,9 @@ TaskCreator = Callable[[], Iterator[TaskDict]]
 def project_tasks(specs_dir: str = "modelspecs", build_dir: str = "build") -> dict[str, Any]:
     """The `task_*` creators and DOIT_CONFIG for a project, as a dodo module's globals."""
     layout = Layout(build_dir)
-    specs, errors = load_specs(find_spec_files(specs_dir))
+    known_valid = ValidSpecCache(layout.spec_cache)
+    specs, errors = load_specs(find_spec_files(specs_dir), known_valid)
+    known_valid.save()
     return {
         "DOIT_CONFIG": doit_config(layout),
         **creators(specs, errors, layout),
@@ -261,7 +263,7 @@ def _optimization_labels(variant: Variant) -> dict[str, Any]:
 def report_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     """Gates and report.md: cheap, so it re-runs alone when only a gate changes."""
     return _artifact_task(
-        "report", spec.name, {"gates": effective_gates(spec)},
+        "report", spec.name, {"gates": spec.effective_gates()},
         actions=[(run_step, ["report", spec, layout])],
         file_dep=[layout.report_json(spec.name)],
         targets=[layout.report_md(spec.name)])
@@ -274,7 +276,7 @@ def summary_task(specs: list[ModelSpec], layout: Layout) -> TaskDict:
         "actions": [(run_project_step, ["project_report", specs, layout])],
         "file_dep": file_dep,
         "targets": [layout.project_report_md, layout.project_report_html],
-        "uptodate": [fragment_changed({s.name: effective_gates(s) for s in specs})],
+        "uptodate": [fragment_changed({s.name: s.effective_gates() for s in specs})],
         "clean": True,
     }
 

@@ -105,6 +105,11 @@ class Layout:
         return f"{self.build_dir}/report.html"
 
     @property
+    def spec_cache(self) -> str:
+        """Digests of spec texts that passed schema validation (see speccache)."""
+        return f"{self.build_dir}/.valid-specs.json"
+
+    @property
     def dep_file(self) -> str:
         """doit's state database, kept with the outputs so `rm -rf build` resets everything."""
         return f"{self.build_dir}/.doit.db"

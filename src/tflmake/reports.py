@@ -10,7 +10,6 @@ from typing import Any
 from tflmake.gates import check_gates
 from tflmake.paths import Layout
 from tflmake.reportdiff import diff_reports
-from tflmake.spec import ModelSpec
 from tflmake.summary import ModelSummary, summarise
 
 GatesByVariant = Mapping[str, Mapping[str, Any]]
@@ -23,11 +22,6 @@ def read_report(path: str) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return document if isinstance(document, dict) else None
-
-
-def effective_gates(spec: ModelSpec) -> dict[str, dict[str, Any]]:
-    """Each variant's gates: the model's [gates] with the variant's own table laid over."""
-    return {variant.name: spec.gates_for(variant.name) for variant in spec.variants}
 
 
 def load_summary(layout: Layout, model: str, gates: GatesByVariant | None = None) -> \

@@ -12,6 +12,7 @@ from typing import Any
 
 from tflmake.errors import SpecError
 from tflmake.optimization import optimization_problems
+from tflmake.speccache import ValidSpecCache
 from tflmake.validation import NAME_PATTERN, schema_problems, spec_schema
 
 LOADED_SOURCES = ("keras_file", "saved_model", "frozen_graph")
@@ -97,6 +98,10 @@ class ModelSpec:
         """The model's gates with the variant's own gates laid over them, key by key."""
         return self.gates | self.variant(variant_name).gates
 
+    def effective_gates(self) -> dict[str, dict[str, Any]]:
+        """Each variant's gates: the model's [gates] with the variant's own table laid over."""
+        return {variant.name: self.gates_for(variant.name) for variant in self.variants}
+
     @property
     def reference_variant(self) -> Variant | None:
         """The float model every variant is compared with: the first quantize = "none" variant."""
@@ -116,18 +121,25 @@ def _display(path: Path) -> str:
         return absolute.as_posix()
 
 
-def load_spec(path: str | os.PathLike[str]) -> ModelSpec:
-    """Parse and validate one spec file; raise SpecError listing every problem at once."""
+def load_spec(path: str | os.PathLike[str], known_valid: ValidSpecCache | None = None) -> ModelSpec:
+    """Parse and validate one spec file; raise SpecError listing every problem at once.
+
+    `known_valid` lets the schema check be skipped for a text that passed it before.
+    """
     shown = _display(Path(path))
     try:
-        document = tomllib.loads(Path(path).read_text("utf-8"))
+        text = Path(path).read_text("utf-8")
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise SpecError(shown, [f"TOML syntax error: {error}"]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(shown, [f"cannot read file: {error}"]) from None
-    problems = schema_problems(document)
-    if problems:
-        raise SpecError(shown, problems)
+    if known_valid is None or text not in known_valid:
+        problems = schema_problems(document)
+        if problems:
+            raise SpecError(shown, problems)
+        if known_valid is not None:
+            known_valid.add(text)
     spec = _normalise(document, Path(path), shown)
     problems = _semantic_problems(spec, document)
     if problems:
@@ -136,14 +148,14 @@ def load_spec(path: str | os.PathLike[str]) -> ModelSpec:
 
 
 def load_specs(
-    paths: Iterable[str | os.PathLike[str]],
+    paths: Iterable[str | os.PathLike[str]], known_valid: ValidSpecCache | None = None,
 ) -> tuple[list[ModelSpec], list[SpecError]]:
     """Load many specs; broken ones come back as errors so the good ones still build."""
     specs: list[ModelSpec] = []
     errors: list[SpecError] = []
     for path in sorted(paths, key=lambda p: Path(p).as_posix()):
         try:
-            specs.append(load_spec(path))
+            specs.append(load_spec(path, known_valid))
         except SpecError as error:
             errors.append(error)
     by_name: dict[str, list[ModelSpec]] = {}

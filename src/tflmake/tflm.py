@@ -25,7 +25,7 @@ MARGIN_FRACTION = 0.25
 MARGIN_MIN_BYTES = 1024
 ARENA_ALIGNMENT = 16
 _SEARCH_START = 64 * 1024
-_SEARCH_LIMIT = 1024 * 1024 * 1024
+_MAX_CRASHES = 64
 
 
 def arena_with_margin(measured: int) -> int:
@@ -35,36 +35,47 @@ def arena_with_margin(measured: int) -> int:
 
 
 def measure_arena(model_path: str, input_count: int) -> int:
-    """The smallest arena (bytes) the model allocates and runs in: grow, then binary search."""
-    high = _SEARCH_START
-    fits, message = probe_arena(model_path, high, input_count)
-    while not fits:
-        high *= 4
-        if high > _SEARCH_LIMIT:
-            raise BuildError(f"TFLite Micro cannot run {model_path} even with a "
-                             f"{_SEARCH_LIMIT // 2**20} MiB arena: {message}")
-        fits, message = probe_arena(model_path, high, input_count)
-    low = 0  # invariant: `low` does not fit, `high` does
-    while high - low > 1:
-        middle = (low + high) // 2
-        if probe_arena(model_path, middle, input_count)[0]:
-            high = middle
-        else:
-            low = middle
-    return high
+    """The smallest arena (bytes) the model allocates and runs in: grow, then binary search.
+
+    The search runs in one child process (a probe costs milliseconds, a process
+    ~0.2 s); when TFLite Micro crashes on a size, the child is restarted from the
+    last state with that size counted as too small.
+    """
+    low, high, high_fits = 0, _SEARCH_START, False
+    for _ in range(_MAX_CRASHES + 1):
+        result = _child(["search", model_path, str(low), str(high), str(int(high_fits)), str(input_count)])
+        tried = None
+        for line in result.stdout.splitlines():
+            word, *numbers = line.split()
+            if word == "done":
+                return int(numbers[0])
+            if word == "try":
+                tried = int(numbers[0])
+            elif word == "state":
+                low, high, high_fits, tried = int(numbers[0]), int(numbers[1]), numbers[2] == "1", None
+        if result.returncode != 0 and tried is None:
+            message = result.stderr.strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
+            raise BuildError(f"measuring the TFLite Micro arena of {model_path} failed: {message[0]}")
+        if tried is not None and not high_fits and tried == high:
+            low, high = high, high * 4
+        elif tried is not None:
+            low = tried
+    raise BuildError(f"TFLite Micro crashed more than {_MAX_CRASHES} times measuring the arena of {model_path}")
 
 
 def probe_arena(model_path: str, arena_bytes: int, input_count: int) -> tuple[bool, str]:
     """(fits, last line TFLM printed) for one arena size, tried in a child process."""
+    result = _child(["probe", model_path, str(arena_bytes), str(input_count)])
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    return result.returncode == 0, lines[-1] if lines else f"exit status {result.returncode}"
+
+
+def _child(arguments: list[str]) -> subprocess.CompletedProcess[str]:
     # The child must import this very tflmake, even if only the parent's sys.path knows it.
     search_path = [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, search_path))}
-    result = subprocess.run(
-        [sys.executable, "-m", "tflmake._arena_probe", model_path, str(arena_bytes),
-         str(input_count)],
-        capture_output=True, text=True, env=env, timeout=300, check=False)
-    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
-    return result.returncode == 0, lines[-1] if lines else f"exit status {result.returncode}"
+    return subprocess.run([sys.executable, "-m", "tflmake._arena_probe", *arguments],
+                          capture_output=True, text=True, env=env, timeout=600, check=False)
 
 
 def run_reference(model_path: str, arena_bytes: int, inputs: list[np.ndarray],

@@ -8,7 +8,7 @@ from tflmake import atomic
 from tflmake.emit.report_html import render_page
 from tflmake.emit.report_md import render_project
 from tflmake.paths import Layout
-from tflmake.reports import effective_gates, load_summary
+from tflmake.reports import load_summary
 from tflmake.spec import ModelSpec
 
 
@@ -16,7 +16,7 @@ def build(specs: list[ModelSpec], layout: Layout) -> None:
     summaries = []
     plots: dict[str, bytes] = {}
     for spec in specs:
-        summary = load_summary(layout, spec.name, effective_gates(spec))
+        summary = load_summary(layout, spec.name, spec.effective_gates())
         if summary is None:
             continue
         summaries.append(summary)

@@ -6,12 +6,12 @@ from tflmake import atomic
 from tflmake.emit.report_md import render_model
 from tflmake.errors import BuildError
 from tflmake.paths import Layout
-from tflmake.reports import effective_gates, load_summary
+from tflmake.reports import load_summary
 from tflmake.spec import ModelSpec
 
 
 def build(spec: ModelSpec, layout: Layout) -> None:
-    summary = load_summary(layout, spec.name, effective_gates(spec))
+    summary = load_summary(layout, spec.name, spec.effective_gates())
     if summary is None:
         raise BuildError(f"{layout.report_json(spec.name)} is missing or unreadable; run "
                          f"`doit evaluate:{spec.name}` first")
