@@ -147,7 +147,10 @@ def savedmodel_task(spec: ModelSpec, layout: Layout) -> TaskDict:
         {"source": spec.source, "train": spec.train, "tools": tool_versions("tensorflow", "keras")},
         actions=[(run_step, ["savedmodel", spec, layout])],
         file_dep=file_dep,
-        targets=[layout.saved_model_stamp(spec.name)],
+        # The Keras weights are a target too, so builds from before pruning and QAT
+        # existed (no weights file) retrain once instead of failing in the prune task.
+        targets=[layout.saved_model_stamp(spec.name)] +
+        ([] if spec.source["type"] == "saved_model" else [layout.keras_weights(spec.name)]),
         clean=[(_remove_tree, [layout.saved_model_dir(spec.name)])])
 
 

@@ -61,7 +61,7 @@ def test_targets_follow_the_layout(tmp_path: Path) -> None:
         "build/digits_mlp/int8_model_data.h", "build/digits_mlp/int8_model_data.c",
         "build/digits_mlp/int8_op_resolver.h", "build/digits_mlp/int8_firmware.json"]
     assert tasks["savedmodel:digits_mlp"]["targets"] == [
-        "build/digits_mlp/saved_model/tflmake_stamp.json"]
+        "build/digits_mlp/saved_model/tflmake_stamp.json", "build/digits_mlp/saved_model/keras.weights.h5"]
 
 
 def test_every_artifact_task_checks_its_targets_bytes(tmp_path: Path) -> None:
