@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,11 +12,12 @@ from tflmake.errors import SpecError
 from tflmake.fingerprint import targets_intact
 from tflmake.fragment import fragment_changed
 from tflmake.lock import hold_build_lock
+from tflmake.optimization import float_source, pruning_options
 from tflmake.paths import Layout
 from tflmake.provenance import MANIFEST_TOOLS, section_hashes
 from tflmake.reporter import TflmakeReporter
 from tflmake.runner import fail_spec, run_project_step, run_step
-from tflmake.spec import ModelSpec, find_spec_files, load_specs
+from tflmake.spec import ModelSpec, Variant, find_spec_files, load_specs
 from tflmake.speccache import ValidSpecCache
 from tflmake.toolversions import tool_versions
 
@@ -52,6 +54,7 @@ BASENAMES = {
     "spec": "Specs that failed validation (each fails with its message).",
     "dataset": "Train/test split of each model's data set.",
     "savedmodel": "SavedModel of each model: built and trained, or loaded.",
+    "prune": "Pruned SavedModel of each distinct prune option set (shared by its variants).",
     "representative": "Representative (calibration) samples of each model.",
     "tflite": "Each .tflite variant.",
     "carray": "Firmware bundles (C arrays, op resolver, arena size) of variants with c_array = true.",
@@ -101,6 +104,8 @@ def artifact_tasks(spec: ModelSpec, layout: Layout) -> list[TaskDict]:
         tasks.append(dataset_task(spec, layout))
     if spec.source["type"] != "frozen_graph":
         tasks.append(savedmodel_task(spec, layout))
+    pruned = {json.dumps(pruning_options(spec, v), sort_keys=True): v for v in spec.variants if v.prune}
+    tasks += [prune_task(spec, variant.name, layout) for variant in pruned.values()]
     if any(v.needs_representative for v in spec.variants):
         tasks.append(representative_task(spec, layout))
     tasks += [tflite_task(spec, v.name, layout) for v in spec.variants]
@@ -142,7 +147,10 @@ def savedmodel_task(spec: ModelSpec, layout: Layout) -> TaskDict:
         {"source": spec.source, "train": spec.train, "tools": tool_versions("tensorflow", "keras")},
         actions=[(run_step, ["savedmodel", spec, layout])],
         file_dep=file_dep,
-        targets=[layout.saved_model_stamp(spec.name)],
+        # The Keras weights are a target too, so builds from before pruning and QAT
+        # existed (no weights file) retrain once instead of failing in the prune task.
+        targets=[layout.saved_model_stamp(spec.name)] +
+        ([] if spec.source["type"] == "saved_model" else [layout.keras_weights(spec.name)]),
         clean=[(_remove_tree, [layout.saved_model_dir(spec.name)])])
 
 
@@ -155,17 +163,43 @@ def representative_task(spec: ModelSpec, layout: Layout) -> TaskDict:
         targets=[layout.representative(spec.name)])
 
 
+def prune_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
+    """Fine-tune the trained model to a sparsity; keyed by the prune options and seed alone."""
+    options = pruning_options(spec, spec.variant(variant_name))
+    return _artifact_task(
+        "prune", f"{spec.name}.{Path(layout.pruned_dir(spec.name, options)).name}",
+        {**options, "tools": tool_versions("tensorflow", "keras")},
+        actions=[(run_step, ["pruning", spec, layout], {"variant": variant_name})],
+        file_dep=[layout.saved_model_stamp(spec.name), layout.dataset(spec.name)],
+        targets=[layout.pruned_stamp(spec.name, options)],
+        clean=[(_remove_tree, [layout.pruned_dir(spec.name, options)])])
+
+
 def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
     variant = spec.variant(variant_name)
+    tools = ["tensorflow"]
     if spec.source["type"] == "frozen_graph":
         file_dep, model_key = source_files(spec), {"source": spec.source}
+    elif variant.prune:
+        file_dep, model_key = [layout.pruned_stamp(spec.name, pruning_options(spec, variant))], {}
     else:
         file_dep, model_key = [layout.saved_model_stamp(spec.name)], {}
+    if variant.qat:
+        # QAT fine-tunes on the training split.
+        file_dep.append(layout.dataset(spec.name))
     if variant.needs_representative:
         file_dep.append(layout.representative(spec.name))
+    if variant.backend == "litert_quantizer":
+        # One conversion, many quantizations: the quantizer reads the float32 variant's bytes.
+        source = float_source(spec)
+        assert source is not None
+        file_dep = [layout.tflite(spec.name, source.name)] + file_dep[1:]
+        tools = ["ai-edge-quantizer", "ai-edge-litert"]
+    if isinstance(variant.recipe, str):
+        file_dep.append(spec.resolve(variant.recipe))
     return _artifact_task(
         "tflite", f"{spec.name}.{variant.name}",
-        {"variant": variant.fragment(), **model_key, "tools": tool_versions("tensorflow")},
+        {"variant": variant.fragment(), **model_key, "tools": tool_versions(*tools)},
         actions=[(run_step, ["tflite", spec, layout], {"variant": variant.name})],
         file_dep=file_dep,
         targets=[layout.tflite(spec.name, variant.name)])
@@ -206,15 +240,27 @@ def evaluate_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     file_dep.append(layout.dataset(spec.name))
     # Reuse the firmware bundle's arena measurement instead of measuring twice.
     file_dep += [layout.firmware_manifest(spec.name, v.name) for v in spec.variants if v.c_array]
+    # The Keras layer list (what the converter fused) and the measured sparsity of pruned models.
+    if spec.source["type"] != "frozen_graph":
+        file_dep.append(layout.saved_model_stamp(spec.name))
+    file_dep += sorted({layout.pruned_stamp(spec.name, pruning_options(spec, v))
+                        for v in spec.variants if v.prune})
     return _artifact_task(
         "evaluate", spec.name,
         # Variant names and c_array only: everything else about a variant is in its bytes.
         {"evaluation": spec.evaluation,
-         "variants": [{"name": v.name, "c_array": v.c_array} for v in spec.variants],
+         "variants": [{"name": v.name, "c_array": v.c_array, **_optimization_labels(v)}
+                      for v in spec.variants],
          "tools": tool_versions("ai-edge-litert", "tflite-micro", "numpy", "matplotlib")},
         actions=[(run_step, ["evaluate", spec, layout])],
         file_dep=file_dep,
         targets=[layout.report_json(spec.name), layout.tradeoff_png(spec.name)])
+
+
+def _optimization_labels(variant: Variant) -> dict[str, Any]:
+    """What the report says about a variant's optimizations (empty for plain variants)."""
+    fragment = variant.fragment()
+    return {key: fragment[key] for key in ("backend", "keep_float", "prune", "qat") if key in fragment}
 
 
 def report_task(spec: ModelSpec, layout: Layout) -> TaskDict:

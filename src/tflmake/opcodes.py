@@ -29,3 +29,31 @@ def operator_names(model: bytes) -> list[str]:
         names.extend(codes[subgraph.Operators(i).OpcodeIndex()]
                      for i in range(subgraph.OperatorsLength()))
     return names
+
+
+def output_tensor_names(model: bytes) -> list[str]:
+    """The name of every operator's output tensors, in execution order (what keep_float matches)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    root = schema.Model.GetRootAs(model, 0)
+    names: list[str] = []
+    for subgraph_index in range(root.SubgraphsLength()):
+        subgraph = root.Subgraphs(subgraph_index)
+        for op_index in range(subgraph.OperatorsLength()):
+            operator = subgraph.Operators(op_index)
+            names.extend((subgraph.Tensors(operator.Outputs(i)).Name() or b"").decode("utf-8", "replace")
+                         for i in range(operator.OutputsLength()))
+    return names
+
+
+def matching_names(patterns: tuple[str, ...], names: list[str]) -> list[str]:
+    """The names any pattern finds (re.search), in order; BuildError naming a pattern that finds none."""
+    import re
+
+    from tflmake.errors import BuildError
+
+    for pattern in patterns:
+        if not any(re.search(pattern, name) for name in names):
+            raise BuildError(f'keep_float: "{pattern}" matches no op output tensor; the names are: '
+                             + ", ".join(names))
+    return [name for name in names if any(re.search(pattern, name) for pattern in patterns)]

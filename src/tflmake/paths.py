@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tflmake.errors import BuildError
 
@@ -41,6 +44,26 @@ class Layout:
         leaves it byte-identical and downstream tasks stay up to date.
         """
         return f"{self.saved_model_dir(model)}/tflmake_stamp.json"
+
+    def keras_weights(self, model: str) -> str:
+        """The trained Keras weights, kept next to the SavedModel for pruning and QAT to start from."""
+        return f"{self.saved_model_dir(model)}/keras.weights.h5"
+
+    def pruned_dir(self, model: str, options: dict[str, Any]) -> str:
+        """The pruned SavedModel shared by every variant with the same pruning `options`.
+
+        Named by a hash of the options, so equal options share one directory and
+        a change makes a new one instead of overwriting what other variants use.
+        """
+        digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()[:10]
+        return f"{self.model_dir(model)}/pruned_{digest}"
+
+    def pruned_stamp(self, model: str, options: dict[str, Any]) -> str:
+        """Stands for the pruned SavedModel; holds the weights hash and the measured sparsity."""
+        return f"{self.pruned_dir(model, options)}/tflmake_stamp.json"
+
+    def pruned_weights(self, model: str, options: dict[str, Any]) -> str:
+        return f"{self.pruned_dir(model, options)}/keras.weights.h5"
 
     def representative(self, model: str) -> str:
         return f"{self.model_dir(model)}/representative.npz"

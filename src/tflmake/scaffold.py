@@ -88,11 +88,19 @@ epochs = 5
 # One [[variant]] per .tflite file (build/<name>/<variant>.tflite).
 #   name      file name of the variant; unique in this spec
 #   quantize  "none" (float32, the default), "dynamic" (int8 weights), "float16",
-#             "int8" (integer only, calibrated), "int16x8" (16-bit activations, calibrated)
+#             "int8" (integer only, calibrated), "int16x8" (16-bit activations, calibrated),
+#             "int4_weights" (weight-only int4, backend = "litert_quantizer" only)
+#   backend   "converter" (TFLiteConverter flags, default) or "litert_quantizer"
+#             (ai-edge-quantizer on the float32 variant's .tflite)
 #   io_type   input/output type, only with quantize = "int8": "float32" (default), "int8",
 #             "uint8"
 #   c_array   also write the firmware bundle for TFLite Micro (default false)
 #   gates     this variant's own quality gates, e.g. gates = {{ min_agreement = 0.97 }}
+# Optimization (see docs/optimize.md), all optional:
+#   keep_float = ["dense_1"]  regexes on op output tensor names kept in float
+#   recipe = "recipe.json"    raw LiteRT Quantizer recipe (litert_quantizer only)
+#   prune = {{ sparsity = 0.5, schedule = "polynomial", epochs = 2, encoding = "dense" }}
+#   qat = {{ epochs = 2 }}      quantization-aware fine-tuning before int8 conversion
 [[variant]]
 name = "float32"
 quantize = "none"

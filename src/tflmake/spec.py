@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tflmake.errors import SpecError
+from tflmake.optimization import optimization_problems
 from tflmake.speccache import ValidSpecCache
 from tflmake.validation import NAME_PATTERN, schema_problems, spec_schema
 
@@ -31,14 +32,34 @@ class Variant:
     c_array: bool
     # Out of the hash (a dict is unhashable) so Variant stays usable as a key, as on main.
     gates: dict[str, Any] = field(default_factory=dict, hash=False)
+    backend: str = "converter"
+    keep_float: tuple[str, ...] = ()
+    recipe: str | list[dict[str, Any]] | None = field(default=None, hash=False)
+    prune: dict[str, Any] | None = field(default=None, hash=False)
+    qat: dict[str, Any] | None = field(default=None, hash=False)
 
     @property
     def needs_representative(self) -> bool:
-        return self.quantize in CALIBRATED
+        # A raw recipe may ask for calibration whatever quantize says; the samples are cheap.
+        return self.quantize in CALIBRATED or self.recipe is not None
+
+    @property
+    def optimized(self) -> bool:
+        """True when the variant is more than the converter's flags for its quantize mode."""
+        return self.backend != "converter" or bool(self.keep_float) or \
+            any(option is not None for option in (self.recipe, self.prune, self.qat))
 
     def fragment(self) -> dict[str, Any]:
-        """The keys that decide this variant's bytes (its up-to-date key)."""
-        return {"name": self.name, "quantize": self.quantize, "io_type": self.io_type}
+        """The keys that decide this variant's bytes (its up-to-date key).
+
+        Optimization keys appear only when set, so variants that use none keep
+        the key they had before those options existed and do not rebuild.
+        """
+        fragment: dict[str, Any] = {"name": self.name, "quantize": self.quantize, "io_type": self.io_type}
+        optional = {"backend": None if self.backend == "converter" else self.backend,
+                    "keep_float": list(self.keep_float) or None, "recipe": self.recipe,
+                    "prune": self.prune, "qat": self.qat}
+        return fragment | {key: value for key, value in optional.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -157,10 +178,14 @@ def find_spec_files(folder: str | os.PathLike[str]) -> list[Path]:
     return sorted(root.glob("*.toml")) if root.is_dir() else []
 
 
-def _defaults(definition: str) -> dict[str, Any]:
+def _defaults(definition: str, parent: str | None = None) -> dict[str, Any]:
     schema = spec_schema()
-    node = schema["$defs"][definition] if definition in schema["$defs"] else \
-        schema["properties"][definition]
+    if parent is not None:
+        node = schema["$defs"][parent]["properties"][definition]
+    elif definition in schema["$defs"]:
+        node = schema["$defs"][definition]
+    else:
+        node = schema["properties"][definition]
     # Copied: the schema is cached, and a shared default list or table must not leak between specs.
     return {key: copy.deepcopy(prop["default"]) for key, prop in node.get("properties", {}).items()
             if isinstance(prop, dict) and "default" in prop}
@@ -176,9 +201,7 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
     train = document.get("train")
     if train is None and model["source"]["type"] not in LOADED_SOURCES:
         train = {}
-    variants = tuple(
-        Variant(**(_defaults("variant") | item)) for item in document["variant"]
-    )
+    variants = tuple(_variant(item) for item in document["variant"])
     return ModelSpec(
         spec_path=shown,
         name=model.get("name", path.stem),
@@ -193,6 +216,16 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
         evaluation=_defaults("evaluation") | document.get("evaluation", {}),
         gates=dict(document.get("gates", {})),
     )
+
+
+def _variant(item: dict[str, Any]) -> Variant:
+    """A variant table with defaults filled in, nested option tables included."""
+    fields = _defaults("variant") | item
+    fields["keep_float"] = tuple(fields["keep_float"])
+    for option in ("prune", "qat"):
+        if option in fields:
+            fields[option] = _defaults(option, "variant") | fields[option]
+    return Variant(**fields)
 
 
 def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
@@ -217,6 +250,7 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
             problems.append(f'variant[{index}].quantize: "{variant.quantize}" calibrates on a '
                             "representative set, so the spec needs a [dataset] section")
     problems.extend(_gate_problems(spec))
+    problems.extend(optimization_problems(spec, document))
     source_type = spec.source["type"]
     if "train" in document and source_type in LOADED_SOURCES:
         problems.append(f'train: a model loaded from "{source_type}" is used as is, not trained; '

@@ -117,8 +117,8 @@ def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
         reference=report.get("reference"), test_samples=report["test_samples"],
         header=tuple(column.title for column in columns), rows=tuple(rows),
         sentences=tuple(sentence(entry, report) for entry in entries),
-        operators=tuple(f"{e['name']} ({e['op_count']}): {operator_list(e['ops'])}"
-                        for e in entries),
+        operators=tuple([*keras_line(report)] + [f"{e['name']} ({e['op_count']}): {operator_list(e['ops'])}"
+                                                 + optimization_note(e) for e in entries]),
         tools=report.get("tools", {}), gates=tuple(gates or ()),
         changes=None if changes is None else tuple(changes))
 
@@ -140,6 +140,8 @@ def sentence(entry: Mapping[str, Any], report: Mapping[str, Any]) -> str:
     else:
         parts += [f"{_signed(-entry['accuracy_drop'] * 100, '.2f')} pt accuracy",
                   f"{_percent(entry['agreement'])} agreement"]
+    if entry.get("sparsity") is not None:
+        parts.append(f"{_percent(entry['sparsity'])} of kernel weights zero")
     micro = entry.get("micro")
     if micro and not regression:
         parts.append(f"TFLite Micro matches LiteRT on {_percent(micro['agreement_with_litert'])}")
@@ -158,6 +160,26 @@ def _signed(value: float, spec: str = ".4g") -> str:
     if float(text) == 0:
         return f"±{text}"
     return f"{'+' if value > 0 else '−'}{text}"
+
+
+def keras_line(report: Mapping[str, Any]) -> list[str]:
+    """The Keras layers before conversion, so the TFLite lines below show what was fused."""
+    layers = report.get("keras_layers")
+    return [f"Keras layers before conversion ({len(layers)}): {', '.join(layers)}"] if layers else []
+
+
+def optimization_note(entry: Mapping[str, Any]) -> str:
+    """` — litert_quantizer, 50.0 % sparse, float: dense_1`: what was done beyond the flags."""
+    notes = []
+    if entry.get("backend", "converter") != "converter":
+        notes.append(entry["backend"])
+    if entry.get("sparsity") is not None:
+        notes.append(f"{entry['sparsity'] * 100:.1f} % sparse")
+    if entry.get("qat"):
+        notes.append(f"QAT {entry['qat']['epochs']} epochs")
+    if entry.get("keep_float"):
+        notes.append("kept float: " + ", ".join(entry["keep_float"]))
+    return f" — {'; '.join(notes)}" if notes else ""
 
 
 def operator_list(ops: list[str]) -> str:

@@ -159,6 +159,6 @@ def test_bad_spec_fails_alone(tmp_path: Path) -> None:
     run = project.doit()
     assert run.returncode != 0
     assert ('modelspecs/broken.toml: variant[4].quantize: expected one of none, dynamic, '
-            'float16, int8, int16x8; got "int3"') in run.output
+            'float16, int8, int16x8, int4_weights; got "int3"') in run.output
     assert (project.build / "good" / "int8.tflite").is_file()
     assert "spec:broken" in run.executed

@@ -61,7 +61,7 @@ def test_targets_follow_the_layout(tmp_path: Path) -> None:
         "build/digits_mlp/int8_model_data.h", "build/digits_mlp/int8_model_data.c",
         "build/digits_mlp/int8_op_resolver.h", "build/digits_mlp/int8_firmware.json"]
     assert tasks["savedmodel:digits_mlp"]["targets"] == [
-        "build/digits_mlp/saved_model/tflmake_stamp.json"]
+        "build/digits_mlp/saved_model/tflmake_stamp.json", "build/digits_mlp/saved_model/keras.weights.h5"]
 
 
 def test_every_artifact_task_checks_its_targets_bytes(tmp_path: Path) -> None:
@@ -150,3 +150,50 @@ def test_loading_the_graph_never_imports_tensorflow() -> None:
         "print(heavy); sys.exit(1 if heavy else 0)")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+OPTIMIZED = MLP + """
+[[variant]]
+name = "aeq_int8"
+quantize = "int8"
+backend = "litert_quantizer"
+
+[[variant]]
+name = "pruned_int8"
+quantize = "int8"
+prune = { sparsity = 0.5 }
+
+[[variant]]
+name = "pruned_sparse"
+prune = { sparsity = 0.5, encoding = "sparse" }
+"""
+
+
+def test_litert_quantizer_variant_depends_on_the_float32_tflite(tmp_path: Path) -> None:
+    """One conversion, many quantizations: the quantizer reads float32.tflite, not the SavedModel."""
+    task = tasks_of(tmp_path, OPTIMIZED)["tflite:digits_mlp.aeq_int8"]
+    assert task["file_dep"] == ["build/digits_mlp/float32.tflite", "build/digits_mlp/representative.npz"]
+
+
+def test_variants_with_equal_pruning_share_one_pruned_model(tmp_path: Path) -> None:
+    """Same sparsity, schedule and epochs (encoding aside): one prune task, both variants read it."""
+    tasks = tasks_of(tmp_path, OPTIMIZED)
+    prune = [name for name in tasks if name.startswith("prune:")]
+    assert len(prune) == 1
+    stamp = tasks[prune[0]]["targets"][0]
+    assert stamp.startswith("build/digits_mlp/pruned_") and stamp.endswith("/tflmake_stamp.json")
+    assert tasks[prune[0]]["file_dep"] == ["build/digits_mlp/saved_model/tflmake_stamp.json",
+                                           "build/digits_mlp/dataset.npz"]
+    for name in ("pruned_int8", "pruned_sparse"):
+        assert tasks[f"tflite:digits_mlp.{name}"]["file_dep"][0] == stamp
+
+
+def test_changing_pruning_rebuilds_only_the_pruned_model_and_its_variants(tmp_path: Path) -> None:
+    """A new sparsity is a new pruned model; unpruned variants keep their keys and inputs."""
+    before = fingerprints(tasks_of(tmp_path, OPTIMIZED))
+    edited = OPTIMIZED.replace("prune = { sparsity = 0.5 }", "prune = { sparsity = 0.7 }")
+    after = fingerprints(tasks_of(tmp_path, edited))
+    changed = {name for name in before if before[name] != after.get(name)}
+    assert {name for name in after if name not in before} == {
+        next(name for name in after if name.startswith("prune:") and name not in before)}
+    assert changed == {"tflite:digits_mlp.pruned_int8", "evaluate:digits_mlp", "manifest:digits_mlp"}

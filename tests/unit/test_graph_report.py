@@ -29,11 +29,12 @@ def with_gates(spec_path: Path, text: str) -> ModelSpec:
 
 
 def test_evaluate_depends_on_every_variant_the_test_split_and_the_arena(mlp: ModelSpec) -> None:
-    """Evaluation reads each .tflite, the split, and the firmware arena measurement (not measured twice)."""
+    """Evaluation reads each .tflite, the split, the firmware arena (not measured twice), the Keras layers."""
     task = evaluate_task(mlp, LAYOUT)
     assert task["file_dep"] == [f"build/digits_mlp/{v}.tflite" for v in
                                 ("float32", "dynamic", "float16", "int8", "int16x8")] + \
-        ["build/digits_mlp/dataset.npz", "build/digits_mlp/int8_firmware.json"]
+        ["build/digits_mlp/dataset.npz", "build/digits_mlp/int8_firmware.json",
+         "build/digits_mlp/saved_model/tflmake_stamp.json"]
     assert task["targets"] == ["build/digits_mlp/report.json", "build/digits_mlp/tradeoff.png"]
 
 

@@ -81,7 +81,7 @@ def test_enum_error_names_spec_key_and_choices(tmp_path: Path) -> None:
         load_spec(write(tmp_path, text))
     assert str(caught.value) == (
         f"{(tmp_path / 'demo.toml').as_posix()}: variant[1].quantize: expected one of none, "
-        'dynamic, float16, int8, int16x8; got "int3"')
+        'dynamic, float16, int8, int16x8, int4_weights; got "int3"')
 
 
 def test_unknown_key_suggests_the_nearest(tmp_path: Path) -> None:

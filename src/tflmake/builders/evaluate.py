@@ -24,6 +24,7 @@ from tflmake.emit.tradeoff import render_tradeoff
 from tflmake.errors import BuildError
 from tflmake.metrics import Quantization
 from tflmake.opcodes import operator_names
+from tflmake.optimization import pruning_options
 from tflmake.paths import Layout
 from tflmake.spec import ModelSpec, Variant
 from tflmake.toolversions import tool_version
@@ -60,6 +61,7 @@ def build(spec: ModelSpec, layout: Layout) -> None:
         "task": spec.evaluation["task"],
         "reference": reference.name if reference else None,
         "test_samples": int(len(x)),
+        "keras_layers": read_stamp(layout.saved_model_stamp(spec.name)).get("keras_layers"),
         "variants": {},
     }
     for variant in spec.variants:
@@ -92,7 +94,12 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
         "latency_ms_median": median, "latency_ms_p90": p90,
         "latency_runs": len(run.invoke_seconds), "arena_bytes": arena,
         "ops": ops, "op_count": len(ops), "micro": None,
+        "backend": variant.backend, "keep_float": list(variant.keep_float),
+        "sparsity": None, "prune": variant.prune, "qat": variant.qat,
     }
+    if variant.prune:
+        entry["sparsity"] = read_stamp(layout.pruned_stamp(spec.name, pruning_options(spec, variant))
+                                       ).get("sparsity")
     if reference is not None:
         reference_outputs = runs[reference.name].outputs
         if spec.evaluation["task"] == "classification":
@@ -130,6 +137,15 @@ def _add_reference_comparisons(report: dict[str, Any]) -> None:
         entry.setdefault("accuracy_drop", None)
 
 
+def read_stamp(path: str) -> dict[str, Any]:
+    """A SavedModel stamp's facts (Keras layers, measured sparsity); empty if there is none."""
+    try:
+        stamp = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stamp if isinstance(stamp, dict) else {}
+
+
 def read_arena_bytes(path: str) -> int | None:
     """The TFLM arena the firmware task measured (`arena_bytes`), or None if it did not."""
     try:
@@ -141,9 +157,12 @@ def read_arena_bytes(path: str) -> int | None:
 
 def run_litert(path: str, x: np.ndarray, latency_runs: int) -> Run:
     """Outputs for every sample, then `latency_runs` timed invokes, single-threaded."""
-    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    interpreter = Interpreter(model_path=path, num_threads=1)
+    # XNNPACK refuses sparse (DENSIFY) int8 weights; the built-in kernels run them.
+    resolver = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES \
+        if "DENSIFY" in operator_names(Path(path).read_bytes()) else OpResolverType.AUTO
+    interpreter = Interpreter(model_path=path, num_threads=1, experimental_op_resolver_type=resolver)
     interpreter.allocate_tensors()
     inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
     _require_single_io(path, len(inputs), len(outputs))

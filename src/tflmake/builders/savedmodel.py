@@ -45,10 +45,41 @@ def export_keras_model(spec: ModelSpec, layout: Layout, work: Path) -> dict[str,
         data = read_split(layout, spec.name)
         check_input_shape(model, data["x_train"], spec)
         training.train(model, spec, data)
+    return export_with_stamp(model, spec, work, Path(layout.keras_weights(spec.name)).name)
+
+
+def export_with_stamp(model: Any, spec: ModelSpec, work: Path, weights_name: str) -> dict[str, Any]:
+    """Write the SavedModel and the Keras weights into `work`; return the stamp's content.
+
+    The weights let pruning and QAT fine-tune the trained model (a SavedModel
+    cannot be loaded back as Keras); the layer list is what the report shows
+    next to the TFLite ops, so a reader sees what the converter fused.
+    """
     model.export(str(work), format="tf_saved_model", verbose=False)
+    model.save_weights(str(work / weights_name))
     return {"model": spec.name, "source": spec.source["type"],
             "weights_sha256": weights_digest(model),
-            "input_shape": [list(shape)[1:] for shape in _input_shapes(model)]}
+            "input_shape": [list(shape)[1:] for shape in _input_shapes(model)],
+            "keras_layers": keras_layers(model)}
+
+
+def load_trained_model(spec: ModelSpec, weights: str) -> Any:
+    """The spec's Keras model with the weights a savedmodel or prune task saved."""
+    keras = import_keras()
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(spec.train["seed"] if spec.train else 0)
+    model = make_model(spec)
+    model.load_weights(weights)
+    return model
+
+
+def keras_layers(model: Any) -> list[str]:
+    """Each layer as `Class` or `Class(activation)`, in order: the graph before conversion."""
+    names = []
+    for layer in model.layers:
+        activation = getattr(getattr(layer, "activation", None), "__name__", "linear")
+        names.append(type(layer).__name__ + ("" if activation == "linear" else f"({activation})"))
+    return names
 
 
 def make_model(spec: ModelSpec) -> Any:

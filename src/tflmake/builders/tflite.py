@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -13,29 +15,69 @@ from tflmake.builders._tensorflow import import_tensorflow
 from tflmake.console import progress
 from tflmake.errors import BuildError
 from tflmake.npzio import load_npz
+from tflmake.optimization import pruning_options
 from tflmake.paths import Layout
 from tflmake.spec import ModelSpec, Variant
 
 
 def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
     variant = spec.variant(variant_name)
-    converter = make_converter(spec, layout)
     samples = load_npz(layout.representative(spec.name))["x"] \
         if variant.needs_representative else None
-    configure(converter, variant, samples)
-    try:
-        model = converter.convert()
-    except Exception as error:  # the converter raises many types; all mean "cannot convert"
-        raise BuildError(f'variant "{variant.name}": conversion with quantize = '
-                         f'"{variant.quantize}" failed: {_summary(error)}') from None
+    if variant.backend == "litert_quantizer":
+        from tflmake.builders.litert import quantize
+
+        model = quantize(spec, layout, variant, samples)
+    else:
+        with model_directory(spec, layout, variant) as directory:
+            model = convert(make_converter(spec, directory), variant, samples)
     atomic.write_bytes(layout.tflite(spec.name, variant.name), model)
 
 
-def make_converter(spec: ModelSpec, layout: Layout) -> Any:
+def convert(converter: Any, variant: Variant, samples: np.ndarray | None) -> bytes:
+    """Run the converter with the variant's flags (and its float denylist, if any)."""
+    configure(converter, variant, samples)
+    try:
+        if variant.keep_float:
+            from tflmake.builders.selective import convert_keeping_float
+
+            assert samples is not None
+            return convert_keeping_float(converter, variant, lambda: _calibration(samples))
+        return bytes(converter.convert())
+    except BuildError:
+        raise
+    except Exception as error:  # the converter raises many types; all mean "cannot convert"
+        raise BuildError(f'variant "{variant.name}": conversion with quantize = '
+                         f'"{variant.quantize}" failed: {_summary(error)}') from None
+
+
+@contextmanager
+def model_directory(spec: ModelSpec, layout: Layout, variant: Variant) -> Iterator[str]:
+    """The SavedModel to convert: the trained, the pruned, or a QAT fine-tuned one (temporary)."""
+    if variant.prune:
+        options = pruning_options(spec, variant)
+        directory, weights = layout.pruned_dir(spec.name, options), layout.pruned_weights(spec.name, options)
+    else:
+        directory, weights = layout.saved_model_dir(spec.name), layout.keras_weights(spec.name)
+    if not variant.qat:
+        yield directory
+        return
+    from tflmake.builders import qat
+    from tflmake.builders.dataset import read_split
+    from tflmake.builders.savedmodel import load_trained_model
+
+    model = load_trained_model(spec, weights)
+    qat.fine_tune(model, spec, read_split(layout, spec.name), variant.qat["epochs"])
+    with tempfile.TemporaryDirectory(prefix="tflmake_qat_") as work:
+        model.export(work, format="tf_saved_model", verbose=False)
+        yield work
+
+
+def make_converter(spec: ModelSpec, saved_model: str) -> Any:
     tf = import_tensorflow()
     source = spec.source
     if source["type"] != "frozen_graph":
-        return tf.lite.TFLiteConverter.from_saved_model(layout.saved_model_dir(spec.name))
+        return tf.lite.TFLiteConverter.from_saved_model(saved_model)
     shapes = source.get("input_shapes") or None
     try:
         return tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
@@ -48,9 +90,13 @@ def make_converter(spec: ModelSpec, layout: Layout) -> Any:
 def configure(converter: Any, variant: Variant, samples: np.ndarray | None) -> None:
     """Set the converter flags for one `quantize` mode (the TFLite post-training recipes)."""
     tf = import_tensorflow()
+    # Sparse encoding of pruned weights; combinable with every quantize mode.
+    sparse = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY] \
+        if variant.prune and variant.prune["encoding"] == "sparse" else []
     if variant.quantize == "none":
+        converter.optimizations = sparse
         return
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.optimizations = [tf.lite.Optimize.DEFAULT, *sparse]
     if variant.quantize == "float16":
         converter.target_spec.supported_types = [tf.float16]
     if variant.quantize in ("int8", "int16x8"):

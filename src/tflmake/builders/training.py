@@ -55,15 +55,26 @@ def compile_model(model: Any, options: dict[str, Any]) -> None:
 def train(model: Any, spec: ModelSpec, data: dict[str, np.ndarray]) -> None:
     """Fit on the training split, printing one line per epoch to stderr."""
     assert spec.train is not None
+    fit(model, spec, data, spec.train["epochs"])
+
+
+def fit(model: Any, spec: ModelSpec, data: dict[str, np.ndarray], epochs: int,
+        callbacks: list[Any] | None = None) -> None:
+    """`epochs` of training with [train]'s options; pruning and QAT fine-tune through this too."""
+    assert spec.train is not None
     options = spec.train
     if not getattr(model, "compiled", False):
         compile_model(model, options)
     try:
-        model.fit(data["x_train"], data["y_train"], epochs=options["epochs"],
+        model.fit(data["x_train"], data["y_train"], epochs=epochs,
                   batch_size=options["batch_size"], shuffle=True, verbose=0,
-                  callbacks=[_epoch_printer(options["epochs"])])
+                  callbacks=[*(callbacks or []), _epoch_printer(epochs)])
     except ValueError as error:
         raise BuildError(f"training failed: {str(error).strip().splitlines()[-1]}") from None
+
+
+def steps_per_epoch(samples: int, batch_size: int) -> int:
+    return -(-samples // batch_size)
 
 
 def _epoch_printer(epochs: int) -> Any:
