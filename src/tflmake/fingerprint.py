@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tflmake.fragment import fragment_changed
+
 FileRecord = list[Any]  # [size, mtime_ns, sha256]
 
 
@@ -46,3 +48,15 @@ def targets_intact(task: Any, values: dict[str, Any]) -> bool:
                 stat.st_size != size or sha256_file(target) != digest):
             return False
     return True
+
+
+class key_and_targets_unchanged(fragment_changed):  # noqa: N801 (named like doit's config_changed)
+    """The one uptodate check of an artifact task: its spec fragment, then its targets' bytes.
+
+    One checker instead of two because doit calls `inspect.signature` on every
+    checker of every task on every run (48 ms of a 50-spec no-op with two).
+    """
+
+    def __call__(self, task: Any, values: dict[str, Any]) -> bool:
+        key_unchanged: bool = super().__call__(task, values)  # always run: it sets the digest to save
+        return key_unchanged and targets_intact(task, values)

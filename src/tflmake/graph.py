@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tflmake.errors import SpecError
-from tflmake.fingerprint import targets_intact
+from tflmake.fingerprint import key_and_targets_unchanged
 from tflmake.fragment import fragment_changed
 from tflmake.lock import hold_build_lock
 from tflmake.optimization import float_source, pruning_options
@@ -125,7 +125,7 @@ def spec_error_task(error: SpecError) -> TaskDict:
 def _artifact_task(basename: str, name: str, key: dict[str, Any], **fields: Any) -> TaskDict:
     """A task that writes file targets: up to date while its key and targets' bytes are unchanged."""
     return {"basename": basename, "name": name, "clean": True, **fields,
-            "uptodate": [fragment_changed(key), targets_intact]}
+            "uptodate": [key_and_targets_unchanged(key)]}
 
 
 def dataset_task(spec: ModelSpec, layout: Layout) -> TaskDict:

@@ -15,7 +15,7 @@ from typing import Any
 from doit.cmd_base import DoitCmdBase, check_tasks_exist
 from doit.dependency import DependencyStatus
 
-from tflmake.fingerprint import targets_intact
+from tflmake.fingerprint import key_and_targets_unchanged
 from tflmake.fragment import FRAGMENT_VALUE, fragment_changed, fragment_differences
 
 UP_TO_DATE, STALE, PENDING, INVALID = "up to date", "stale", "pending", "invalid"
@@ -100,10 +100,13 @@ def explain(reasons: dict[str, Any], values: dict[str, Any],
     for checker, _args, _kwargs in reasons.get("uptodate_false", []):
         if isinstance(checker, fragment_changed) and FRAGMENT_VALUE in values:
             current = json.loads(json.dumps(checker.config))
-            lines.extend(fragment_differences(values[FRAGMENT_VALUE], current)
-                         or ["spec fragment changed"])
-        elif checker is targets_intact:
-            lines.append("an output changed since it was built (edited by hand?)")
+            differences = fragment_differences(values[FRAGMENT_VALUE], current)
+            if differences:
+                lines.extend(differences)
+            elif isinstance(checker, key_and_targets_unchanged):
+                lines.append("an output changed since it was built (edited by hand?)")
+            else:
+                lines.append("spec fragment changed")
         else:
             lines.append("settings changed since the last build")
     for target in reasons.get("missing_target", []):

@@ -66,9 +66,9 @@ def test_targets_follow_the_layout(tmp_path: Path) -> None:
 
 def test_every_artifact_task_checks_its_targets_bytes(tmp_path: Path) -> None:
     """Each task with file targets is also up to date only while its targets are intact."""
-    from tflmake.fingerprint import targets_intact
+    from tflmake.fingerprint import key_and_targets_unchanged
 
-    assert all(targets_intact in task["uptodate"] for task in tasks_of(tmp_path).values())
+    assert all(isinstance(task["uptodate"][0], key_and_targets_unchanged) for task in tasks_of(tmp_path).values())
 
 
 def test_manifest_depends_on_every_artifact(tmp_path: Path) -> None:
