@@ -1,8 +1,9 @@
 """What firmware needs to know about a `.tflite`: its ops and its input/output tensors.
 
-Read with tflite-micro's generated flatbuffer schema (it imports neither
-TensorFlow nor a hand-written parser); the import happens inside the function,
-so loading tasks never pays for it.
+Read with the flatbuffer schema module LiteRT ships (it imports neither
+TensorFlow nor a hand-written parser); the op list comes from `opcodes`, the one
+reader of operator codes. The import happens inside the function, so loading
+tasks never pays for it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tflmake.errors import BuildError
+from tflmake.opcodes import operator_names
 
 # Schema TensorType name -> (C element type, numpy dtype name). Types firmware cannot
 # declare portably (float16, strings, resources, ...) are left out on purpose.
@@ -68,38 +70,19 @@ class ModelInfo:
 
 def read_model_info(data: bytes) -> ModelInfo:
     """Parse the flatbuffer; raise BuildError for I/O tensors firmware cannot describe."""
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+    from ai_edge_litert import schema_py_generated as schema
 
-    model = schema.Model.GetRootAsModel(data, 0)
+    model = schema.Model.GetRootAs(data, 0)
     if model.SubgraphsLength() == 0:
         raise BuildError("the .tflite has no subgraph")
-    op_names = _enum_names(schema.BuiltinOperator)
-    type_names = _enum_names(schema.TensorType)
-    ops: dict[str, None] = {}
-    for subgraph_index in range(model.SubgraphsLength()):
-        subgraph = model.Subgraphs(subgraph_index)
-        for op_index in range(subgraph.OperatorsLength()):
-            code = model.OperatorCodes(subgraph.Operators(op_index).OpcodeIndex())
-            ops.setdefault(_op_name(code, op_names), None)
+    type_names = {value: name for name, value in vars(schema.TensorType).items() if not name.startswith("_")}
+    ops = dict.fromkeys(operator_names(data))  # first-use order, each once
     main = model.Subgraphs(0)
     inputs = tuple(_tensor_info(main.Tensors(main.Inputs(i)), type_names, f"input {i}")
                    for i in range(main.InputsLength()))
     outputs = tuple(_tensor_info(main.Tensors(main.Outputs(i)), type_names, f"output {i}")
                     for i in range(main.OutputsLength()))
     return ModelInfo(tuple(ops), inputs, outputs)
-
-
-def _enum_names(enum: type) -> dict[int, str]:
-    return {value: name for name, value in vars(enum).items() if not name.startswith("_")}
-
-
-def _op_name(code: Any, names: dict[int, str]) -> str:
-    # Codes above 127 live only in BuiltinCode; old models only fill the deprecated byte.
-    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-    name = names.get(builtin, f"BUILTIN_{builtin}")
-    if name == "CUSTOM":
-        return f"CUSTOM:{(code.CustomCode() or b'').decode('utf-8', 'replace')}"
-    return name
 
 
 def _tensor_info(tensor: Any, type_names: dict[int, str], role: str) -> TensorInfo:

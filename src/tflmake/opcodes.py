@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def operator_names(model: bytes) -> list[str]:
-    """Every operator of every subgraph in execution order, by builtin name (custom ops by code).
+    """Every operator of every subgraph in execution order: builtin names, `CUSTOM:<code>` for custom ops.
 
     Reads the flatbuffer with the schema module LiteRT ships, which needs only
     `flatbuffers`, not TensorFlow.
@@ -20,7 +20,7 @@ def operator_names(model: bytes) -> list[str]:
         # Codes above 127 live in BuiltinCode; older files only fill the deprecated byte.
         code = max(operator_code.BuiltinCode(), operator_code.DeprecatedBuiltinCode())
         if code == schema.BuiltinOperator.CUSTOM:
-            codes.append((operator_code.CustomCode() or b"CUSTOM").decode("utf-8", "replace"))
+            codes.append(f"CUSTOM:{(operator_code.CustomCode() or b'').decode('utf-8', 'replace')}")
         else:
             codes.append(builtin_names.get(code, f"BUILTIN_{code}"))
     names: list[str] = []
