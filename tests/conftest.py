@@ -16,6 +16,37 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 DODO_SHIM = (REPO / "dodo.py").read_text()
 
+# The smallest valid spec: the base that spec tests edit one key of.
+MINIMAL_SPEC = """
+[model.source]
+type = "layers"
+input_shape = [8, 8]
+layers = [{ type = "Flatten" }, { type = "Dense", units = 10 }]
+
+[dataset]
+type = "digits"
+
+[[variant]]
+name = "float32"
+"""
+
+
+def write_spec(folder: Path, text: str, name: str = "demo") -> Path:
+    """`text` saved as `<folder>/<name>.toml`."""
+    path = folder / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def spec_problems(folder: Path, text: str, name: str = "demo") -> list[str]:
+    """The problems load_spec reports for `text` (which must be invalid)."""
+    from tflmake.errors import SpecError
+    from tflmake.spec import load_spec
+
+    with pytest.raises(SpecError) as caught:
+        load_spec(write_spec(folder, text, name))
+    return caught.value.problems
+
 
 @dataclass
 class DoitRun:
