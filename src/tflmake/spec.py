@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import copy
+import json
 import os
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ class ModelSpec:
 
     def resolve(self, relative: str) -> str:
         """A path from the spec, resolved against the spec's folder (as a cwd-relative string)."""
-        return _display(Path(self.folder) / relative)
+        return _display(os.path.join(self.folder, relative))
 
     def variant(self, name: str) -> Variant:
         return next(v for v in self.variants if v.name == name)
@@ -112,39 +112,51 @@ class ModelSpec:
         return self.source["type"] not in LOADED_SOURCES
 
 
-def _display(path: Path) -> str:
+def _display(path: str | os.PathLike[str]) -> str:
     """A path as users see it: relative to the working directory when inside it, POSIX."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        return absolute.relative_to(os.getcwd()).as_posix()
-    except ValueError:
-        return absolute.as_posix()
+    # os.path rather than pathlib: this runs for every spec and path on every `doit`.
+    absolute, cwd = os.path.abspath(path), os.getcwd()
+    if absolute == cwd:
+        return "."
+    inside = absolute.startswith(cwd.rstrip(os.sep) + os.sep)
+    return (absolute[len(cwd.rstrip(os.sep)) + 1:] if inside else absolute).replace(os.sep, "/")
 
 
 def load_spec(path: str | os.PathLike[str], known_valid: ValidSpecCache | None = None) -> ModelSpec:
     """Parse and validate one spec file; raise SpecError listing every problem at once.
 
-    `known_valid` lets the schema check be skipped for a text that passed it before.
+    `known_valid` gives back the document of a text that passed the schema before,
+    skipping both the TOML parser and the schema check.
     """
-    shown = _display(Path(path))
+    shown = _display(path)
     try:
         text = Path(path).read_text("utf-8")
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise SpecError(shown, [f"TOML syntax error: {error}"]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(shown, [f"cannot read file: {error}"]) from None
-    if known_valid is None or text not in known_valid:
-        problems = schema_problems(document)
-        if problems:
-            raise SpecError(shown, problems)
+    document = known_valid.document(text) if known_valid is not None else None
+    if document is None:
+        document = _parse_and_validate(text, shown)
         if known_valid is not None:
-            known_valid.add(text)
+            known_valid.add(text, document)
     spec = _normalise(document, Path(path), shown)
     problems = _semantic_problems(spec, document)
     if problems:
         raise SpecError(shown, problems)
     return spec
+
+
+def _parse_and_validate(text: str, shown: str) -> dict[str, Any]:
+    """The TOML document of a spec text, checked against the schema."""
+    import tomllib  # only for texts not in the cache: a no-op build parses no TOML
+
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SpecError(shown, [f"TOML syntax error: {error}"]) from None
+    problems = schema_problems(document)
+    if problems:
+        raise SpecError(shown, problems)
+    return document
 
 
 def load_specs(
@@ -179,6 +191,17 @@ def find_spec_files(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def _defaults(definition: str, parent: str | None = None) -> dict[str, Any]:
+    """The schema's default value of each key in a section, as a fresh copy.
+
+    Copied (through JSON, the cheapest deep copy) because a shared default list
+    or table must not leak between specs.
+    """
+    fresh: dict[str, Any] = json.loads(_schema_defaults(definition, parent))
+    return fresh
+
+
+@cache
+def _schema_defaults(definition: str, parent: str | None) -> str:
     schema = spec_schema()
     if parent is not None:
         node = schema["$defs"][parent]["properties"][definition]
@@ -186,9 +209,8 @@ def _defaults(definition: str, parent: str | None = None) -> dict[str, Any]:
         node = schema["$defs"][definition]
     else:
         node = schema["properties"][definition]
-    # Copied: the schema is cached, and a shared default list or table must not leak between specs.
-    return {key: copy.deepcopy(prop["default"]) for key, prop in node.get("properties", {}).items()
-            if isinstance(prop, dict) and "default" in prop}
+    return json.dumps({key: prop["default"] for key, prop in node.get("properties", {}).items()
+                       if isinstance(prop, dict) and "default" in prop})
 
 
 def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
@@ -212,7 +234,7 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
         representative=_defaults("representative") | document.get("representative", {}),
         c_array=_defaults("c_array") | document.get("c_array", {}),
         variants=variants,
-        folder=_display(path.parent),
+        folder=_display(os.path.dirname(os.path.abspath(path))),
         evaluation=_defaults("evaluation") | document.get("evaluation", {}),
         gates=dict(document.get("gates", {})),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -68,6 +67,8 @@ def _describe(error: Any) -> list[str]:
 
 
 def _suggestion(key: str, allowed: Sequence[str]) -> str:
+    import difflib  # only when a key is wrong: task loading of valid specs never needs it
+
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     if close:
         return f'; did you mean "{close[0]}"?'
