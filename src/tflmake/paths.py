@@ -119,8 +119,13 @@ class Layout:
 
     @property
     def spec_cache(self) -> str:
-        """Digests of spec texts that passed schema validation (see speccache)."""
+        """Spec texts that passed schema validation, with their parsed documents (see speccache)."""
         return f"{self.build_dir}/.valid-specs.json"
+
+    @property
+    def tool_versions_cache(self) -> str:
+        """Installed tool versions, valid while sys.path is unchanged (see toolversions)."""
+        return f"{self.build_dir}/.tool-versions.json"
 
     @property
     def dep_file(self) -> str:

@@ -15,8 +15,8 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
-def section_hashes(spec: ModelSpec) -> dict[str, str]:
-    """sha256 of each spec section as tflmake read it (defaults filled in)."""
+def spec_sections(spec: ModelSpec) -> dict[str, Any]:
+    """Each spec section as tflmake read it (defaults filled in), by the name the manifest uses."""
     sections: dict[str, Any] = {
         "model.source": spec.source,
         "dataset": spec.dataset,
@@ -25,4 +25,9 @@ def section_hashes(spec: ModelSpec) -> dict[str, str]:
         "c_array": spec.c_array,
     }
     sections.update({f"variant.{v.name}": v.fragment() | {"c_array": v.c_array} for v in spec.variants})
-    return {name: _digest(value) for name, value in sections.items() if value is not None}
+    return {name: value for name, value in sections.items() if value is not None}
+
+
+def section_hashes(spec: ModelSpec) -> dict[str, str]:
+    """sha256 of each spec section, as the manifest records them."""
+    return {name: _digest(value) for name, value in spec_sections(spec).items()}

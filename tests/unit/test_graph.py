@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,12 @@ def tasks_of(tmp_path: Path, text: str = MLP) -> dict[str, dict[str, Any]]:
     path = tmp_path / "digits_mlp.toml"
     path.write_text(text)
     specs, errors = load_specs([path])
-    found = {}
-    for creator in creators(specs, errors, Layout("build")).values():
-        for task in creator():
-            if task.get("name"):
-                found[f"{task['basename']}:{task['name']}"] = task
-    return found
+    return {f"{task['basename']}:{task['name']}": task for task in all_tasks(specs, errors) if task.get("name")}
+
+
+def all_tasks(specs: list[Any], errors: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """Every task dict the project's creators yield."""
+    return [task for creator in creators(specs, list(errors), Layout("build")).values() for task in creator()]
 
 
 def fingerprints(tasks: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -120,7 +121,7 @@ def test_broken_spec_becomes_a_failing_task(tmp_path: Path) -> None:
     bad = tmp_path / "broken.toml"
     bad.write_text("[model")
     specs, errors = load_specs([bad])
-    spec_tasks = [t for t in creators(specs, errors, Layout())["task_spec"]() if t.get("name")]
+    spec_tasks = [t for t in all_tasks(specs, errors) if t["basename"] == "spec" and t.get("name")]
     assert [t["name"] for t in spec_tasks] == ["broken"]
     action, args = spec_tasks[0]["actions"][0]
     failure = action(*args)
@@ -136,7 +137,7 @@ def test_saved_model_source_depends_on_its_files(tmp_path: Path) -> None:
     spec_path.write_text('[model.source]\ntype = "saved_model"\npath = "sm"\n'
                          '[[variant]]\nname = "f"\n')
     spec = load_spec(spec_path)
-    task = next(t for t in creators([spec], [], Layout())["task_savedmodel"]() if t.get("name"))
+    task = next(t for t in all_tasks([spec]) if t["basename"] == "savedmodel" and t.get("name"))
     assert [Path(p).name for p in task["file_dep"]] == ["saved_model.pb", "variables.index"]
 
 
