@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from typing import Any
 
@@ -17,6 +18,12 @@ class fragment_changed(config_changed):  # noqa: N801 (named like doit's config_
     The digest, and so every up-to-date decision, is exactly config_changed's;
     the saved copy only serves to explain a change.
     """
+
+    # doit asks inspect.signature which magic arguments a checker takes, for every
+    # task on every run; a stated signature answers that ~15x faster (~8 ms of a
+    # 50-spec no-op) than deriving it from __call__.
+    __signature__ = inspect.Signature([
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in ("task", "values")])
 
     def configure_task(self, task: Any) -> None:
         super().configure_task(task)

@@ -9,17 +9,16 @@ from doit.exceptions import TaskError, TaskFailed
 
 from tflmake.console import captured_tail, native_output_captured, replay_tail
 from tflmake.errors import TflmakeError
-from tflmake.fingerprint import record_targets
 from tflmake.paths import Layout
 from tflmake.spec import ModelSpec
 
 
-def run_step(step: str, spec: ModelSpec, layout: Layout, targets: list[str], variant: str | None = None) -> Any:
+def run_step(step: str, spec: ModelSpec, layout: Layout, variant: str | None = None) -> Any:
     """Build one artifact with `tflmake.builders.<step>.build`.
 
     Module-level so `doit -n` can pickle it; the builder module (and TensorFlow)
-    is imported only when a task actually runs. doit passes `targets`; their
-    fingerprints are returned as the task's saved values for `targets_intact`.
+    is imported only when a task actually runs. The targets' fingerprints are
+    saved by the task's up-to-date checker (see fingerprint).
     """
     where = f"{spec.name}.{variant}" if variant else spec.name
     builder = importlib.import_module(f"tflmake.builders.{step}")
@@ -39,7 +38,7 @@ def run_step(step: str, spec: ModelSpec, layout: Layout, targets: list[str], var
         except BaseException:
             replay_tail(capture)
             raise
-    return {"targets": record_targets(targets)}
+    return None
 
 
 def run_project_step(step: str, specs: list[ModelSpec], layout: Layout) -> Any:

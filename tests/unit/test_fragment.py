@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+
+import pytest
 from doit.task import Task
 from doit.tools import config_changed
 
+from tflmake.fingerprint import key_and_targets_unchanged
 from tflmake.fragment import FRAGMENT_VALUE, fragment_changed, fragment_differences
 
 
@@ -44,3 +48,16 @@ def test_differences_name_each_changed_key_with_old_and_new_value() -> None:
 
 def test_equal_fragments_have_no_differences() -> None:
     assert fragment_differences({"a": {"b": [1, 2]}}, {"a": {"b": [1, 2]}}) == []
+
+
+@pytest.mark.parametrize("checker_type", [fragment_changed, key_and_targets_unchanged])
+def test_stated_signature_matches_what_call_takes(checker_type: type[fragment_changed]) -> None:
+    """The signature doit reads (to pass `task` and `values`) is the one __call__ really has."""
+    checker = checker_type({"a": 1})
+
+    def shape(signature: inspect.Signature) -> list[tuple[str, inspect._ParameterKind]]:
+        return [(parameter.name, parameter.kind) for parameter in signature.parameters.values()]
+
+    assert shape(inspect.signature(checker)) == shape(inspect.signature(checker.__call__))
+    assert shape(inspect.signature(checker))[:2] == [("task", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+                                                   ("values", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
