@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -162,3 +163,34 @@ def test_bad_spec_fails_alone(tmp_path: Path) -> None:
             'float16, int8, int16x8, int4_weights; got "int3"') in run.output
     assert (project.build / "good" / "int8.tflite").is_file()
     assert "spec:broken" in run.executed
+
+
+SAME_BYTES_FROM_CACHED_CONVERTERS = """
+import json
+from tflmake.builders.tflite import _saved_model_converter, configure, make_converter
+from tflmake.builders._tensorflow import import_tensorflow
+from tflmake.npzio import load_npz
+from tflmake.paths import Layout
+from tflmake.spec import load_spec
+
+spec, layout = load_spec("modelspecs/digits_mlp.toml"), Layout("build")
+samples = load_npz(layout.representative("digits_mlp"))["x"]
+directory = layout.saved_model_dir("digits_mlp")
+same = {}
+for variant in spec.variants:
+    cached = make_converter(spec, directory)
+    fresh = import_tensorflow().lite.TFLiteConverter.from_saved_model(directory)
+    for converter in (cached, fresh):
+        configure(converter, variant, samples)
+    same[variant.name] = bytes(cached.convert()) == bytes(fresh.convert())
+print(json.dumps({"same": same, "loads": _saved_model_converter.cache_info().misses}))
+"""
+
+
+def test_cached_saved_model_converter_converts_to_the_bytes_of_a_fresh_one(built_mlp: Project) -> None:
+    """One SavedModel load serves every variant, and each variant's bytes equal a fresh converter's."""
+    run = subprocess.run([sys.executable, "-c", SAME_BYTES_FROM_CACHED_CONVERTERS], cwd=built_mlp.root,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result == {"same": dict.fromkeys(VARIANTS, True), "loads": 1}
