@@ -27,11 +27,34 @@ def make_project(count: int, root: Path | None = None) -> Path:
     return root
 
 
+def environment(bytecode_cache: bool = True) -> dict[str, str]:
+    """The environment of every timed command.
+
+    Bytecode caching is on by default, as in a stock Python: some images (this
+    sandbox among them) set PYTHONDONTWRITEBYTECODE=1, under which an editable
+    install recompiles tflmake's sources on every run while doit's, compiled at
+    install time, load from cache. `bytecode_cache=False` measures that setting.
+    """
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if not bytecode_cache:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+ENVIRONMENT = environment()
+
+
+def use_bytecode_cache(enabled: bool) -> None:
+    """Switch the environment of the commands timed from now on (see `environment`)."""
+    global ENVIRONMENT
+    ENVIRONMENT = environment(enabled)
+
+
 def run(command: list[str], cwd: Path) -> float:
     """Wall time of one command; fails loudly if the command fails."""
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONHASHSEED": "0"})
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=ENVIRONMENT)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
@@ -42,6 +65,15 @@ def median_time(command: list[str], cwd: Path, repeat: int) -> float:
     return statistics.median(run(command, cwd) for _ in range(repeat))
 
 
+def paired_median_times(first: list[str], second: list[str], cwd: Path, repeat: int) -> tuple[float, float]:
+    """Medians of `repeat` runs of two commands, alternated so both see the same machine load."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        times[0].append(run(first, cwd))
+        times[1].append(run(second, cwd))
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
 DOIT = [sys.executable, "-m", "doit"]
 IMPORT_DOIT = [sys.executable, "-c", "import doit"]
 
@@ -49,6 +81,20 @@ IMPORT_DOIT = [sys.executable, "-c", "import doit"]
 def digests(build: Path, pattern: str = "*/*.tflite") -> dict[str, str]:
     return {p.relative_to(build).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(build.glob(pattern))}
+
+
+def instructions(command: list[str], cwd: Path) -> int | None:
+    """Instructions the command executes, counted by valgrind (None without valgrind).
+
+    Unlike wall time this does not move with other jobs on the machine, so it
+    compares two commands exactly; it leaves out waiting for the disk.
+    """
+    if shutil.which("valgrind") is None:
+        return None
+    result = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+                            cwd=cwd, capture_output=True, text=True, env=ENVIRONMENT)
+    collected = [line for line in result.stderr.splitlines() if "Collected :" in line]
+    return int(collected[-1].split()[-1]) if result.returncode == 0 and collected else None
 
 
 def imports_tensorflow(cwd: Path) -> bool:

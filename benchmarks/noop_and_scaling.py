@@ -3,9 +3,13 @@
     python benchmarks/noop_and_scaling.py           # 1 and 3 specs, about a minute
     python benchmarks/noop_and_scaling.py --full    # 1, 10 and 50 specs (the BENCHMARKS.md figures)
 
-For each size: a clean `doit` of N digits_mlp copies, then the median of 5 no-op
-`doit` runs and of 5 `doit list --all`, against `python -c "import doit"` measured
-in the same run; and whether the no-op imported TensorFlow or Keras.
+For each size: a clean `doit` of N digits_mlp copies, then the median of 9 no-op
+`doit` runs, each right after a `python -c "import doit"` (the baseline, whose
+median is the ratio's denominator), the median of 5 `doit list --all`, and
+whether the no-op imported TensorFlow or Keras.
+`--instructions` adds valgrind's instruction counts of the no-op and the baseline
+(exact where wall times move with the machine's load); `--no-bytecode-cache`
+runs everything with PYTHONDONTWRITEBYTECODE=1 (see harness.environment).
 """
 
 from __future__ import annotations
@@ -13,7 +17,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness import DOIT, IMPORT_DOIT, cleanup, imports_tensorflow, make_project, median_time, run
+from harness import (
+    DOIT,
+    IMPORT_DOIT,
+    cleanup,
+    imports_tensorflow,
+    instructions,
+    make_project,
+    median_time,
+    paired_median_times,
+    run,
+    use_bytecode_cache,
+)
 
 
 def main(argv: list[str]) -> int:
@@ -21,19 +36,30 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--full", action="store_true", help="1, 10 and 50 specs")
     parser.add_argument("--sizes", type=int, nargs="*", help="explicit spec counts")
     parser.add_argument("--keep", action="store_true", help="keep the built projects (for profiling)")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions with valgrind")
+    parser.add_argument("--no-bytecode-cache", action="store_true", help="run with PYTHONDONTWRITEBYTECODE=1")
     args = parser.parse_args(argv)
     sizes = args.sizes or ([1, 10, 50] if args.full else [1, 3])
-    baseline = median_time(IMPORT_DOIT, cwd=make_project(0), repeat=7)
-    print(f"baseline python -c 'import doit': {baseline:.3f} s")
-    print("specs | clean build (s) | per spec (s) | no-op (s) | no-op / import doit | list --all (s) | TF imported")
+    use_bytecode_cache(not args.no_bytecode_cache)
+    empty = make_project(0)
+    baseline_instructions = instructions(IMPORT_DOIT, empty) if args.instructions else None
+    if baseline_instructions:
+        print(f"baseline python -c 'import doit': {baseline_instructions / 1e6:.0f}M instructions")
+    print("specs | clean build (s) | per spec (s) | import doit (s) | no-op (s) | no-op / import doit | "
+          "list --all (s) | TF imported")
     for size in sizes:
         project = make_project(size)
         clean = run(DOIT, project)
-        noop = median_time(DOIT, project, repeat=5)
+        baseline, noop = paired_median_times(IMPORT_DOIT, DOIT, project, repeat=9)
         listing = median_time([*DOIT, "list", "--all"], project, repeat=5)
         heavy = imports_tensorflow(project)
-        print(f"{size:5d} | {clean:15.1f} | {clean / size:12.1f} | {noop:9.3f} | {noop / baseline:19.2f} | "
-              f"{listing:14.3f} | {'yes' if heavy else 'no'}", flush=True)
+        print(f"{size:5d} | {clean:15.1f} | {clean / size:12.1f} | {baseline:15.3f} | {noop:9.3f} | "
+              f"{noop / baseline:19.2f} | {listing:14.3f} | {'yes' if heavy else 'no'}", flush=True)
+        if baseline_instructions:
+            counted = instructions(DOIT, project)
+            if counted:
+                print(f"      no-op: {counted / 1e6:.0f}M instructions, "
+                      f"{counted / baseline_instructions:.2f}x the baseline's", flush=True)
         if args.keep:
             print(f"      kept {project}")
         else:
