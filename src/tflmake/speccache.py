@@ -61,9 +61,6 @@ class ValidSpecCache:
         document: dict[str, Any] = json.loads(stored)
         return document
 
-    def __contains__(self, text: str) -> bool:
-        return self._digest(text) in self._stored
-
     def add(self, text: str, document: dict[str, Any]) -> None:
         """Remember a text that just passed the schema, with its parsed document."""
         try:
