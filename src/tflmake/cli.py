@@ -2,7 +2,7 @@
 
 Everything that builds or inspects targets goes through doit's own command line
 (`DoitMain` with a loader over `project_tasks`), so every doit command works
-without a dodo.py; `status` is one more doit command (see `tflmake.status`).
+without a dodo.py; `status` and `refresh` are doit commands too (see their modules).
 The commands that need no task graph (new, validate, schema) never load doit's
 runner, and none of them imports TensorFlow.
 """
@@ -37,6 +37,8 @@ tflmake's commands:
   validate [FILES] [--format json]
                              check specs (all by default) without building
   status [TASK ...]          each target up to date or stale, and why
+  refresh                    after copying or restoring build/: record the new file
+                             timestamps, so no-op builds stop re-hashing files
   schema                     print the specs' JSON Schema (for editors)
   verify                     check built artifacts against their manifests' sha256
   report ...                 reports on built models (when installed)
@@ -180,11 +182,12 @@ def run_doit(args: list[str], settings: Settings) -> int:
     from doit.doit_cmd import DoitMain
 
     from tflmake.graph import project_tasks
+    from tflmake.refresh import Refresh
     from tflmake.status import Status
 
     class TflmakeMain(DoitMain):  # type: ignore[misc]
         BIN_NAME = "tflmake"
-        DOIT_CMDS = (*DoitMain.DOIT_CMDS, Status)
+        DOIT_CMDS = (*DoitMain.DOIT_CMDS, Status, Refresh)
 
     namespace = project_tasks(settings.specs, settings.build_dir)
     return int(TflmakeMain(ModuleTaskLoader(namespace)).run(args) or 0)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -194,3 +197,30 @@ def test_cached_saved_model_converter_converts_to_the_bytes_of_a_fresh_one(built
     assert run.returncode == 0, run.stderr[-2000:]
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result == {"same": dict.fromkeys(VARIANTS, True), "loads": 1}
+
+
+def outdated_records(project: Project) -> list[str]:
+    """Files whose mtime in doit's state DB (as a task's input or output) differs from the file's own."""
+    with sqlite3.connect(project.build / ".doit.db") as db:
+        records = [json.loads(data) for (data,) in db.execute("select task_data from doit")]
+    outdated = []
+    for record in records:
+        inputs = {path: state[0] for path, state in record.items() if (project.root / path).is_file()}
+        outputs = {path: state[1] / 1e9 for path, state in record.get("_values_:", {}).get("targets", {}).items()}
+        outdated += [path for path, mtime in {**inputs, **outputs}.items()
+                     if abs((project.root / path).stat().st_mtime - mtime) > 1e-6]
+    return sorted(set(outdated))
+
+
+def test_refresh_records_restored_timestamps_so_no_ops_stop_hashing(copy_of_built: Project) -> None:
+    """After build/ gets new mtimes (a copy, a cache restore), refresh saves them; nothing rebuilds."""
+    later = time.time() + 60
+    for path in copy_of_built.build.rglob("*"):
+        if path.is_file():
+            os.utime(path, (later, later))
+    assert copy_of_built.doit().executed == []
+    assert outdated_records(copy_of_built), "doit saves nothing for up-to-date tasks"
+    refresh = copy_of_built.tflmake("refresh")
+    assert refresh.returncode == 0 and "refreshed 13 up-to-date tasks" in refresh.output, refresh.output
+    assert outdated_records(copy_of_built) == []
+    assert copy_of_built.doit().executed == []
