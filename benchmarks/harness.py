@@ -65,12 +65,13 @@ def median_time(command: list[str], cwd: Path, repeat: int) -> float:
     return statistics.median(run(command, cwd) for _ in range(repeat))
 
 
-def paired_median_times(first: list[str], second: list[str], cwd: Path, repeat: int) -> tuple[float, float]:
+def paired_median_times(first: list[str], second: list[str], cwd: Path, repeat: int,
+                        second_cwd: Path | None = None) -> tuple[float, float]:
     """Medians of `repeat` runs of two commands, alternated so both see the same machine load."""
     times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
         times[0].append(run(first, cwd))
-        times[1].append(run(second, cwd))
+        times[1].append(run(second, second_cwd or cwd))
     return statistics.median(times[0]), statistics.median(times[1])
 
 
