@@ -224,3 +224,13 @@ def test_refresh_records_restored_timestamps_so_no_ops_stop_hashing(copy_of_buil
     assert refresh.returncode == 0 and "refreshed 13 up-to-date tasks" in refresh.output, refresh.output
     assert outdated_records(copy_of_built) == []
     assert copy_of_built.doit().executed == []
+
+
+def test_parallel_build_matches_serial_and_leaves_a_no_op(built_mlp: Project, tmp_path: Path) -> None:
+    """`doit -n 2` (process pool) writes the serial build's bytes and saves state a serial run accepts."""
+    parallel = make_project(tmp_path / "parallel", "digits_mlp")
+    run = parallel.doit("-n", "2")
+    assert run.returncode == 0, run.output
+    assert digests(parallel.build) == digests(built_mlp.build)
+    again = parallel.doit()
+    assert again.returncode == 0 and again.executed == [], again.output
