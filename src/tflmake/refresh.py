@@ -16,6 +16,7 @@ from typing import Any
 from doit.cmd_base import DoitCmdBase
 
 from tflmake.fingerprint import record_targets
+from tflmake.reporter import is_artifact_task
 
 
 class Refresh(DoitCmdBase):  # type: ignore[misc]
@@ -40,7 +41,7 @@ class Refresh(DoitCmdBase):  # type: ignore[misc]
         return 0
 
     def _refresh(self, task: Any, tasks: dict[str, Any]) -> bool:
-        if task.has_subtask or task.name.startswith("_"):
+        if not is_artifact_task(task):
             return False
         values = self.dep_manager.get_values(task.name)
         if not values or self.dep_manager.get_status(task, tasks).status != "up-to-date":

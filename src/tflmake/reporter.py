@@ -41,19 +41,19 @@ class TflmakeReporter(ConsoleReporter):
         self.task_started[task.name] = time.perf_counter()
 
     def add_success(self, task: Any) -> None:
-        if _reported(task):
+        if is_artifact_task(task):
             self.counts["built"] += 1
             self.write(f"   {task.name} built in {self._elapsed(task)}\n")
 
     def skip_uptodate(self, task: Any) -> None:
         if not task.name.startswith("_"):
             self.up_to_date_lines.append(f"-- {task.title()}\n")
-        if _reported(task):
+        if is_artifact_task(task):
             self.counts["up to date"] += 1
 
     def add_failure(self, task: Any, fail: BaseFail) -> None:
         """The task, then its one-line cause (model, variant, spec); tracebacks wait for the end."""
-        if not _reported(task):
+        if not is_artifact_task(task):
             return
         if isinstance(fail, UnmetDependency):
             self.counts["blocked"] += 1
@@ -92,10 +92,12 @@ class TflmakeReporter(ConsoleReporter):
         return _duration(now - self.task_started.pop(task.name, now))
 
 
-def _reported(task: Any) -> bool:
-    # Group tasks and private tasks are not artifacts. `has_subtask`, not
-    # `task.actions`: reading the actions makes doit build them, ~13M instructions
-    # (a tenth of tflmake's own no-op work) for the up-to-date tasks of 50 specs.
+def is_artifact_task(task: Any) -> bool:
+    """A task that builds something: not a basename's group task, not a private one.
+
+    `has_subtask`, not `task.actions`: reading the actions makes doit build them,
+    ~13M instructions (a tenth of tflmake's own no-op work) at 50 specs.
+    """
     return not task.has_subtask and not task.name.startswith("_")
 
 

@@ -17,6 +17,7 @@ from doit.dependency import DependencyStatus
 
 from tflmake.fingerprint import key_and_targets_unchanged
 from tflmake.fragment import FRAGMENT_VALUE, fragment_changed, fragment_differences
+from tflmake.reporter import is_artifact_task
 
 UP_TO_DATE, STALE, PENDING, INVALID = "up to date", "stale", "pending", "invalid"
 
@@ -64,7 +65,7 @@ def target_statuses(task_list: Iterable[Any], dep_manager: Any) -> list[TargetSt
     statuses: list[TargetStatus] = []
     not_current: set[str] = set()
     for task in tasks.values():
-        if not task.actions or task.name.startswith("_"):
+        if not is_artifact_task(task):
             continue
         status = _status_of(task, tasks, dep_manager, producer, not_current)
         if status.state != UP_TO_DATE:
