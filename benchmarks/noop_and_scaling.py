@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from harness import (
     DOIT,
@@ -41,8 +42,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     sizes = args.sizes or ([1, 10, 50] if args.full else [1, 3])
     use_bytecode_cache(not args.no_bytecode_cache)
-    empty = make_project(0)
-    baseline_instructions = instructions(IMPORT_DOIT, empty) if args.instructions else None
+    baseline_instructions = instructions(IMPORT_DOIT, Path.cwd()) if args.instructions else None
     if baseline_instructions:
         print(f"baseline python -c 'import doit': {baseline_instructions / 1e6:.0f}M instructions")
     print("specs | clean build (s) | per spec (s) | import doit (s) | no-op (s) | no-op / import doit | "
