@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -56,8 +55,6 @@ def _backend_problems(spec: ModelSpec, variant: Variant, where: str, io_type_set
         problems.append(f'{where}.backend: "litert_quantizer" quantizes the float32 .tflite of a '
                         'quantize = "none" variant (converter, no prune, qat or keep_float); '
                         "add one")
-    if isinstance(variant.recipe, str) and not (Path(spec.folder) / variant.recipe).is_file():
-        problems.append(f"{where}.recipe: no such file: {spec.resolve(variant.recipe)}")
     return problems
 
 

@@ -128,11 +128,19 @@ def load_spec(path: str | os.PathLike[str], known_valid: ValidSpecCache | None =
     `known_valid` gives back the document of a text that passed the schema before,
     skipping both the TOML parser and the schema check.
     """
-    shown = _display(path)
+    return spec_from_text(read_spec_text(path), path, known_valid)
+
+
+def read_spec_text(path: str | os.PathLike[str]) -> str:
     try:
-        text = Path(path).read_text("utf-8")
+        return Path(path).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise SpecError(shown, [f"cannot read file: {error}"]) from None
+        raise SpecError(_display(path), [f"cannot read file: {error}"]) from None
+
+
+def spec_from_text(text: str, path: str | os.PathLike[str], known_valid: ValidSpecCache | None = None) -> ModelSpec:
+    """The spec in `text`, read from `path` (which names it and places its relative paths)."""
+    shown = _display(path)
     document = known_valid.document(text) if known_valid is not None else None
     if document is None:
         document = _parse_and_validate(text, shown)
@@ -170,18 +178,24 @@ def load_specs(
             specs.append(load_spec(path, known_valid))
         except SpecError as error:
             errors.append(error)
+    clashes = name_clashes(specs)
+    clashed = {error.spec_path for error in clashes}
+    return [s for s in specs if s.spec_path not in clashed], errors + clashes
+
+
+def name_clashes(specs: Iterable[ModelSpec]) -> list[SpecError]:
+    """One error for each spec whose model name another spec also uses: none of them can build."""
     by_name: dict[str, list[ModelSpec]] = {}
     for spec in specs:
         by_name.setdefault(spec.name, []).append(spec)
+    errors = []
     for name, clashing in by_name.items():
         if len(clashing) > 1:
             files = ", ".join(s.spec_path for s in clashing)
-            for spec in clashing:
-                errors.append(SpecError(spec.spec_path, [
-                    f'model.name: "{name}" is used by more than one spec ({files}); '
-                    "model names must be unique"]))
-    clashed = {name for name, group in by_name.items() if len(group) > 1}
-    return [s for s in specs if s.name not in clashed], errors
+            errors += [SpecError(spec.spec_path, [
+                f'model.name: "{name}" is used by more than one spec ({files}); '
+                "model names must be unique"]) for spec in clashing]
+    return errors
 
 
 def find_spec_files(folder: str | os.PathLike[str]) -> list[Path]:
@@ -281,7 +295,7 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
         problems.append(f'dataset: a "{source_type}" model is trained, so the spec needs a '
                         "[dataset] section")
     problems.extend(_symbol_problems(spec))
-    problems.extend(_missing_files(spec))
+    problems.extend(missing_files(spec))
     if source_type == "frozen_graph":
         for name in spec.source.get("input_shapes", {}):
             if name not in spec.source["input_arrays"]:
@@ -333,7 +347,11 @@ def _gate_problems(spec: ModelSpec) -> list[str]:
     return problems
 
 
-def _missing_files(spec: ModelSpec) -> list[str]:
+def missing_files(spec: ModelSpec) -> list[str]:
+    """Every check of a spec that looks at the disk: the files and folders it names must exist.
+
+    The task cache re-runs exactly this to tell whether a cached spec would still load.
+    """
     checks: list[tuple[str, str, bool]] = []
     if "path" in spec.source:
         checks.append(("model.source.path", spec.source["path"], spec.source["type"] == "saved_model"))
@@ -346,6 +364,8 @@ def _missing_files(spec: ModelSpec) -> list[str]:
     for key in ("path", "test_path"):
         if spec.dataset and key in spec.dataset:
             checks.append((f"dataset.{key}", spec.dataset[key], False))
+    checks += [(f"variant[{index}].recipe", variant.recipe, False) for index, variant in enumerate(spec.variants)
+               if variant.backend != "converter" and isinstance(variant.recipe, str)]
     problems = []
     for key_path, relative, is_dir in checks:
         resolved = Path(spec.folder) / relative
