@@ -64,5 +64,4 @@ class key_and_targets_unchanged(fragment_changed):  # noqa: N801 (named like doi
         task.value_savers.append(lambda: {"targets": record_targets(task.targets)})
 
     def __call__(self, task: Any, values: dict[str, Any]) -> bool:
-        key_unchanged: bool = super().__call__(task, values)  # always run: it sets the digest to save
-        return key_unchanged and targets_intact(task, values)
+        return super().__call__(task, values) and targets_intact(task, values)

@@ -25,9 +25,19 @@ class fragment_changed(config_changed):  # noqa: N801 (named like doit's config_
     __signature__ = inspect.Signature([
         inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in ("task", "values")])
 
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        # Digested once, where the task is described: a task list from the task
+        # cache comes with its digests and never encodes a key again.
+        self.config_digest = self._calc_digest()
+
     def configure_task(self, task: Any) -> None:
         super().configure_task(task)
         task.value_savers.append(self._saved_fragment)
+
+    def __call__(self, task: Any, values: dict[str, Any]) -> bool:
+        """True while the key is the one the task last succeeded with (config_changed's test)."""
+        return bool(values.get("_config_changed") == self.config_digest)
 
     def _saved_fragment(self) -> dict[str, Any]:
         return {FRAGMENT_VALUE: self.config}

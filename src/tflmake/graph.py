@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,17 @@ from tflmake.paths import Layout
 from tflmake.provenance import MANIFEST_TOOLS, spec_sections
 from tflmake.reporter import TflmakeReporter
 from tflmake.runner import fail_spec, run_project_step, run_step
-from tflmake.spec import ModelSpec, Variant, find_spec_files, load_specs
+from tflmake.spec import (
+    ModelSpec,
+    Variant,
+    find_spec_files,
+    missing_files,
+    name_clashes,
+    read_spec_text,
+    spec_from_text,
+)
 from tflmake.speccache import ValidSpecCache
+from tflmake.taskcache import TaskCache
 from tflmake.toolversions import load_cached_versions, save_cached_versions, tool_versions
 
 TaskDict = dict[str, Any]
@@ -28,14 +37,49 @@ TaskCreator = Callable[[], Iterator[TaskDict]]
 def project_tasks(specs_dir: str = "modelspecs", build_dir: str = "build") -> dict[str, Any]:
     """The `task_*` creators and DOIT_CONFIG for a project, as a dodo module's globals."""
     layout = Layout(build_dir)
-    known_valid = ValidSpecCache(layout.spec_cache)
-    specs, errors = load_specs(find_spec_files(specs_dir), known_valid)
     config = doit_config(layout)
-    known_valid.save()
     load_cached_versions(layout.tool_versions_cache)
-    tasks = creators(specs, errors, layout)
+    models, errors = load_models(find_spec_files(specs_dir), layout)
     save_cached_versions(layout.tool_versions_cache)
-    return {"DOIT_CONFIG": config, **tasks}
+    return {"DOIT_CONFIG": config, **creators(models, errors, layout)}
+
+
+Model = tuple[ModelSpec, list[TaskDict]]
+
+
+def load_models(paths: Iterable[str | os.PathLike[str]], layout: Layout) -> tuple[list[Model], list[SpecError]]:
+    """Each valid spec with its task dicts; broken specs come back as errors so the others still build.
+
+    Specs whose text and inputs are unchanged come from the task cache instead
+    of being loaded and described again (see taskcache).
+    """
+    known_tasks = TaskCache(layout.task_cache, layout.build_dir, file_facts)
+    known_valid = ValidSpecCache(layout.spec_cache)
+    models: list[Model] = []
+    errors: list[SpecError] = []
+    for path in sorted(paths, key=lambda p: Path(p).as_posix()):
+        try:
+            text = read_spec_text(path)
+            model = known_tasks.lookup(os.fspath(path), text)
+            if model is None:
+                spec = spec_from_text(text, path, known_valid)
+                model = spec, model_tasks(spec, layout)
+                known_tasks.store(os.fspath(path), text, *model)
+            else:
+                known_valid.keep(text)
+            models.append(model)
+        except SpecError as error:
+            errors.append(error)
+    clashes = name_clashes(spec for spec, _ in models)
+    clashed = {error.spec_path for error in clashes}
+    known_valid.save()
+    known_tasks.save()
+    return [model for model in models if model[0].spec_path not in clashed], errors + clashes
+
+
+def file_facts(spec: ModelSpec) -> tuple[list[str], list[str]]:
+    """What a spec's tasks depend on besides its text: the files it names, and those its source holds."""
+    return missing_files(spec), source_files(spec)
 
 
 def doit_config(layout: Layout) -> dict[str, Any]:
@@ -66,14 +110,15 @@ BASENAMES = {
 SUMMARY_DOC = "Project report: build/report.md and build/report.html, every model on one page."
 
 
-def creators(specs: list[ModelSpec], errors: list[SpecError], layout: Layout) -> dict[str, TaskCreator]:
+def creators(models: list[Model], errors: list[SpecError], layout: Layout) -> dict[str, TaskCreator]:
     """The project's one task creator: each basename's group task, then its tasks of every model.
 
     One creator rather than one per basename: doit reads the source lines of
     every creator on every run to order them (~5 ms of a 50-spec no-op for eleven).
     """
     tasks = [spec_error_task(error) for error in errors]
-    tasks += [task for spec in specs for task in model_tasks(spec, layout)]
+    tasks += [task for _, described in models for task in described]
+    specs = [spec for spec, _ in models]
     by_basename: dict[str, list[TaskDict]] = {basename: [] for basename in BASENAMES}
     for task in tasks:
         by_basename[task["basename"]].append(task)

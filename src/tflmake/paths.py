@@ -123,6 +123,11 @@ class Layout:
         return f"{self.build_dir}/.valid-specs.json"
 
     @property
+    def task_cache(self) -> str:
+        """Each spec's model and task dicts, reused while their inputs are unchanged (see taskcache)."""
+        return f"{self.build_dir}/.task-cache.pickle"
+
+    @property
     def tool_versions_cache(self) -> str:
         """Installed tool versions, valid while sys.path is unchanged (see toolversions)."""
         return f"{self.build_dir}/.tool-versions.json"

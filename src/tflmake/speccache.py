@@ -61,6 +61,12 @@ class ValidSpecCache:
         document: dict[str, Any] = json.loads(stored)
         return document
 
+    def keep(self, text: str) -> None:
+        """Keep a text's entry in the saved file without reading it (its spec came from another cache)."""
+        digest = self._digest(text)
+        if digest in self._stored:
+            self._used[digest] = self._stored[digest]
+
     def add(self, text: str, document: dict[str, Any]) -> None:
         """Remember a text that just passed the schema, with its parsed document."""
         try:

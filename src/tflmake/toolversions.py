@@ -47,6 +47,11 @@ def tool_versions(*tools: str) -> dict[str, str]:
     return {tool: tool_version(tool) for tool in tools}
 
 
+def known_versions() -> dict[str, str]:
+    """Every version this process knows, read or cached: what the tasks described so far used."""
+    return dict(_versions)
+
+
 def _read_version(tool: str) -> str:
     for distribution in _DISTRIBUTIONS.get(tool, (tool,)):
         try:

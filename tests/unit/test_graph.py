@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tflmake.graph import creators
+from tflmake.graph import creators, model_tasks
 from tflmake.paths import Layout
 from tflmake.spec import load_spec, load_specs
 
@@ -26,7 +26,9 @@ def tasks_of(tmp_path: Path, text: str = MLP) -> dict[str, dict[str, Any]]:
 
 def all_tasks(specs: list[Any], errors: Sequence[Any] = ()) -> list[dict[str, Any]]:
     """Every task dict the project's creators yield."""
-    return [task for creator in creators(specs, list(errors), Layout("build")).values() for task in creator()]
+    layout = Layout("build")
+    models = [(spec, model_tasks(spec, layout)) for spec in specs]
+    return [task for creator in creators(models, list(errors), layout).values() for task in creator()]
 
 
 def fingerprints(tasks: dict[str, dict[str, Any]]) -> dict[str, Any]:
