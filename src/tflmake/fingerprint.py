@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tflmake.filestats import file_stat
 from tflmake.fragment import fragment_changed
 
 FileRecord = list[Any]  # [size, mtime_ns, sha256]
@@ -40,9 +41,8 @@ def targets_intact(task: Any, values: dict[str, Any]) -> bool:
     if recorded is None:
         return False
     for target, (size, mtime_ns, digest) in recorded.items():
-        try:
-            stat = os.stat(target)
-        except FileNotFoundError:
+        stat = file_stat(target)
+        if stat is None:
             return False
         if (stat.st_size, stat.st_mtime_ns) != (size, mtime_ns) and (
                 stat.st_size != size or sha256_file(target) != digest):

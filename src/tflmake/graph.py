@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from tflmake.errors import SpecError
+from tflmake.filestats import MD5Checker
 from tflmake.fingerprint import key_and_targets_unchanged
 from tflmake.fragment import fragment_changed
 from tflmake.lock import hold_build_lock
@@ -88,10 +90,18 @@ def doit_config(layout: Layout) -> dict[str, Any]:
     hold_build_lock(layout.build_dir)
     return {
         "continue": True,
-        "backend": "sqlite3",
+        "backend": state_backend(),
+        "check_file_uptodate": MD5Checker,  # doit's, with stats shared between tasks (filestats)
         "dep_file": layout.dep_file,
         "reporter": TflmakeReporter,
     }
+
+
+def state_backend() -> str:
+    """tflmake's doit backend (statedb) when doit has it, else doit's sqlite3 (same file)."""
+    # doit imports every registered backend before it reads a dodo file; tflmake's
+    # is registered by installing the package, not by putting src/ on PYTHONPATH.
+    return "tflmake" if "tflmake.statedb" in sys.modules else "sqlite3"
 
 
 # Task basenames in build order, with what `doit list` says of each.
@@ -127,7 +137,9 @@ def creators(models: list[Model], errors: list[SpecError], layout: Layout) -> di
         """Every tflmake task (see `doit list`)."""
         for basename, doc in BASENAMES.items():
             # The group task first, so `doit <basename>` works even when no spec has one.
-            yield {"basename": basename, "name": None, "doc": doc}
+            # Up to date by itself (its subtasks still run when stale): doit would
+            # otherwise "run" each empty group and write its state to the DB on every no-op.
+            yield {"basename": basename, "name": None, "doc": doc, "uptodate": [True]}
             # Copies: doit pops keys from the dicts it is given.
             yield from (dict(task) for task in by_basename[basename])
         yield {"basename": "summary", "doc": SUMMARY_DOC, **summary_task([s for s in specs if s.dataset], layout)}

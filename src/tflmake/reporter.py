@@ -46,9 +46,9 @@ class TflmakeReporter(ConsoleReporter):
             self.write(f"   {task.name} built in {self._elapsed(task)}\n")
 
     def skip_uptodate(self, task: Any) -> None:
-        if not task.name.startswith("_"):
-            self.up_to_date_lines.append(f"-- {task.title()}\n")
+        # Group tasks are up to date by themselves (graph); what they stand for is listed.
         if is_artifact_task(task):
+            self.up_to_date_lines.append(f"-- {task.title()}\n")
             self.counts["up to date"] += 1
 
     def add_failure(self, task: Any, fail: BaseFail) -> None:

@@ -120,6 +120,7 @@ def test_summary_counts_built_up_to_date_failed_and_blocked(monkeypatch: pytest.
     reporter.complete_run()
     lines = out.getvalue().splitlines()
     assert "   tflite:m.int8 not built: it needs savedmodel:m, which failed" in lines
+    assert "-- tflite" not in lines, "a group task is listed through its subtasks only"
     assert lines[-1].startswith("tflmake: 1 built, 1 up to date, 1 failed, 1 blocked (")
 
 
