@@ -16,7 +16,7 @@ from doit.cmd_base import DoitCmdBase, check_tasks_exist
 from doit.dependency import DependencyStatus
 
 from tflmake.fingerprint import key_and_targets_unchanged
-from tflmake.fragment import FRAGMENT_VALUE, fragment_changed, fragment_differences
+from tflmake.fragment import FRAGMENT_VALUE, fragment_changed, fragment_differences, saved_fragment
 from tflmake.reporter import is_artifact_task
 
 UP_TO_DATE, STALE, PENDING, INVALID = "up to date", "stale", "pending", "invalid"
@@ -101,7 +101,7 @@ def explain(reasons: dict[str, Any], values: dict[str, Any],
     for checker, _args, _kwargs in reasons.get("uptodate_false", []):
         if isinstance(checker, fragment_changed) and FRAGMENT_VALUE in values:
             current = json.loads(json.dumps(checker.config))
-            differences = fragment_differences(values[FRAGMENT_VALUE], current)
+            differences = fragment_differences(saved_fragment(values), current)
             if differences:
                 lines.extend(differences)
             elif isinstance(checker, key_and_targets_unchanged):

@@ -9,7 +9,7 @@ from doit.task import Task
 from doit.tools import config_changed
 
 from tflmake.fingerprint import key_and_targets_unchanged
-from tflmake.fragment import FRAGMENT_VALUE, fragment_changed, fragment_differences
+from tflmake.fragment import FRAGMENT_VALUE, fragment_changed, fragment_differences, saved_fragment
 
 
 def noop() -> None:
@@ -31,7 +31,14 @@ def test_the_fragment_is_saved_with_the_task_values() -> None:
     task = Task("tflite:m.int8", [noop], uptodate=[fragment_changed(fragment)])
     task.uptodate[0][0](task, {})
     task.save_extra_values()
-    assert task.values[FRAGMENT_VALUE] == fragment and "_config_changed" in task.values
+    assert saved_fragment(task.values) == fragment and "_config_changed" in task.values
+    assert isinstance(task.values[FRAGMENT_VALUE], str), "kept as text, cheap for doit to decode"
+
+
+def test_a_fragment_saved_as_a_table_by_an_older_build_still_reads() -> None:
+    """Builds from before the fragment was saved as text still explain their changes."""
+    assert saved_fragment({FRAGMENT_VALUE: {"train": {"epochs": 5}}}) == {"train": {"epochs": 5}}
+    assert saved_fragment({}) is None
 
 
 def test_differences_name_each_changed_key_with_old_and_new_value() -> None:
