@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -120,3 +122,10 @@ def test_a_file_rewritten_during_the_run_is_seen_by_the_tasks_after(
     assert DoitMain(ModuleTaskLoader(_project())).run(workers) == 0
     assert Path("b.txt").read_text() == "later"
     assert filestats._stats is None, "closing the database stops keeping stats"
+
+
+def test_loading_the_backend_imports_no_spec_machinery() -> None:
+    """doit loads the backend for every command in the environment: it must stay cheap for other projects."""
+    code = "import sys, tflmake.statedb; print(sorted(m for m in sys.modules if m.startswith('tflmake')))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.stdout.split() == ["['tflmake',", "'tflmake.filestats',", "'tflmake.statedb']"], run.stderr
