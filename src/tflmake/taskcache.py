@@ -4,7 +4,7 @@ Turning 50 specs into 600 task dicts (defaults, variants, keys, paths) cost a
 50-spec no-op about 84M instructions; unpickling them costs about 25M. An
 entry is reused only when everything its tasks were made from is unchanged:
 the spec's text, what the spec's paths find on disk, the working and build
-directories, the tool versions and tflmake's own code. Anything else, or a
+directories, the tool versions, doit's and tflmake's own code. Anything else, or a
 file that fails to load, means the spec is loaded and described afresh.
 
 The file is a pickle because task dicts hold the functions and up-to-date
@@ -19,6 +19,8 @@ import os
 import pickle
 from collections.abc import Callable
 from typing import Any
+
+from doit.version import VERSION as DOIT_VERSION
 
 from tflmake import atomic, toolversions
 
@@ -53,7 +55,9 @@ class TaskCache:
     def __init__(self, path: str, build_dir: str, file_facts: FileFacts) -> None:
         self.path = path
         self._file_facts = file_facts
-        self._context = {"format": _FORMAT, "cwd": os.getcwd(), "build_dir": build_dir, "code": code_stamp()}
+        # doit too: the task dicts hold doit's up-to-date checker objects.
+        self._context = {"format": _FORMAT, "cwd": os.getcwd(), "build_dir": build_dir, "code": code_stamp(),
+                         "doit": DOIT_VERSION}
         self._stored: dict[str, tuple[str, Any, bytes]] = {}
         self._used: dict[str, tuple[str, Any, bytes]] = {}
         self._changed = False

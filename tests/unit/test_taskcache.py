@@ -94,9 +94,9 @@ def test_a_file_added_to_a_saved_model_source_becomes_a_dependency(project: Path
     assert deps == ["sm/saved_model.pb", "sm/variables/variables.index"]
 
 
-def test_other_tool_versions_or_tflmake_code_empty_the_cache(
+def test_other_tool_versions_doit_or_tflmake_code_empty_the_cache(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Entries made with other tool versions or another tflmake are never used."""
+    """Entries made with other tool versions, another doit or another tflmake are never used."""
     monkeypatch.chdir(project)
     describe(project)
     cache_file = "build/.task-cache.pickle"
@@ -107,6 +107,10 @@ def test_other_tool_versions_or_tflmake_code_empty_the_cache(
     monkeypatch.undo()
     monkeypatch.chdir(project)
     monkeypatch.setattr(taskcache, "code_stamp", lambda: [("graph.py", 1, 2)])
+    assert not taskcache.TaskCache(cache_file, "build", lambda spec: ([], []))._stored
+    monkeypatch.undo()
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(taskcache, "DOIT_VERSION", (0, 99, 0))
     assert not taskcache.TaskCache(cache_file, "build", lambda spec: ([], []))._stored
 
 
