@@ -132,6 +132,7 @@ def load_spec(path: str | os.PathLike[str], known_valid: ValidSpecCache | None =
 
 
 def read_spec_text(path: str | os.PathLike[str]) -> str:
+    """A spec file's text, or a SpecError naming the file when it cannot be read."""
     try:
         return Path(path).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as error:
