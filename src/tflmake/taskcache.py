@@ -18,16 +18,17 @@ import hashlib
 import os
 import pickle
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from doit.version import VERSION as DOIT_VERSION
 
 from tflmake import atomic, toolversions
 
-Entry = tuple[Any, list[dict[str, Any]]]  # (ModelSpec, its task dicts)
-FileFacts = Callable[[Any], Any]
+if TYPE_CHECKING:
+    from tflmake.spec import ModelSpec
 
-_FORMAT = 1
+Entry = tuple["ModelSpec", list[dict[str, Any]]]
+FileFacts = Callable[["ModelSpec"], Any]
 
 
 def code_stamp() -> list[tuple[str, int, int]]:
@@ -55,9 +56,9 @@ class TaskCache:
     def __init__(self, path: str, build_dir: str, file_facts: FileFacts) -> None:
         self.path = path
         self._file_facts = file_facts
-        # doit too: the task dicts hold doit's up-to-date checker objects.
-        self._context = {"format": _FORMAT, "cwd": os.getcwd(), "build_dir": build_dir, "code": code_stamp(),
-                         "doit": DOIT_VERSION}
+        # The code stamp covers this file's own format; doit's version, because the
+        # task dicts hold doit's up-to-date checker objects.
+        self._context = {"cwd": os.getcwd(), "build_dir": build_dir, "code": code_stamp(), "doit": DOIT_VERSION}
         self._stored: dict[str, tuple[str, Any, bytes]] = {}
         self._used: dict[str, tuple[str, Any, bytes]] = {}
         self._changed = False
@@ -80,7 +81,7 @@ class TaskCache:
         self._used[spec_path] = stored
         return spec, tasks
 
-    def store(self, spec_path: str, text: str, spec: Any, tasks: list[dict[str, Any]]) -> None:
+    def store(self, spec_path: str, text: str, spec: ModelSpec, tasks: list[dict[str, Any]]) -> None:
         """Remember the model and task dicts made from `text` (before doit changes the dicts)."""
         entry = pickle.dumps((spec, tasks), protocol=pickle.HIGHEST_PROTOCOL)
         self._stored[spec_path] = self._used[spec_path] = (_digest(text), self._file_facts(spec), entry)
