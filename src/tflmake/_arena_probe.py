@@ -4,6 +4,9 @@
 model allocates and runs in ARENA_BYTES. `... search MODEL LOW HIGH HIGH_FITS
 INPUT_COUNT` runs the grow-then-bisect search in this one process, printing
 `try N` before each probe and `state LOW HIGH HIGH_FITS` after it, then `done N`.
+A fresh search (LOW = 0) first prints `check CAP` and probes the largest arena it
+would ever try: a model that fails there fails at every size (an op or type TFLM
+lacks), so it prints `unrunnable` at once; TFLM's own words are on stderr.
 Both live in a child because TFLite Micro's Python interpreter segfaults, rather
 than raising, for some arenas that are too small: the parent restarts the
 search from the last state, counting the crashed size as too small.
@@ -13,7 +16,8 @@ from __future__ import annotations
 
 import sys
 
-SEARCH_LIMIT = 1024 * 1024 * 1024
+# No microcontroller has more; a model that cannot run in this cannot run in TFLM at all.
+ARENA_CAP = 256 * 1024 * 1024
 
 
 def fits(model_path: str, arena_bytes: int, input_count: int) -> bool:
@@ -34,16 +38,17 @@ def fits(model_path: str, arena_bytes: int, input_count: int) -> bool:
 
 def search(model_path: str, low: int, high: int, high_fits: bool, input_count: int) -> int:
     """Grow `high` until it fits, then bisect; invariant: `low` does not fit."""
+    if low == 0 and not high_fits:
+        print(f"check {ARENA_CAP}", flush=True)
+        if not fits(model_path, ARENA_CAP, input_count):
+            print("unrunnable", flush=True)
+            return 2
     while not high_fits:
         print(f"try {high}", flush=True)
         if fits(model_path, high, input_count):
             high_fits = True
         else:
-            low, high = high, high * 4
-            if high > SEARCH_LIMIT:
-                print(f"TFLite Micro cannot run {model_path} even with a "
-                      f"{SEARCH_LIMIT // 2**20} MiB arena", file=sys.stderr)
-                return 2
+            low, high = high, min(high * 4, ARENA_CAP)
         print(f"state {low} {high} {int(high_fits)}", flush=True)
     while high - low > 1:
         middle = (low + high) // 2

@@ -17,6 +17,7 @@ from tflmake.lock import hold_build_lock
 from tflmake.optimization import float_source, pruning_options
 from tflmake.paths import Layout
 from tflmake.provenance import MANIFEST_TOOLS, spec_sections
+from tflmake.python_entry import entry_parts, local_imports
 from tflmake.reporter import TflmakeReporter
 from tflmake.runner import fail_spec, run_project_step, run_step
 from tflmake.spec import (
@@ -344,18 +345,31 @@ def summary_task(specs: list[ModelSpec], layout: Layout) -> TaskDict:
 
 
 def source_files(spec: ModelSpec) -> list[str]:
-    """The user's files a model source reads, so editing them rebuilds the model."""
+    """The user's files a model source reads, so editing them rebuilds the model.
+
+    For a `python` entry: every local module importing it executes (read with
+    ast, not imported) and the files or folders listed in `sources`.
+    """
     source = spec.source
     if source["type"] in ("keras_file", "frozen_graph"):
         return [spec.resolve(source["path"])]
     if source["type"] == "saved_model":
-        root = Path(spec.resolve(source["path"]))
-        return sorted(p.as_posix() for p in root.rglob("*") if p.is_file())
+        return _files_under(spec.resolve(source["path"]))
     if source["type"] == "python":
-        module = source["entry"].split(":")[0].replace(".", "/")
-        as_file = Path(spec.folder) / f"{module}.py"
-        return [spec.resolve(f"{module}.py" if as_file.is_file() else f"{module}/__init__.py")]
+        module, _ = entry_parts(source["entry"])
+        files = [spec.resolve(relative) for relative in local_imports(spec.folder, module)]
+        for relative in source.get("sources", []):
+            files += _files_under(spec.resolve(relative))
+        return sorted(set(files))
     return []
+
+
+def _files_under(path: str) -> list[str]:
+    """`path` itself when it is a file, else every file below it (sorted, POSIX)."""
+    root = Path(path)
+    if not root.is_dir():
+        return [path]
+    return sorted(p.as_posix() for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
 
 
 def _remove_tree(path: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from tflmake.errors import SpecError
 from tflmake.optimization import optimization_problems
+from tflmake.python_entry import entry_parts, module_file
 from tflmake.speccache import ValidSpecCache
 from tflmake.validation import NAME_PATTERN, schema_problems, spec_schema
 
@@ -353,24 +354,28 @@ def missing_files(spec: ModelSpec) -> list[str]:
 
     The task cache re-runs exactly this to tell whether a cached spec would still load.
     """
-    checks: list[tuple[str, str, bool]] = []
+    problems: list[str] = []
+    # (key path, path, True: a directory, False: a file, None: either)
+    checks: list[tuple[str, str, bool | None]] = []
     if "path" in spec.source:
         checks.append(("model.source.path", spec.source["path"], spec.source["type"] == "saved_model"))
     if spec.source["type"] == "python":
-        module = spec.source["entry"].split(":")[0].replace(".", "/")
-        if not (Path(spec.folder) / f"{module}.py").is_file() and \
-                not (Path(spec.folder) / module / "__init__.py").is_file():
-            return [f'model.source.entry: no module "{spec.source["entry"].split(":")[0]}" '
-                    f"({module}.py) in {spec.folder}"]
+        module, _ = entry_parts(spec.source["entry"])
+        if module_file(spec.folder, module) is None:
+            relative = module.replace(".", "/")
+            problems.append(f'model.source.entry: no module "{module}" ({relative}.py or '
+                            f"{relative}/__init__.py) in {spec.folder}")
+    checks += [(f"model.source.sources[{index}]", relative, None)
+               for index, relative in enumerate(spec.source.get("sources", []))]
     for key in ("path", "test_path"):
         if spec.dataset and key in spec.dataset:
             checks.append((f"dataset.{key}", spec.dataset[key], False))
     checks += [(f"variant[{index}].recipe", variant.recipe, False) for index, variant in enumerate(spec.variants)
                if variant.backend != "converter" and isinstance(variant.recipe, str)]
-    problems = []
     for key_path, relative, is_dir in checks:
         resolved = Path(spec.folder) / relative
-        if not (resolved.is_dir() if is_dir else resolved.is_file()):
-            kind = "directory" if is_dir else "file"
+        exists = resolved.exists() if is_dir is None else resolved.is_dir() if is_dir else resolved.is_file()
+        if not exists:
+            kind = "file or directory" if is_dir is None else "directory" if is_dir else "file"
             problems.append(f"{key_path}: no such {kind}: {spec.resolve(relative)}")
     return problems

@@ -39,12 +39,13 @@ def measure_arena(model_path: str, input_count: int) -> int:
 
     The search runs in one child process (a probe costs milliseconds, a process
     ~0.2 s); when TFLite Micro crashes on a size, the child is restarted from the
-    last state with that size counted as too small.
+    last state with that size counted as too small. A model that does not run
+    even in the largest arena fails at once with TFLite Micro's own message.
     """
     low, high, high_fits = 0, _SEARCH_START, False
     for _ in range(_MAX_CRASHES + 1):
         result = _child(["search", model_path, str(low), str(high), str(int(high_fits)), str(input_count)])
-        tried = None
+        tried, word = None, ""
         for line in result.stdout.splitlines():
             word, *numbers = line.split()
             if word == "done":
@@ -53,14 +54,22 @@ def measure_arena(model_path: str, input_count: int) -> int:
                 tried = int(numbers[0])
             elif word == "state":
                 low, high, high_fits, tried = int(numbers[0]), int(numbers[1]), numbers[2] == "1", None
+        if word in ("check", "unrunnable") and result.returncode != 0:
+            raise BuildError(f"TFLite Micro cannot run {model_path}: {_micro_message(result)}")
         if result.returncode != 0 and tried is None:
-            message = result.stderr.strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
-            raise BuildError(f"measuring the TFLite Micro arena of {model_path} failed: {message[0]}")
+            raise BuildError(f"measuring the TFLite Micro arena of {model_path} failed: {_micro_message(result)}")
         if tried is not None and not high_fits and tried == high:
             low, high = high, high * 4
         elif tried is not None:
             low = tried
     raise BuildError(f"TFLite Micro crashed more than {_MAX_CRASHES} times measuring the arena of {model_path}")
+
+
+def _micro_message(result: subprocess.CompletedProcess[str]) -> str:
+    """What TFLite Micro said before failing, on one line; the exit status when it said nothing."""
+    said = [line.strip().removeprefix("tflmake: ") for line in result.stderr.splitlines() if line.strip()]
+    crashed = [f"crashed (signal {-result.returncode})"] if result.returncode < 0 else []
+    return "; ".join(said + crashed) or f"exit status {result.returncode}"
 
 
 def probe_arena(model_path: str, arena_bytes: int, input_count: int) -> tuple[bool, str]:

@@ -266,3 +266,17 @@ def test_rebuild_is_a_no_op_and_section_change_rebuilds_only_bundles(built_cnn: 
     finally:
         spec.write_text(original)
         assert built_cnn.doit().returncode == 0
+
+
+@pytest.mark.parametrize("variant", ["dynamic", "float16"])
+def test_arena_search_of_a_model_tflm_cannot_run_reports_tflm_s_own_error(
+        built_mlp: Project, variant: str) -> None:
+    """No 64 retries ending in "crashed": one failure that quotes the interpreter's reason."""
+    from tflmake.errors import BuildError
+    from tflmake.tflm import measure_arena
+
+    with pytest.raises(BuildError) as caught:
+        measure_arena(str(built_mlp.build / "digits_mlp" / f"{variant}.tflite"), 1)
+    message = str(caught.value)
+    assert message.startswith("TFLite Micro cannot run ") and "failed to prepare" in message
+    assert "crashed more than" not in message

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from tflmake.datacheck import check_loaded, check_split
 from tflmake.errors import BuildError
 from tflmake.npzio import load_npz, save_npz
 from tflmake.paths import Layout
@@ -19,10 +20,23 @@ def build(spec: ModelSpec, layout: Layout) -> None:
     assert spec.dataset is not None
     options = spec.dataset
     loaded = LOADERS[options["type"]](spec)
+    check_loaded(loaded, options, data_origin(spec), spec.evaluation["task"])
     arrays = loaded if "x_test" in loaded else split(loaded, options)
     for part in ("train", "test"):
         arrays[f"x_{part}"] = prepare_inputs(arrays[f"x_{part}"], options)
+    check_split(arrays, spec.source.get("input_shape"), "model.source.input_shape")
     save_npz(layout.dataset(spec.name), arrays)
+
+
+def data_origin(spec: ModelSpec) -> dict[str, str]:
+    """Where each loaded x/y pair came from, for error messages: `dataset.path: <file>`, or the type."""
+    assert spec.dataset is not None
+    options = spec.dataset
+    if "path" not in options:
+        return {"": f'dataset (type = "{options["type"]}")'}
+    main = f"dataset.path: {spec.resolve(options['path'])}"
+    test = f"dataset.test_path: {spec.resolve(options['test_path'])}" if "test_path" in options else main
+    return {"": main, "_train": main, "_test": test}
 
 
 def split(arrays: Arrays, options: dict[str, Any]) -> Arrays:
@@ -96,9 +110,6 @@ def _read_xy(spec: ModelSpec, path_key: str) -> tuple[np.ndarray, np.ndarray, Ar
             raise BuildError(f'dataset.{key}: no array "{options[key]}" in {path} '
                              f"(it has: {', '.join(sorted(arrays)) or 'nothing'})")
     x, y = arrays[options["x_key"]], arrays[options["y_key"]]
-    if len(x) != len(y):
-        raise BuildError(f"dataset: {path} has {len(x)} inputs ({options['x_key']}) but "
-                         f"{len(y)} labels ({options['y_key']}); they must match")
     labels = {"labels": arrays["labels"].astype(str)} if "labels" in arrays else {}
     return x, y, labels
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import shutil
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from tflmake.builders._tensorflow import import_keras
 from tflmake.builders.dataset import read_split
 from tflmake.errors import BuildError
 from tflmake.paths import Layout
+from tflmake.python_entry import entry_parts, isolated_import
 from tflmake.spec import ModelSpec
 
 
@@ -112,26 +111,15 @@ def load_keras_file(spec: ModelSpec) -> Any:
 
 
 def call_python_entry(spec: ModelSpec) -> Any:
-    """Import `module.path:function` from the spec's folder and call it."""
+    """Import `module.path:function` from the spec's folder, in isolation, and call it."""
     keras = import_keras()
-    module_name, function_name = spec.source["entry"].split(":")
-    relative = module_name.replace(".", "/")
-    file = Path(spec.folder) / f"{relative}.py"
-    if not file.is_file():
-        file = Path(spec.folder) / relative / "__init__.py"
-    sys.path.insert(0, str(Path(spec.folder).resolve()))
-    try:
-        loader_spec = importlib.util.spec_from_file_location(f"_tflmake_{spec.name}", file)
-        assert loader_spec and loader_spec.loader
-        module = importlib.util.module_from_spec(loader_spec)
-        loader_spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(Path(spec.folder).resolve()))
-    function = getattr(module, function_name, None)
-    if not callable(function):
-        raise BuildError(f'model.source.entry: "{module_name}" has no function '
-                         f'"{function_name}"')
-    model = function()
+    module_name, function_name = entry_parts(spec.source["entry"])
+    with isolated_import(spec.folder, module_name) as module:
+        function = getattr(module, function_name, None)
+        if not callable(function):
+            raise BuildError(f'model.source.entry: "{module_name}" has no function '
+                             f'"{function_name}"')
+        model = function()
     if not isinstance(model, keras.Model):
         raise BuildError(f'model.source.entry: {spec.source["entry"]}() returned '
                          f"{type(model).__name__}, expected a Keras model")
