@@ -189,7 +189,7 @@ def run_doit(args: list[str], settings: Settings) -> int:
         BIN_NAME = "tflmake"
         DOIT_CMDS = (*DoitMain.DOIT_CMDS, Status, Refresh)
 
-    namespace = project_tasks(settings.specs, settings.build_dir)
+    namespace = project_tasks(settings.specs, settings.build_dir, args)
     return int(TflmakeMain(ModuleTaskLoader(namespace)).run(args) or 0)
 
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tflmake.kinds import METRICS
+
 
 @dataclass(frozen=True)
 class Gate:
@@ -17,14 +19,7 @@ class Gate:
     is_minimum: bool
 
 
-GATES = (
-    Gate("min_accuracy", "accuracy", is_minimum=True),
-    Gate("max_accuracy_drop", "accuracy_drop", is_minimum=False),
-    Gate("min_agreement", "agreement", is_minimum=True),
-    Gate("max_size_bytes", "size_bytes", is_minimum=False),
-    Gate("max_arena_bytes", "arena_bytes", is_minimum=False),
-    Gate("max_latency_ms", "latency_ms_median", is_minimum=False),
-)
+GATES = tuple(Gate(metric.gate, name, metric.gate_is_minimum) for name, metric in METRICS.items() if metric.gate)
 GATES_BY_KEY = {gate.key: gate for gate in GATES}
 
 
@@ -87,13 +82,13 @@ def violations(results: list[GateResult]) -> list[GateResult]:
 
 def show(metric: str, value: float) -> str:
     """A gate value in the unit people read it in: percent for shares, bytes, milliseconds."""
-    if metric in ("accuracy", "agreement"):
-        return f"{value * 100:.2f} %"
-    if metric == "accuracy_drop":
-        return f"{value * 100:.2f} pt"
-    if metric.endswith("_bytes"):
+    unit = METRICS[metric].unit
+    if unit == "fraction":
+        # A drop is a difference of two shares: percentage points.
+        return f"{value * 100:.2f} {'pt' if metric.endswith('_drop') else '%'}"
+    if unit == "bytes":
         return f"{int(value)} B"
-    return f"{value:.3f} ms"
+    return f"{value:.3f} {unit}"
 
 
 def _order(key: str) -> int:

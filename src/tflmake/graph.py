@@ -13,7 +13,8 @@ from tflmake.errors import SpecError
 from tflmake.filestats import MD5Checker
 from tflmake.fingerprint import key_and_targets_unchanged
 from tflmake.fragment import fragment_changed
-from tflmake.lock import hold_build_lock
+from tflmake.kinds import DATASET_KINDS, TASK_KINDS
+from tflmake.lock import hold_build_lock, needs_build_lock
 from tflmake.optimization import float_source, pruning_options
 from tflmake.paths import Layout
 from tflmake.provenance import MANIFEST_TOOLS, spec_sections
@@ -37,10 +38,15 @@ TaskDict = dict[str, Any]
 TaskCreator = Callable[[], Iterator[TaskDict]]
 
 
-def project_tasks(specs_dir: str = "modelspecs", build_dir: str = "build") -> dict[str, Any]:
-    """The `task_*` creators and DOIT_CONFIG for a project, as a dodo module's globals."""
+def project_tasks(specs_dir: str = "modelspecs", build_dir: str = "build",
+                  argv: list[str] | None = None) -> dict[str, Any]:
+    """The `task_*` creators and DOIT_CONFIG for a project, as a dodo module's globals.
+
+    `argv` is the doit command line (default: this process's); a command that
+    only reads (`list`, `status`, ...) does not wait for the build lock.
+    """
     layout = Layout(build_dir)
-    config = doit_config(layout)
+    config = doit_config(layout, needs_build_lock(sys.argv[1:] if argv is None else argv))
     load_cached_versions(layout.tool_versions_cache)
     models, errors = load_models(find_spec_files(specs_dir), layout)
     save_cached_versions(layout.tool_versions_cache)
@@ -81,14 +87,27 @@ def load_models(paths: Iterable[str | os.PathLike[str]], layout: Layout) -> tupl
 
 
 def file_facts(spec: ModelSpec) -> tuple[list[str], list[str]]:
-    """What a spec's tasks depend on besides its text: the files it names, and those its source holds."""
-    return missing_files(spec), source_files(spec)
+    """What a spec's tasks depend on besides its text: which named files are missing, and every
+    user file a task reads (so a new file in a listed folder or a new local import is seen)."""
+    return missing_files(spec), input_files(spec)
 
 
-def doit_config(layout: Layout) -> dict[str, Any]:
+def input_files(spec: ModelSpec) -> list[str]:
+    """Every file outside the build directory that one of the spec's tasks lists in file_dep.
+
+    The task cache compares this list, so a task must take its user files from here
+    (tests/unit/test_kinds.py checks every task's file_dep against it).
+    """
+    files = source_files(spec) + (dataset_files(spec) if spec.dataset else [])
+    files += [spec.resolve(v.recipe) for v in spec.variants if isinstance(v.recipe, str)]
+    return sorted(set(files))
+
+
+def doit_config(layout: Layout, lock: bool = True) -> dict[str, Any]:
     """doit settings: keep going when one model fails; state DB under build/; our reporter."""
     os.makedirs(layout.build_dir, exist_ok=True)
-    hold_build_lock(layout.build_dir)
+    if lock:
+        hold_build_lock(layout.build_dir)
     return {
         "continue": True,
         "backend": state_backend(),
@@ -105,22 +124,6 @@ def state_backend() -> str:
     return "tflmake" if "tflmake.statedb" in sys.modules else "sqlite3"
 
 
-# Task basenames in build order, with what `doit list` says of each.
-BASENAMES = {
-    "spec": "Specs that failed validation (each fails with its message).",
-    "dataset": "Train/test split of each model's data set.",
-    "savedmodel": "SavedModel of each model: built and trained, or loaded.",
-    "prune": "Pruned SavedModel of each distinct prune option set (shared by its variants).",
-    "representative": "Representative (calibration) samples of each model.",
-    "tflite": "Each .tflite variant.",
-    "carray": "Firmware bundles (C arrays, op resolver, arena size) of variants with c_array = true.",
-    "manifest": "Provenance of each model: sha256 of every artifact, spec hashes, tool versions.",
-    "evaluate": "Measure every variant on the test split (report.json, tradeoff.png).",
-    "report": "Check each model's quality gates and write its report.md.",
-}
-SUMMARY_DOC = "Project report: build/report.md and build/report.html, every model on one page."
-
-
 def creators(models: list[Model], errors: list[SpecError], layout: Layout) -> dict[str, TaskCreator]:
     """The project's one task creator: each basename's group task, then its tasks of every model.
 
@@ -130,20 +133,22 @@ def creators(models: list[Model], errors: list[SpecError], layout: Layout) -> di
     tasks = [spec_error_task(error) for error in errors]
     tasks += [task for _, described in models for task in described]
     specs = [spec for spec, _ in models]
-    by_basename: dict[str, list[TaskDict]] = {basename: [] for basename in BASENAMES}
+    by_basename: dict[str, list[TaskDict]] = {basename: [] for basename in TASK_KINDS}
     for task in tasks:
         by_basename[task["basename"]].append(task)
 
     def task_tflmake() -> Iterator[TaskDict]:
         """Every tflmake task (see `doit list`)."""
-        for basename, doc in BASENAMES.items():
+        for basename, kind in TASK_KINDS.items():
+            if kind.arity == "project":
+                yield {"basename": basename, "doc": kind.doc, **summary_task([s for s in specs if s.dataset], layout)}
+                continue
             # The group task first, so `doit <basename>` works even when no spec has one.
             # Up to date by itself (its subtasks still run when stale): doit would
             # otherwise "run" each empty group and write its state to the DB on every no-op.
-            yield {"basename": basename, "name": None, "doc": doc, "uptodate": [True]}
+            yield {"basename": basename, "name": None, "doc": kind.doc, "uptodate": [True]}
             # Copies: doit pops keys from the dicts it is given.
             yield from (dict(task) for task in by_basename[basename])
-        yield {"basename": "summary", "doc": SUMMARY_DOC, **summary_task([s for s in specs if s.dataset], layout)}
 
     return {"task_tflmake": task_tflmake}
 
@@ -162,7 +167,7 @@ def artifact_tasks(spec: ModelSpec, layout: Layout) -> list[TaskDict]:
     tasks = []
     if spec.dataset:
         tasks.append(dataset_task(spec, layout))
-    if spec.source["type"] != "frozen_graph":
+    if spec.source_kind.saved_model:
         tasks.append(savedmodel_task(spec, layout))
     pruned = {json.dumps(pruning_options(spec, v), sort_keys=True): v for v in spec.variants if v.prune}
     tasks += [prune_task(spec, variant.name, layout) for variant in pruned.values()]
@@ -190,7 +195,7 @@ def _artifact_task(basename: str, name: str, key: dict[str, Any], **fields: Any)
 
 def dataset_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     assert spec.dataset is not None
-    files = [spec.resolve(spec.dataset[key]) for key in ("path", "test_path") if key in spec.dataset]
+    files = dataset_files(spec)
     return _artifact_task(
         "dataset", spec.name, {"dataset": spec.dataset, "tools": tool_versions("numpy", "scikit-learn")},
         actions=[(run_step, ["dataset", spec, layout])],
@@ -210,7 +215,7 @@ def savedmodel_task(spec: ModelSpec, layout: Layout) -> TaskDict:
         # The Keras weights are a target too, so builds from before pruning and QAT
         # existed (no weights file) retrain once instead of failing in the prune task.
         targets=[layout.saved_model_stamp(spec.name)] +
-        ([] if spec.source["type"] == "saved_model" else [layout.keras_weights(spec.name)]),
+        ([layout.keras_weights(spec.name)] if spec.source_kind.keras else []),
         clean=[(_remove_tree, [layout.saved_model_dir(spec.name)])])
 
 
@@ -229,7 +234,7 @@ def prune_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
     return _artifact_task(
         "prune", f"{spec.name}.{Path(layout.pruned_dir(spec.name, options)).name}",
         {**options, "tools": tool_versions("tensorflow", "keras")},
-        actions=[(run_step, ["pruning", spec, layout], {"variant": variant_name})],
+        actions=[(run_step, ["prune", spec, layout, variant_name])],
         file_dep=[layout.saved_model_stamp(spec.name), layout.dataset(spec.name)],
         targets=[layout.pruned_stamp(spec.name, options)],
         clean=[(_remove_tree, [layout.pruned_dir(spec.name, options)])])
@@ -238,7 +243,7 @@ def prune_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
 def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
     variant = spec.variant(variant_name)
     tools = ["tensorflow"]
-    if spec.source["type"] == "frozen_graph":
+    if not spec.source_kind.saved_model:
         file_dep, model_key = source_files(spec), {"source": spec.source}
     elif variant.prune:
         file_dep, model_key = [layout.pruned_stamp(spec.name, pruning_options(spec, variant))], {}
@@ -254,13 +259,13 @@ def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
         source = float_source(spec)
         assert source is not None
         file_dep = [layout.tflite(spec.name, source.name)] + file_dep[1:]
-        tools = ["ai-edge-quantizer", "ai-edge-litert"]
+        tools = ["litert-quantizer", "ai-edge-litert"]
     if isinstance(variant.recipe, str):
         file_dep.append(spec.resolve(variant.recipe))
     return _artifact_task(
         "tflite", f"{spec.name}.{variant.name}",
         {"variant": variant.fragment(), **model_key, "tools": tool_versions(*tools)},
-        actions=[(run_step, ["tflite", spec, layout], {"variant": variant.name})],
+        actions=[(run_step, ["tflite", spec, layout, variant.name])],
         file_dep=file_dep,
         targets=[layout.tflite(spec.name, variant.name)])
 
@@ -275,7 +280,7 @@ def carray_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
         "carray", f"{spec.name}.{variant.name}",
         {"model": spec.name, "variant": variant.name, "quantize": variant.quantize, "c_array": spec.c_array,
          "tools": tool_versions("tflite-micro")},
-        actions=[(run_step, ["carray", spec, layout], {"variant": variant.name})],
+        actions=[(run_step, ["carray", spec, layout, variant.name])],
         file_dep=file_dep,
         targets=layout.firmware_bundle(spec.name, variant.name))
 
@@ -285,7 +290,7 @@ def manifest_task(spec: ModelSpec, layout: Layout, upstream: list[TaskDict]) -> 
     artifacts = [target for task in upstream for target in task["targets"]]
     return _artifact_task(
         "manifest", spec.name, {"sections": spec_sections(spec), "tools": tool_versions(*MANIFEST_TOOLS)},
-        actions=[(run_step, ["manifest", spec, layout])],
+        actions=[(run_step, ["manifest", spec, layout, artifacts])],
         file_dep=artifacts,
         targets=[layout.manifest(spec.name)])
 
@@ -301,7 +306,7 @@ def evaluate_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     # Reuse the firmware bundle's arena measurement instead of measuring twice.
     file_dep += [layout.firmware_manifest(spec.name, v.name) for v in spec.variants if v.c_array]
     # The Keras layer list (what the converter fused) and the measured sparsity of pruned models.
-    if spec.source["type"] != "frozen_graph":
+    if spec.source_kind.saved_model:
         file_dep.append(layout.saved_model_stamp(spec.name))
     file_dep += sorted({layout.pruned_stamp(spec.name, pruning_options(spec, v))
                         for v in spec.variants if v.prune})
@@ -336,7 +341,7 @@ def summary_task(specs: list[ModelSpec], layout: Layout) -> TaskDict:
     """Reads the measurements, not the per-model reports, so it runs even when a gate failed."""
     file_dep = [path for s in specs for path in (layout.report_json(s.name), layout.tradeoff_png(s.name))]
     return {
-        "actions": [(run_project_step, ["project_report", specs, layout])],
+        "actions": [(run_project_step, ["summary", specs, layout])],
         "file_dep": file_dep,
         "targets": [layout.project_report_md, layout.project_report_html],
         "uptodate": [fragment_changed({s.name: s.effective_gates() for s in specs})],
@@ -351,17 +356,22 @@ def source_files(spec: ModelSpec) -> list[str]:
     ast, not imported) and the files or folders listed in `sources`.
     """
     source = spec.source
-    if source["type"] in ("keras_file", "frozen_graph"):
-        return [spec.resolve(source["path"])]
-    if source["type"] == "saved_model":
+    if spec.source_kind.path is not None:
         return _files_under(spec.resolve(source["path"]))
-    if source["type"] == "python":
+    if "entry" in source:
         module, _ = entry_parts(source["entry"])
         files = [spec.resolve(relative) for relative in local_imports(spec.folder, module)]
         for relative in source.get("sources", []):
             files += _files_under(spec.resolve(relative))
         return sorted(set(files))
     return []
+
+
+def dataset_files(spec: ModelSpec) -> list[str]:
+    """The files a data set type reads (its file keys), so editing them rebuilds the split."""
+    assert spec.dataset is not None
+    keys = DATASET_KINDS[spec.dataset["type"]].files
+    return [spec.resolve(spec.dataset[key]) for key in keys if key in spec.dataset]
 
 
 def _files_under(path: str) -> list[str]:

@@ -12,6 +12,14 @@ except ImportError:  # Windows: no advisory locks; concurrent runs are the user'
 
 _held: dict[str, int] = {}
 
+# doit commands that only read the project: they never wait behind a running build.
+READ_ONLY_COMMANDS = frozenset({"list", "info", "help", "status", "dumpdb", "tabcompletion"})
+
+
+def needs_build_lock(argv: list[str]) -> bool:
+    """Whether the doit command line `argv` (without the program) may build, clean or forget."""
+    return not argv or argv[0] not in READ_ONLY_COMMANDS
+
 
 def hold_build_lock(build_dir: str) -> None:
     """Lock `build_dir/.lock` for the rest of this process, waiting if another run holds it.

@@ -22,12 +22,14 @@ class Quantization:
 
 
 def quantize(x: np.ndarray, quantization: Quantization) -> np.ndarray:
-    """Real inputs as the tensor's integers (round, shift, saturate), as firmware feeds them."""
+    """Real inputs as the tensor's integers, as TFLite and firmware (`lround`) do it: value / scale
+    rounded half away from zero, plus the zero point, saturated to the type's range."""
     if not quantization.quantized:
         return x.astype(quantization.dtype)
     limits = np.iinfo(quantization.dtype)
-    scaled = np.round(x / quantization.scale) + quantization.zero_point
-    return np.clip(scaled, limits.min, limits.max).astype(quantization.dtype)
+    scaled = x.astype(np.float64) / quantization.scale
+    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5) + quantization.zero_point
+    return np.clip(rounded, limits.min, limits.max).astype(quantization.dtype)
 
 
 def dequantize(q: np.ndarray, quantization: Quantization) -> np.ndarray:

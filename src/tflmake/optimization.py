@@ -5,14 +5,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from tflmake.kinds import SOURCE_KINDS, backend_modes
+
 if TYPE_CHECKING:
     from tflmake.spec import ModelSpec, Variant
 
-# The quantize modes each backend can produce.
-BACKEND_QUANTIZE = {
-    "converter": ("none", "dynamic", "float16", "int8", "int16x8"),
-    "litert_quantizer": ("dynamic", "int8", "int16x8", "int4_weights"),
-}
 
 
 def float_source(spec: ModelSpec) -> Variant | None:
@@ -39,9 +36,9 @@ def optimization_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str
 
 
 def _backend_problems(spec: ModelSpec, variant: Variant, where: str, io_type_set: bool) -> list[str]:
-    allowed = BACKEND_QUANTIZE[variant.backend]
+    allowed = backend_modes(variant.backend)
     if variant.quantize not in allowed:
-        other = next(name for name, modes in BACKEND_QUANTIZE.items() if variant.quantize in modes)
+        other = variant.mode.backends[0]
         return [f'{where}.quantize: "{variant.quantize}" is not available with backend = '
                 f'"{variant.backend}"; use one of {", ".join(allowed)} or backend = "{other}"']
     if variant.backend == "converter":
@@ -85,8 +82,9 @@ def _training_problems(spec: ModelSpec, variant: Variant, where: str) -> list[st
             problems.append(f'{where}.{option}: only with backend = "converter" (the LiteRT '
                             "Quantizer starts from the float32 variant's .tflite)")
         elif not spec.trains:
+            trained = " or ".join(f'"{name}"' for name, kind in SOURCE_KINDS.items() if kind.trains)
             problems.append(f"{where}.{option}: needs a model tflmake trains (source type "
-                            f'"layers" or "python"); this one is loaded from "{spec.source["type"]}"')
+                            f'{trained}); this one is loaded from "{spec.source["type"]}"')
     if variant.prune is not None and variant.prune["encoding"] == "sparse" and variant.c_array:
         problems.append(f'{where}.prune.encoding: "sparse" needs the DENSIFY op, which TFLite Micro '
                         'does not have; use encoding = "dense" for a c_array variant')

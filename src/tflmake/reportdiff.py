@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tflmake.kinds import METRICS
+
 # Metrics a diff compares, in the order it lists them.
-COMPARED = ("size_bytes", "gzip_bytes", "accuracy", "agreement", "max_abs_diff", "mean_abs_diff",
-            "mse", "mae", "op_count", "arena_bytes", "latency_ms_median", "latency_ms_p90")
+COMPARED = tuple(name for name, metric in METRICS.items() if metric.compared)
 # Host timings wobble run to run (more so on a shared machine); smaller relative moves than
 # this are noise, not news.
 LATENCY_NOISE = 0.25

@@ -9,23 +9,25 @@ from doit.exceptions import TaskError, TaskFailed
 
 from tflmake.console import captured_tail, native_output_captured, replay_tail
 from tflmake.errors import TflmakeError
+from tflmake.kinds import TASK_KINDS
 from tflmake.paths import Layout
 from tflmake.spec import ModelSpec
 
 
-def run_step(step: str, spec: ModelSpec, layout: Layout, variant: str | None = None) -> Any:
-    """Build one artifact with `tflmake.builders.<step>.build`.
+def run_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any) -> Any:
+    """Build one artifact with `tflmake.builders.<basename>.build(spec, layout, *arguments)`.
 
     Module-level so `doit -n` can pickle it; the builder module (and TensorFlow)
-    is imported only when a task actually runs. The targets' fingerprints are
-    saved by the task's up-to-date checker (see fingerprint).
+    is imported only when a task actually runs. A per-variant task's first
+    argument is its variant. The targets' fingerprints are saved by the task's
+    up-to-date checker (see fingerprint).
     """
-    where = f"{spec.name}.{variant}" if variant else spec.name
-    builder = importlib.import_module(f"tflmake.builders.{step}")
+    where = f"{spec.name}.{arguments[0]}" if TASK_KINDS[basename].arity == "variant" else spec.name
+    builder = importlib.import_module(f"tflmake.builders.{basename}")
     with native_output_captured() as capture:
         try:
             layout.check_inside(spec.name)
-            builder.build(spec, layout, variant) if variant else builder.build(spec, layout)
+            builder.build(spec, layout, *arguments)
         except TflmakeError as error:
             return TaskFailed(f"{where} ({spec.spec_path}): {error}")
         except Exception as error:

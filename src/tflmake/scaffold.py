@@ -92,7 +92,7 @@ epochs = 5
 #             "int8" (integer only, calibrated), "int16x8" (16-bit activations, calibrated),
 #             "int4_weights" (weight-only int4, backend = "litert_quantizer" only)
 #   backend   "converter" (TFLiteConverter flags, default) or "litert_quantizer"
-#             (ai-edge-quantizer on the float32 variant's .tflite)
+#             (litert-quantizer on the float32 variant's .tflite)
 #   io_type   input/output type, only with quantize = "int8": "float32" (default), "int8",
 #             "uint8"
 #   c_array   also write the firmware bundle for TFLite Micro (default false)

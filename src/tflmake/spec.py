@@ -11,16 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from tflmake.errors import SpecError
+from tflmake.kinds import DATASET_KINDS, METRICS, QUANTIZE_MODES, SOURCE_KINDS, QuantizeMode, SourceKind
 from tflmake.optimization import optimization_problems
 from tflmake.python_entry import entry_parts, module_file
 from tflmake.speccache import ValidSpecCache
 from tflmake.validation import NAME_PATTERN, schema_problems, spec_schema
 
-LOADED_SOURCES = ("keras_file", "saved_model", "frozen_graph")
-CALIBRATED = ("int8", "int16x8")
 SYMBOL_FIELDS = ("model", "variant")
-# Gates that compare top-1 classes, meaningless for a regression model.
-CLASSIFICATION_GATES = ("min_accuracy", "max_accuracy_drop", "min_agreement")
 
 
 @dataclass(frozen=True)
@@ -40,9 +37,13 @@ class Variant:
     qat: dict[str, Any] | None = field(default=None, hash=False)
 
     @property
+    def mode(self) -> QuantizeMode:
+        return QUANTIZE_MODES[self.quantize]
+
+    @property
     def needs_representative(self) -> bool:
         # A raw recipe may ask for calibration whatever quantize says; the samples are cheap.
-        return self.quantize in CALIBRATED or self.recipe is not None
+        return self.mode.calibrated or self.recipe is not None
 
     @property
     def optimized(self) -> bool:
@@ -109,8 +110,12 @@ class ModelSpec:
         return next((v for v in self.variants if v.quantize == "none"), None)
 
     @property
+    def source_kind(self) -> SourceKind:
+        return SOURCE_KINDS[self.source["type"]]
+
+    @property
     def trains(self) -> bool:
-        return self.source["type"] not in LOADED_SOURCES
+        return self.source_kind.trains
 
 
 def _display(path: str | os.PathLike[str]) -> str:
@@ -233,11 +238,9 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
     model = document["model"]
     dataset = document.get("dataset")
     if dataset is not None:
-        dataset = _defaults("dataset") | dataset
-        if dataset["type"] == "npz":
-            dataset = {"x_key": "x", "y_key": "y"} | dataset
+        dataset = _defaults("dataset") | DATASET_KINDS[dataset["type"]].defaults | dataset
     train = document.get("train")
-    if train is None and model["source"]["type"] not in LOADED_SOURCES:
+    if train is None and SOURCE_KINDS[model["source"]["type"]].trains:
         train = {}
     variants = tuple(_variant(item) for item in document["variant"])
     return ModelSpec(
@@ -281,16 +284,21 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
             problems.append(f'variant[{index}].name: "{variant.name}" is already used by '
                             f"variant[{seen[variant.name]}]; variant names must be unique")
         seen.setdefault(variant.name, index)
-        if "io_type" in document["variant"][index] and variant.quantize != "int8":
-            problems.append(f"variant[{index}].io_type: only allowed with quantize = \"int8\"; "
+        if "io_type" in document["variant"][index] and variant.io_type not in variant.mode.io_types:
+            allowing = [name for name, mode in QUANTIZE_MODES.items() if len(mode.io_types) > 1]
+            problems.append(f"variant[{index}].io_type: only allowed with quantize = "
+                            f'{" or ".join(f"{chr(34)}{name}{chr(34)}" for name in allowing)}; '
                             f'this variant has quantize = "{variant.quantize}"')
+        if variant.c_array and not variant.mode.micro:
+            problems.append(f'variant[{index}].c_array: quantize = "{variant.quantize}" cannot run on '
+                            f"TFLite Micro ({variant.mode.micro_reason}); use int8 or float32 for firmware")
         if variant.needs_representative and spec.dataset is None:
             problems.append(f'variant[{index}].quantize: "{variant.quantize}" calibrates on a '
                             "representative set, so the spec needs a [dataset] section")
     problems.extend(_gate_problems(spec))
     problems.extend(optimization_problems(spec, document))
     source_type = spec.source["type"]
-    if "train" in document and source_type in LOADED_SOURCES:
+    if "train" in document and not spec.trains:
         problems.append(f'train: a model loaded from "{source_type}" is used as is, not trained; '
                         "remove [train]")
     if spec.trains and spec.dataset is None:
@@ -298,8 +306,8 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
                         "[dataset] section")
     problems.extend(_symbol_problems(spec))
     problems.extend(missing_files(spec))
-    if source_type == "frozen_graph":
-        for name in spec.source.get("input_shapes", {}):
+    if "input_shapes" in spec.source:
+        for name in spec.source["input_shapes"]:
             if name not in spec.source["input_arrays"]:
                 problems.append(f'model.source.input_shapes.{name}: "{name}" is not one of '
                                 f"input_arrays ({', '.join(spec.source['input_arrays'])})")
@@ -342,10 +350,10 @@ def _gate_problems(spec: ModelSpec) -> list[str]:
         if gates and spec.dataset is None:
             problems.append(f"{where}: gates are checked on the test split, so the spec needs "
                             "a [dataset] section")
-        if spec.evaluation["task"] == "regression":
-            problems.extend(f'{where}.{key}: only for evaluation.task = "classification"; this '
-                            'model has task = "regression"' for key in CLASSIFICATION_GATES
-                            if key in gates)
+        task = spec.evaluation["task"]
+        problems.extend(f'{where}.{metric.gate}: only for evaluation.task = '
+                        f'{" or ".join(chr(34) + t + chr(34) for t in metric.tasks)}; this model has task = "{task}"'
+                        for metric in METRICS.values() if metric.gate in gates and task not in metric.tasks)
     return problems
 
 
@@ -357,9 +365,9 @@ def missing_files(spec: ModelSpec) -> list[str]:
     problems: list[str] = []
     # (key path, path, True: a directory, False: a file, None: either)
     checks: list[tuple[str, str, bool | None]] = []
-    if "path" in spec.source:
-        checks.append(("model.source.path", spec.source["path"], spec.source["type"] == "saved_model"))
-    if spec.source["type"] == "python":
+    if spec.source_kind.path is not None:
+        checks.append(("model.source.path", spec.source["path"], spec.source_kind.path == "directory"))
+    if "entry" in spec.source:
         module, _ = entry_parts(spec.source["entry"])
         if module_file(spec.folder, module) is None:
             relative = module.replace(".", "/")
@@ -367,9 +375,9 @@ def missing_files(spec: ModelSpec) -> list[str]:
                             f"{relative}/__init__.py) in {spec.folder}")
     checks += [(f"model.source.sources[{index}]", relative, None)
                for index, relative in enumerate(spec.source.get("sources", []))]
-    for key in ("path", "test_path"):
-        if spec.dataset and key in spec.dataset:
-            checks.append((f"dataset.{key}", spec.dataset[key], False))
+    if spec.dataset:
+        checks += [(f"dataset.{key}", spec.dataset[key], False)
+                   for key in DATASET_KINDS[spec.dataset["type"]].files if key in spec.dataset]
     checks += [(f"variant[{index}].recipe", variant.recipe, False) for index, variant in enumerate(spec.variants)
                if variant.backend != "converter" and isinstance(variant.recipe, str)]
     for key_path, relative, is_dir in checks:

@@ -313,3 +313,25 @@ def test_installed_console_script_runs(cli_project: Project) -> None:
     cli_project.add_spec("broken", BROKEN)
     result = subprocess.run([script, "validate"], cwd=cli_project.root, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1 and "variant[0].quantize" in result.stdout
+
+
+@pytest.mark.parametrize("command", [["list", "--all"], ["status"], ["info", "dataset:demo"]])
+def test_read_only_commands_do_not_wait_for_a_running_build(
+        cli_project: Project, command: list[str]) -> None:
+    """`tflmake list`/`status`/`info` answer while another process holds the build lock."""
+    from tests.conftest import MINIMAL_SPEC
+
+    cli_project.add_spec("demo", MINIMAL_SPEC)
+    cli_project.build.mkdir()
+    holder = os.open(cli_project.build / ".lock", os.O_RDWR | os.O_CREAT)
+    # flock locks are per open file description: a child process holds it, as a running build would.
+    child = subprocess.Popen([sys.executable, "-c", "import fcntl, sys, time; "
+                              f"fcntl.flock({holder}, fcntl.LOCK_EX); print('held', flush=True); "
+                              "time.sleep(60)"], pass_fds=(holder,), stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "held\n"
+        run = cli_project.tflmake(*command, timeout=30)
+        assert "waiting" not in run.output and "dataset:demo" in run.output, run.output
+    finally:
+        child.kill()
+        os.close(holder)

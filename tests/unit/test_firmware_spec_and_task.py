@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from tflmake.errors import SpecError
-from tflmake.golden import quantize
+from tflmake.golden import golden_input
+from tflmake.metrics import Quantization, quantize
 from tflmake.graph import carray_task
 from tflmake.modelinfo import TensorInfo
 from tflmake.paths import Layout
@@ -108,11 +109,16 @@ def test_carray_fingerprint_is_the_c_array_options_and_tflm_version(tmp_path: Pa
     assert set(key["tools"]) == {"tflite-micro"}  # type: ignore[arg-type]
 
 
-def test_quantize_rounds_half_away_from_zero_and_saturates() -> None:
-    """As TFLite's quantize: round(x / scale) + zero point, clamped to the type."""
-    tensor = TensorInfo("x", (5,), "INT8", 0.5, -1)
+def test_golden_vector_and_evaluation_quantize_alike_half_away_from_zero() -> None:
+    """As TFLite's quantize: round(x / scale) + zero point, clamped; halves round away from zero.
+
+    The golden vector and the evaluation used to round halves differently (away from zero
+    vs to even); both now use metrics.quantize.
+    """
+    tensor = TensorInfo("x", (1, 5), "INT8", 0.5, -1)
     values = np.array([0.25, -0.25, 0.75, 100.0, -100.0])
-    assert quantize(values, tensor).tolist() == [0, -2, 1, 127, -128]
+    assert golden_input(values, tensor).tolist() == [[0, -2, 1, 127, -128]]
+    assert quantize(values, Quantization(np.dtype(np.int8), 0.5, -1)).tolist() == [0, -2, 1, 127, -128]
 
 
 def test_arena_margin_is_a_quarter_at_least_1k_and_aligned() -> None:

@@ -7,8 +7,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import write_spec
+
 from tflmake.python_entry import isolated_import, local_imports
 
 PYTHON_SPEC = """

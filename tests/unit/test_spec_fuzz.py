@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tflmake.errors import SpecError
@@ -26,7 +26,6 @@ values = st.recursive(scalars, lambda inner: st.one_of(
     st.lists(inner, max_size=4),
     st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), inner, max_size=4)), max_leaves=12)
 documents = st.dictionaries(st.sampled_from(KEYS), values, max_size=6)
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def check_loader(path: Path, text: str) -> None:
@@ -41,14 +40,12 @@ def check_loader(path: Path, text: str) -> None:
     assert sorted(os.listdir(path.parent)) == before
 
 
-@FUZZ
 @given(document=documents)
 def test_random_documents(tmp_path: Path, document: dict[str, Any]) -> None:
     """Random TOML documents built from spec-like keys fail only with SpecError."""
     check_loader(tmp_path / "fuzz.toml", tomli_w.dumps(document))
 
 
-@FUZZ
 @given(text=st.text(max_size=200))
 def test_random_text(tmp_path: Path, text: str) -> None:
     """Arbitrary text (mostly not TOML) fails only with SpecError."""
@@ -76,7 +73,6 @@ def mutate(document: Any, data: st.DataObject) -> Any:
     return data.draw(values)
 
 
-@FUZZ
 @given(data=st.data())
 def test_mutated_examples(tmp_path: Path, data: st.DataObject) -> None:
     """Random mutations of the example specs fail only with SpecError (or stay valid)."""

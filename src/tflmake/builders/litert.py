@@ -1,4 +1,4 @@
-"""Quantize the float32 `.tflite` with the LiteRT Quantizer (`ai-edge-quantizer`).
+"""Quantize the float32 `.tflite` with the LiteRT Quantizer (`litert-quantizer`, formerly `ai-edge-quantizer`).
 
 Google points post-training quantization users from TFLiteConverter flags to
 this tool. It starts from the converter's float model, so one conversion
@@ -19,7 +19,7 @@ from tflmake.optimization import float_source
 from tflmake.paths import Layout
 from tflmake.spec import ModelSpec, Variant
 
-# quantize name -> the ai_edge_quantizer.recipe function giving its recipe.
+# quantize name -> the litert_quantizer.recipe function giving its recipe.
 RECIPES = {
     "dynamic": "dynamic_wi8_afp32",
     "int8": "static_wi8_ai8",
@@ -30,7 +30,7 @@ RECIPES = {
 
 def quantize(spec: ModelSpec, layout: Layout, variant: Variant, samples: np.ndarray | None) -> bytes:
     """The variant's bytes: recipe loaded, keep_float scopes added, calibrated if needed."""
-    from ai_edge_quantizer import quantizer
+    from litert_quantizer import quantizer
 
     source = float_source(spec)
     assert source is not None
@@ -52,7 +52,7 @@ def quantize(spec: ModelSpec, layout: Layout, variant: Variant, samples: np.ndar
 
 def recipe_for(spec: ModelSpec, variant: Variant) -> list[dict[str, Any]]:
     """The variant's raw recipe (inline or from its JSON file), else its quantize mode's."""
-    from ai_edge_quantizer import recipe
+    from litert_quantizer import recipe
 
     if isinstance(variant.recipe, list):
         return variant.recipe

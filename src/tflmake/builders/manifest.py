@@ -7,23 +7,23 @@ from pathlib import Path
 
 from tflmake import atomic
 from tflmake.fingerprint import sha256_file
-from tflmake.graph import artifact_tasks
 from tflmake.paths import Layout
 from tflmake.provenance import MANIFEST_TOOLS, section_hashes
 from tflmake.spec import ModelSpec
 from tflmake.toolversions import tool_versions
 
 
-def artifact_files(spec: ModelSpec, layout: Layout) -> list[Path]:
-    """Every file the model's tasks produce, the whole SavedModel directory included."""
-    files = {Path(target) for task in artifact_tasks(spec, layout) for target in task["targets"]}
+def artifact_files(spec: ModelSpec, layout: Layout, targets: list[str]) -> list[Path]:
+    """The model's artifact targets plus every file of its SavedModel directory."""
+    files = {Path(target) for target in targets}
     saved_model = Path(layout.saved_model_dir(spec.name))
     if saved_model.is_dir():
         files.update(p for p in saved_model.rglob("*") if p.is_file())
     return sorted(files)
 
 
-def build(spec: ModelSpec, layout: Layout) -> None:
+def build(spec: ModelSpec, layout: Layout, artifacts: list[str]) -> None:
+    """`artifacts`: the targets of the model's artifact tasks (the manifest task's file_dep)."""
     model_dir = Path(layout.model_dir(spec.name))
     manifest = {
         "model": spec.name,
@@ -31,6 +31,6 @@ def build(spec: ModelSpec, layout: Layout) -> None:
         "sections": section_hashes(spec),
         "tools": tool_versions(*MANIFEST_TOOLS),
         "artifacts": {path.relative_to(model_dir).as_posix(): sha256_file(path)
-                      for path in artifact_files(spec, layout)},
+                      for path in artifact_files(spec, layout, artifacts)},
     }
     atomic.write_text(layout.manifest(spec.name), json.dumps(manifest, indent=2, sort_keys=True) + "\n")

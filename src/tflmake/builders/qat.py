@@ -17,7 +17,7 @@ import numpy as np
 
 from tflmake.builders import training
 from tflmake.builders._tensorflow import import_keras
-from tflmake.builders.pruning import prunable_kernels
+from tflmake.builders.prune import prunable_kernels
 from tflmake.errors import BuildError
 from tflmake.spec import ModelSpec
 

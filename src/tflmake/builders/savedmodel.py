@@ -24,10 +24,10 @@ from tflmake.spec import ModelSpec
 def build(spec: ModelSpec, layout: Layout) -> None:
     target = layout.saved_model_dir(spec.name)
     with atomic.directory_for_write(target) as work:
-        if spec.source["type"] == "saved_model":
-            stamp = copy_saved_model(Path(spec.resolve(spec.source["path"])), work)
-        else:
+        if spec.source_kind.keras:
             stamp = export_keras_model(spec, layout, work)
+        else:
+            stamp = copy_saved_model(Path(spec.resolve(spec.source["path"])), work)
         stamp_name = Path(layout.saved_model_stamp(spec.name)).name
         (work / stamp_name).write_text(json.dumps(stamp, indent=2, sort_keys=True) + "\n")
 
@@ -83,12 +83,7 @@ def keras_layers(model: Any) -> list[str]:
 
 def make_model(spec: ModelSpec) -> Any:
     """The Keras model a spec describes (not yet trained)."""
-    source = spec.source
-    if source["type"] == "layers":
-        return training.model_from_layers(spec)
-    if source["type"] == "keras_file":
-        return load_keras_file(spec)
-    return call_python_entry(spec)
+    return KERAS_MODEL_MAKERS[spec.source["type"]](spec)
 
 
 def load_keras_file(spec: ModelSpec) -> Any:
@@ -124,6 +119,11 @@ def call_python_entry(spec: ModelSpec) -> Any:
         raise BuildError(f'model.source.entry: {spec.source["entry"]}() returned '
                          f"{type(model).__name__}, expected a Keras model")
     return model
+
+
+# One per source kind with `keras = True` (tests/unit/test_kinds.py checks they agree).
+KERAS_MODEL_MAKERS = {"layers": training.model_from_layers, "keras_file": load_keras_file,
+                      "python": call_python_entry}
 
 
 def check_input_shape(model: Any, x: np.ndarray, spec: ModelSpec) -> None:

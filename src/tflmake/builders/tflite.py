@@ -6,7 +6,7 @@ import copy
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
@@ -79,7 +79,7 @@ def model_directory(spec: ModelSpec, layout: Layout, variant: Variant) -> Iterat
 def make_converter(spec: ModelSpec, saved_model: str) -> Any:
     tf = import_tensorflow()
     source = spec.source
-    if source["type"] != "frozen_graph":
+    if spec.source_kind.saved_model:
         graph = os.stat(os.path.join(saved_model, "saved_model.pb"))
         # A copy: each variant sets its own flags on it.
         return copy.deepcopy(_saved_model_converter(saved_model, (graph.st_mtime_ns, graph.st_size)))
@@ -110,23 +110,39 @@ def configure(converter: Any, variant: Variant, samples: np.ndarray | None) -> N
     # Sparse encoding of pruned weights; combinable with every quantize mode.
     sparse = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY] \
         if variant.prune and variant.prune["encoding"] == "sparse" else []
-    if variant.quantize == "none":
-        converter.optimizations = sparse
-        return
     converter.optimizations = [tf.lite.Optimize.DEFAULT, *sparse]
-    if variant.quantize == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    if variant.quantize in ("int8", "int16x8"):
+    if variant.mode.calibrated:
         assert samples is not None
         converter.representative_dataset = lambda: _calibration(samples)
-    if variant.quantize == "int8":
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        io_type = {"float32": tf.float32, "int8": tf.int8, "uint8": tf.uint8}[variant.io_type]
-        converter.inference_input_type = io_type
-        converter.inference_output_type = io_type
-    if variant.quantize == "int16x8":
-        converter.target_spec.supported_ops = [
-            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    CONVERTER_FLAGS[variant.quantize](converter, tf, variant)
+
+
+def _float32(converter: Any, tf: Any, variant: Variant) -> None:
+    converter.optimizations = [o for o in converter.optimizations if o != tf.lite.Optimize.DEFAULT]
+
+
+def _float16(converter: Any, tf: Any, variant: Variant) -> None:
+    converter.target_spec.supported_types = [tf.float16]
+
+
+def _int8(converter: Any, tf: Any, variant: Variant) -> None:
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    io_type = {"float32": tf.float32, "int8": tf.int8, "uint8": tf.uint8}[variant.io_type]
+    converter.inference_input_type = io_type
+    converter.inference_output_type = io_type
+
+
+def _int16x8(converter: Any, tf: Any, variant: Variant) -> None:
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+
+
+def _weights_only(converter: Any, tf: Any, variant: Variant) -> None:
+    """Optimize.DEFAULT without calibration data quantizes the weights alone (dynamic range)."""
+
+
+# Converter flags per quantize mode the converter backend makes (kinds.backend_modes("converter")).
+CONVERTER_FLAGS: dict[str, Callable[[Any, Any, Variant], None]] = {
+    "none": _float32, "dynamic": _weights_only, "float16": _float16, "int8": _int8, "int16x8": _int16x8}
 
 
 def _calibration(samples: np.ndarray) -> Iterator[list[np.ndarray]]:

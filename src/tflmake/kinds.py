@@ -1,0 +1,161 @@
+"""The kinds a spec chooses from, as data: one record per source type, quantize mode, data set type,
+task kind and report metric, holding the facts the rest of the code asks.
+
+Code asks a record ("does this source train?"), never compares a kind's name;
+an unknown kind is a KeyError here, never a fallback. The schema's enums must
+equal these tables' keys (tests/unit/test_kinds.py). Adding a kind is one
+record here, one builder function, the schema and the README. Pure data: no
+imports beyond the standard library, so every layer may read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+PathKind = Literal["file", "directory"]
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    """`[model.source] type`: where a model comes from."""
+
+    doc: str
+    trains: bool  # built from code or the spec, then trained with [train] on [dataset]
+    saved_model: bool  # has a saved_model/ target (a frozen graph converts straight from its .pb)
+    keras: bool  # becomes a Keras model the build can fine-tune (pruning, QAT) and save weights of
+    path: PathKind | None = None  # what its `path` key names, if it has one
+
+
+SOURCE_KINDS = {
+    "layers": SourceKind("A keras.Sequential defined in the spec, trained.", trains=True, saved_model=True,
+                         keras=True),
+    "keras_file": SourceKind("A .keras or .h5 file, used as is.", trains=False, saved_model=True, keras=True,
+                             path="file"),
+    "saved_model": SourceKind("A SavedModel directory, used as is.", trains=False, saved_model=True,
+                              keras=False, path="directory"),
+    "python": SourceKind("module.path:function returning a Keras model, trained.", trains=True,
+                         saved_model=True, keras=True),
+    "frozen_graph": SourceKind("A TF1 frozen graph (.pb), converted directly.", trains=False,
+                               saved_model=False, keras=False, path="file"),
+}
+
+
+@dataclass(frozen=True)
+class QuantizeMode:
+    """A variant's `quantize`: what the .tflite holds and what building it needs."""
+
+    doc: str
+    backends: tuple[str, ...]  # which `backend` values can produce it
+    calibrated: bool = False  # needs the representative set
+    micro: bool = True  # TFLite Micro can run it, so `c_array = true` is allowed
+    micro_reason: str = ""  # why not, for the validation message
+    io_types: tuple[str, ...] = ("float32",)  # allowed `io_type` values (the first is the default)
+
+
+QUANTIZE_MODES = {
+    "none": QuantizeMode("float32", ("converter",)),
+    "dynamic": QuantizeMode("int8 weights, float activations", ("converter", "litert_quantizer"),
+                            micro=False, micro_reason="hybrid models (int8 weights with float "
+                            "activations) have no TFLite Micro kernels"),
+    "float16": QuantizeMode("float16 weights", ("converter",), micro=False,
+                            micro_reason="TFLite Micro cannot dequantize float16 weights"),
+    "int8": QuantizeMode("full integer, calibrated", ("converter", "litert_quantizer"), calibrated=True,
+                         io_types=("float32", "int8", "uint8")),
+    "int16x8": QuantizeMode("int16 activations, int8 weights, calibrated", ("converter", "litert_quantizer"),
+                            calibrated=True),
+    "int4_weights": QuantizeMode("int4 weights, float activations", ("litert_quantizer",), micro=False,
+                                 micro_reason="weight-only int4 models have no TFLite Micro kernels"),
+}
+
+
+@dataclass(frozen=True)
+class DatasetKind:
+    """`[dataset] type`: where samples come from and which keys name files on disk."""
+
+    doc: str
+    files: tuple[str, ...] = ()  # keys whose values are files read by the loader (dependencies)
+    defaults: dict[str, str] = field(default_factory=dict)
+
+
+DATASET_KINDS = {
+    "digits": DatasetKind("scikit-learn's bundled 8x8 digits, offline."),
+    "npz": DatasetKind("A local .npz file (optionally a second one for the test split).",
+                       files=("path", "test_path"), defaults={"x_key": "x", "y_key": "y"}),
+    "mnist": DatasetKind("Keras MNIST (downloads on first use)."),
+}
+
+
+Arity = Literal["spec", "model", "variant", "project"]
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """A doit task basename: its builder (`tflmake.builders.<basename>`), arity and doc line."""
+
+    doc: str
+    arity: Arity  # one task per broken spec, per model, per variant (or option set), or per project
+    artifact: bool  # writes a model's artifacts (what manifest.json records and status counts)
+
+
+TASK_KINDS = {
+    "spec": TaskKind("Specs that failed validation (each fails with its message).", "spec", artifact=False),
+    "dataset": TaskKind("Train/test split of each model's data set.", "model", artifact=True),
+    "savedmodel": TaskKind("SavedModel of each model: built and trained, or loaded.", "model", artifact=True),
+    "prune": TaskKind("Pruned SavedModel of each distinct prune option set (shared by its variants).",
+                      "variant", artifact=True),
+    "representative": TaskKind("Representative (calibration) samples of each model.", "model", artifact=True),
+    "tflite": TaskKind("Each .tflite variant.", "variant", artifact=True),
+    "carray": TaskKind("Firmware bundles (C arrays, op resolver, arena size) of variants with c_array = true.",
+                       "variant", artifact=True),
+    "manifest": TaskKind("Provenance of each model: sha256 of every artifact, spec hashes, tool versions.",
+                         "model", artifact=True),
+    "evaluate": TaskKind("Measure every variant on the test split (report.json, tradeoff.png).", "model",
+                         artifact=True),
+    "report": TaskKind("Check each model's quality gates and write its report.md.", "model", artifact=True),
+    "summary": TaskKind("Project report: build/report.md and build/report.html, every model on one page.",
+                        "project", artifact=False),
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A number report.json holds per variant."""
+
+    doc: str
+    unit: str  # "fraction", "bytes", "ms", "count" or "" (a plain number)
+    tasks: tuple[str, ...] = ("classification", "regression")  # evaluation tasks that measure it
+    compared: bool = True  # `tflmake report --diff` lists its moves
+    gate: str | None = None  # the [gates] key that limits it
+    gate_is_minimum: bool = False
+
+
+EVALUATION_TASKS = ("classification", "regression")
+# In the order diffs list them and gates are checked.
+METRICS = {
+    "size_bytes": Metric(".tflite size", "bytes", gate="max_size_bytes"),
+    "gzip_bytes": Metric("gzip -9 size", "bytes"),
+    "accuracy": Metric("top-1 accuracy on the test split", "fraction", ("classification",),
+                       gate="min_accuracy", gate_is_minimum=True),
+    "accuracy_drop": Metric("float accuracy minus this variant's", "fraction", ("classification",),
+                            compared=False, gate="max_accuracy_drop"),
+    "agreement": Metric("share of samples whose top-1 class matches the float model's", "fraction",
+                        ("classification",), gate="min_agreement", gate_is_minimum=True),
+    "max_abs_diff": Metric("largest absolute difference from the float outputs", ""),
+    "mean_abs_diff": Metric("mean absolute difference from the float outputs", ""),
+    "mse": Metric("mean squared error", "", ("regression",)),
+    "mae": Metric("mean absolute error", "", ("regression",)),
+    "op_count": Metric("operators in the model", "count"),
+    "arena_bytes": Metric("TFLite Micro tensor arena", "bytes", gate="max_arena_bytes"),
+    "latency_ms_median": Metric("median host latency", "ms", gate="max_latency_ms"),
+    "latency_ms_p90": Metric("p90 host latency", "ms"),
+}
+
+
+def calibrated_modes() -> tuple[str, ...]:
+    return tuple(name for name, mode in QUANTIZE_MODES.items() if mode.calibrated)
+
+
+def backend_modes(backend: str) -> tuple[str, ...]:
+    """The quantize modes a backend produces, in table order."""
+    return tuple(name for name, mode in QUANTIZE_MODES.items() if backend in mode.backends)
