@@ -1,5 +1,5 @@
 """doit entry point for this repository; the tasks live in the tflmake package."""
 
-from tflmake.graph import project_tasks
+from tflmake.graph.tasks import project_tasks
 
 globals().update(project_tasks(specs_dir="modelspecs", build_dir="build"))

@@ -41,7 +41,7 @@ def write_spec(folder: Path, text: str, name: str = "demo") -> Path:
 def spec_problems(folder: Path, text: str, name: str = "demo") -> list[str]:
     """The problems load_spec reports for `text` (which must be invalid)."""
     from tflmake.errors import SpecError
-    from tflmake.spec import load_spec
+    from tflmake.spec.load import load_spec
 
     with pytest.raises(SpecError) as caught:
         load_spec(write_spec(folder, text, name))

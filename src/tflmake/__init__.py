@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tflmake.errors import BuildError, SpecError, TflmakeError
-    from tflmake.spec import ModelSpec, Variant, load_spec, load_specs
+    from tflmake.spec.load import ModelSpec, Variant, load_spec, load_specs
 
 # The public API, imported on first use: doit imports this package for every
 # command in the environment (tflmake's state backend), tflmake project or not.
@@ -15,10 +15,10 @@ _EXPORTS = {
     "BuildError": "tflmake.errors",
     "SpecError": "tflmake.errors",
     "TflmakeError": "tflmake.errors",
-    "ModelSpec": "tflmake.spec",
-    "Variant": "tflmake.spec",
-    "load_spec": "tflmake.spec",
-    "load_specs": "tflmake.spec",
+    "ModelSpec": "tflmake.spec.load",
+    "Variant": "tflmake.spec.load",
+    "load_spec": "tflmake.spec.load",
+    "load_specs": "tflmake.spec.load",
 }
 __all__ = ["BuildError", "ModelSpec", "SpecError", "TflmakeError", "Variant", "load_spec", "load_specs"]
 __version__ = "0.1.0"

@@ -2,6 +2,6 @@
 
 import sys
 
-from tflmake.cli import main
+from tflmake.commands.main import main
 
 sys.exit(main())

@@ -171,10 +171,10 @@ def test_bad_spec_fails_alone(tmp_path: Path) -> None:
 SAME_BYTES_FROM_CACHED_CONVERTERS = """
 import json
 from tflmake.builders.tflite import _saved_model_converter, configure, make_converter
-from tflmake.builders._tensorflow import import_tensorflow
+from tflmake.ml.tensorflow import import_tensorflow
 from tflmake.npzio import load_npz
 from tflmake.paths import Layout
-from tflmake.spec import load_spec
+from tflmake.spec.load import load_spec
 
 spec, layout = load_spec("modelspecs/digits_mlp.toml"), Layout("build")
 samples = load_npz(layout.representative("digits_mlp"))["x"]

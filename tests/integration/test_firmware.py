@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import Project, make_project
 from tflmake.emit.opresolver import RESOLVER_METHODS
-from tflmake.tflm import probe_arena, run_reference
+from tflmake.tflite.micro import probe_arena, run_reference
 
 pytestmark = pytest.mark.integration
 
@@ -273,7 +273,7 @@ def test_arena_search_of_a_model_tflm_cannot_run_reports_tflm_s_own_error(
         built_mlp: Project, variant: str) -> None:
     """No 64 retries ending in "crashed": one failure that quotes the interpreter's reason."""
     from tflmake.errors import BuildError
-    from tflmake.tflm import measure_arena
+    from tflmake.tflite.micro import measure_arena
 
     with pytest.raises(BuildError) as caught:
         measure_arena(str(built_mlp.build / "digits_mlp" / f"{variant}.tflite"), 1)

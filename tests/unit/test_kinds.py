@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import write_spec
 
+from tests.conftest import write_spec
 from tflmake.kinds import (
     DATASET_KINDS,
     EVALUATION_TASKS,
@@ -18,7 +18,7 @@ from tflmake.kinds import (
     TASK_KINDS,
     backend_modes,
 )
-from tflmake.validation import spec_schema
+from tflmake.spec.schema import spec_schema
 
 
 def schema_enum(*path: str) -> list[str]:
@@ -44,9 +44,9 @@ def test_schema_enums_equal_the_kind_tables() -> None:
 def test_builder_tables_cover_exactly_their_kinds() -> None:
     """Each builder table has one entry per kind it serves, and no other (imports no TensorFlow)."""
     from tflmake.builders.dataset import LOADERS
-    from tflmake.builders.litert import RECIPES
     from tflmake.builders.savedmodel import KERAS_MODEL_MAKERS
     from tflmake.builders.tflite import CONVERTER_FLAGS
+    from tflmake.ml.litert_quantizer import RECIPES
 
     assert set(LOADERS) == set(DATASET_KINDS)
     assert set(KERAS_MODEL_MAKERS) == {name for name, kind in SOURCE_KINDS.items() if kind.keras}
@@ -95,9 +95,9 @@ prune = { sparsity = 0.5 }
 def test_every_user_file_a_task_reads_is_in_the_task_cache_facts(tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """A file_dep outside build/ that the cache's facts do not list would go silently stale."""
-    from tflmake.graph import file_facts, model_tasks
+    from tflmake.graph.tasks import file_facts, model_tasks
     from tflmake.paths import Layout
-    from tflmake.spec import load_spec
+    from tflmake.spec.load import load_spec
 
     monkeypatch.chdir(tmp_path)
     spec = load_spec(write_spec(tmp_path, every_kind_spec(tmp_path)))

@@ -9,15 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from tflmake import atomic, tflm
+from tflmake import atomic
 from tflmake.builders.dataset import read_split
 from tflmake.emit.firmware import Bundle, Golden, render_header, render_source
 from tflmake.emit.opresolver import render_op_resolver, resolver_methods
-from tflmake.golden import golden_input
-from tflmake.modelinfo import ModelInfo, TensorInfo, read_model_info
+from tflmake.engine.toolversions import tool_version
 from tflmake.paths import Layout
-from tflmake.spec import ModelSpec
-from tflmake.toolversions import tool_version
+from tflmake.spec.load import ModelSpec
+from tflmake.tflite import micro as tflm
+from tflmake.tflite.golden import golden_input
+from tflmake.tflite.modelinfo import ModelInfo, TensorInfo, read_model_info
 
 ARENA_MARGIN = (f"a {tflm.MARGIN_FRACTION:.0%} margin (at least {tflm.MARGIN_MIN_BYTES} bytes), "
                 f"rounded up to {tflm.ARENA_ALIGNMENT} bytes")

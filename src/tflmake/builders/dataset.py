@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from tflmake.datacheck import check_loaded, check_split
 from tflmake.errors import BuildError
+from tflmake.ml.datacheck import check_loaded, check_split
 from tflmake.npzio import load_npz, save_npz
 from tflmake.paths import Layout
-from tflmake.spec import ModelSpec
+from tflmake.spec.load import ModelSpec
 
 Arrays = dict[str, np.ndarray]
 
@@ -72,7 +72,7 @@ def load_digits(spec: ModelSpec) -> Arrays:
 
 def load_mnist(spec: ModelSpec) -> Arrays:
     """Keras MNIST: downloads on first use, so it needs network access."""
-    from tflmake.builders._tensorflow import import_keras
+    from tflmake.ml.tensorflow import import_keras
 
     keras = import_keras()
     try:

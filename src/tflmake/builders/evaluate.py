@@ -17,17 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from tflmake import atomic, metrics
+from tflmake import atomic
 from tflmake.builders.dataset import read_split
 from tflmake.console import progress
 from tflmake.emit.tradeoff import render_tradeoff
+from tflmake.engine.toolversions import tool_version
 from tflmake.errors import BuildError
-from tflmake.metrics import Quantization
-from tflmake.opcodes import operator_names
-from tflmake.optimization import pruning_options
 from tflmake.paths import Layout
-from tflmake.spec import ModelSpec, Variant
-from tflmake.toolversions import tool_version
+from tflmake.report import metrics
+from tflmake.spec.load import ModelSpec, Variant
+from tflmake.spec.rules import pruning_options
+from tflmake.tflite.opcodes import operator_names
+from tflmake.tflite.quantize import Quantization, dequantize, quantize
 
 WARMUP_INVOKES = 5
 
@@ -168,7 +169,7 @@ def run_litert(path: str, x: np.ndarray, latency_runs: int) -> Run:
     _require_single_io(path, len(inputs), len(outputs))
     input_q, output_q = _litert_quantization(inputs[0]), _litert_quantization(outputs[0])
     results = []
-    for sample in metrics.quantize(x, input_q):
+    for sample in quantize(x, input_q):
         interpreter.set_tensor(inputs[0]["index"], sample[np.newaxis])
         interpreter.invoke()
         results.append(interpreter.get_tensor(outputs[0]["index"])[0])
@@ -178,7 +179,7 @@ def run_litert(path: str, x: np.ndarray, latency_runs: int) -> Run:
         interpreter.invoke()
         if index >= WARMUP_INVOKES:
             timings.append(time.perf_counter() - start)
-    return Run(metrics.dequantize(np.stack(results), output_q), input_q, output_q, tuple(timings))
+    return Run(dequantize(np.stack(results), output_q), input_q, output_q, tuple(timings))
 
 
 def run_micro(path: str, x: np.ndarray, arena_size: int) -> Run:
@@ -192,11 +193,11 @@ def run_micro(path: str, x: np.ndarray, arena_size: int) -> Run:
     input_q = _micro_quantization(interpreter.get_input_details(0))
     output_q = _micro_quantization(interpreter.get_output_details(0))
     results = []
-    for sample in metrics.quantize(x, input_q):
+    for sample in quantize(x, input_q):
         interpreter.set_input(sample[np.newaxis], 0)
         interpreter.invoke()
         results.append(np.array(interpreter.get_output(0))[0])
-    return Run(metrics.dequantize(np.stack(results), output_q), input_q, output_q)
+    return Run(dequantize(np.stack(results), output_q), input_q, output_q)
 
 
 def _litert_quantization(details: dict[str, Any]) -> Quantization:

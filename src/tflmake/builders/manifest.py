@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 from tflmake import atomic
-from tflmake.fingerprint import sha256_file
+from tflmake.engine.fingerprint import sha256_file
+from tflmake.engine.toolversions import tool_versions
 from tflmake.paths import Layout
-from tflmake.provenance import MANIFEST_TOOLS, section_hashes
-from tflmake.spec import ModelSpec
-from tflmake.toolversions import tool_versions
+from tflmake.spec.load import ModelSpec
+from tflmake.spec.provenance import MANIFEST_TOOLS, section_hashes
 
 
 def artifact_files(spec: ModelSpec, layout: Layout, targets: list[str]) -> list[Path]:

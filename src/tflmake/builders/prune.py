@@ -1,28 +1,25 @@
 """Build `pruned_<hash>/`: magnitude-prune the trained Keras model while fine-tuning it.
 
-Written on Keras 3 directly: the TensorFlow Model Optimization toolkit needs
-`tf_keras`, which pulls the full `tensorflow` package next to `tensorflow-cpu`.
 Every Dense/Conv kernel is pruned to the scheduled sparsity after each training
-step, and to exactly the target at the end.
+step, and to exactly the target at the end (see ml/pruning).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from tflmake import atomic, sparsity
-from tflmake.builders import training
-from tflmake.builders._tensorflow import import_keras
+from tflmake import atomic
 from tflmake.builders.dataset import read_split
 from tflmake.builders.savedmodel import export_with_stamp, load_trained_model
 from tflmake.errors import BuildError
-from tflmake.optimization import pruning_options
+from tflmake.ml import sparsity, training
+from tflmake.ml.pruning import magnitude_pruner, prunable_kernels
 from tflmake.paths import Layout
-from tflmake.spec import ModelSpec
+from tflmake.spec.load import ModelSpec
+from tflmake.spec.rules import pruning_options
 
 
 def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
@@ -45,31 +42,3 @@ def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
         stamp["sparsity"] = sparsity.measured_sparsity(np.asarray(k) for k in kernels)
         stamp_name = Path(layout.pruned_stamp(spec.name, options)).name
         (work / stamp_name).write_text(json.dumps(stamp, indent=2, sort_keys=True) + "\n")
-
-
-def prunable_kernels(model: Any) -> list[Any]:
-    """The kernel variables of every layer that has one (Dense, Conv*, ...); biases stay dense."""
-    return [layer.kernel for layer in model.layers if getattr(layer, "kernel", None) is not None]
-
-
-def magnitude_pruner(kernels: list[Any], total_steps: int, target: float, schedule: str) -> Any:
-    """A callback zeroing each kernel's smallest weights after every step, per the schedule."""
-    keras = import_keras()
-
-    class MagnitudePruner(keras.callbacks.Callback):  # type: ignore[misc,name-defined]
-        step = 0
-
-        def on_train_batch_end(self, batch: int, logs: dict[str, float] | None = None) -> None:
-            self.step += 1
-            self._prune(sparsity.scheduled_sparsity(self.step, total_steps, target, schedule))
-
-        def on_train_end(self, logs: dict[str, float] | None = None) -> None:
-            self._prune(target)
-
-        @staticmethod
-        def _prune(level: float) -> None:
-            for kernel in kernels:
-                weights = np.asarray(kernel)
-                kernel.assign(weights * sparsity.magnitude_mask(weights, level))
-
-    return MagnitudePruner()

@@ -6,8 +6,8 @@ from tflmake import atomic
 from tflmake.emit.report_md import render_model
 from tflmake.errors import BuildError
 from tflmake.paths import Layout
-from tflmake.reports import load_summary
-from tflmake.spec import ModelSpec
+from tflmake.report.read import load_summary
+from tflmake.spec.load import ModelSpec
 
 
 def build(spec: ModelSpec, layout: Layout) -> None:

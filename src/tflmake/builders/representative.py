@@ -8,7 +8,7 @@ from tflmake.builders.dataset import read_split
 from tflmake.errors import BuildError
 from tflmake.npzio import save_npz
 from tflmake.paths import Layout
-from tflmake.spec import ModelSpec
+from tflmake.spec.load import ModelSpec
 
 
 def build(spec: ModelSpec, layout: Layout) -> None:

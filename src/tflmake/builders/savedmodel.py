@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 
 from tflmake import atomic
-from tflmake.builders import training
-from tflmake.builders._tensorflow import import_keras
 from tflmake.builders.dataset import read_split
 from tflmake.errors import BuildError
+from tflmake.ml import training
+from tflmake.ml.tensorflow import import_keras
 from tflmake.paths import Layout
-from tflmake.python_entry import entry_parts, isolated_import
-from tflmake.spec import ModelSpec
+from tflmake.spec.load import ModelSpec
+from tflmake.spec.python_entry import entry_parts, isolated_import
 
 
 def build(spec: ModelSpec, layout: Layout) -> None:

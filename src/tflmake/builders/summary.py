@@ -8,8 +8,8 @@ from tflmake import atomic
 from tflmake.emit.report_html import render_page
 from tflmake.emit.report_md import render_project
 from tflmake.paths import Layout
-from tflmake.reports import load_summary
-from tflmake.spec import ModelSpec
+from tflmake.report.read import load_summary
+from tflmake.spec.load import ModelSpec
 
 
 def build(specs: list[ModelSpec], layout: Layout) -> None:

@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 
 from tflmake import atomic
-from tflmake.builders._tensorflow import import_tensorflow
 from tflmake.console import progress
 from tflmake.errors import BuildError
+from tflmake.ml.tensorflow import import_tensorflow
 from tflmake.npzio import load_npz
-from tflmake.optimization import pruning_options
 from tflmake.paths import Layout
-from tflmake.spec import ModelSpec, Variant
+from tflmake.spec.load import ModelSpec, Variant
+from tflmake.spec.rules import pruning_options
 
 
 def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
@@ -28,7 +28,7 @@ def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
     samples = load_npz(layout.representative(spec.name))["x"] \
         if variant.needs_representative else None
     if variant.backend == "litert_quantizer":
-        from tflmake.builders.litert import quantize
+        from tflmake.ml.litert_quantizer import quantize
 
         model = quantize(spec, layout, variant, samples)
     else:
@@ -42,7 +42,7 @@ def convert(converter: Any, variant: Variant, samples: np.ndarray | None) -> byt
     configure(converter, variant, samples)
     try:
         if variant.keep_float:
-            from tflmake.builders.selective import convert_keeping_float
+            from tflmake.ml.selective import convert_keeping_float
 
             assert samples is not None
             return convert_keeping_float(converter, variant, lambda: _calibration(samples))
@@ -65,9 +65,9 @@ def model_directory(spec: ModelSpec, layout: Layout, variant: Variant) -> Iterat
     if not variant.qat:
         yield directory
         return
-    from tflmake.builders import qat
     from tflmake.builders.dataset import read_split
     from tflmake.builders.savedmodel import load_trained_model
+    from tflmake.ml import qat
 
     model = load_trained_model(spec, weights)
     qat.fine_tune(model, spec, read_split(layout, spec.name), variant.qat["epochs"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tflmake.emit.carray import include_guard, render_array
-from tflmake.modelinfo import TensorInfo
+from tflmake.tflite.modelinfo import TensorInfo
 
 VALUES_PER_LINE = 12
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from tflmake.emit.report_md import change_lines
-from tflmake.summary import HOST_LATENCY_NOTE, ModelSummary
+from tflmake.report.summary import HOST_LATENCY_NOTE, ModelSummary
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tflmake.summary import HOST_LATENCY_NOTE, Cell, ModelSummary
+from tflmake.report.summary import HOST_LATENCY_NOTE, Cell, ModelSummary
 
 
 def render_model(summary: ModelSummary, level: int = 1) -> str:

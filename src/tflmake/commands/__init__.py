@@ -1,0 +1,1 @@
+"""argv -> action: one module per tflmake command."""

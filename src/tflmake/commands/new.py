@@ -1,0 +1,161 @@
+"""`tflmake new`: a starter spec that explains every key and builds offline as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tflmake.errors import TflmakeError
+from tflmake.spec.schema import NAME_PATTERN
+
+TEMPLATE = '''\
+# {name}: a tflmake model spec. `tflmake` builds it into build/{name}/.
+# `tflmake validate` checks it without building; `tflmake schema` prints the JSON Schema
+# behind it (point your editor at it for completion). Commented keys show their default.
+# Paths in this file are relative to this file's folder.
+
+[model]
+# name = "{name}"        # default: the file name; outputs go to build/<name>/
+description = "Small MLP on the 8x8 digits set"   # free text; changing it rebuilds nothing
+
+# Where the model comes from. "layers" builds a keras.Sequential from the list below and
+# trains it with [train] on [dataset]. The other types:
+#   type = "python"        entry = "module.path:function"  (returns a Keras model; trained)
+#                          sources = ["config.json"]  (files it reads besides its local imports)
+#   type = "keras_file"    path = "model.keras" (or .h5), trust_code = false  (used as is)
+#   type = "saved_model"   path = "saved_model_dir"  (used as is)
+#   type = "frozen_graph"  path = "graph.pb", input_arrays = ["x"], output_arrays = ["y"],
+#                          input_shapes = {{ x = [1, 8, 8] }}  (TF1 graph, used as is)
+[model.source]
+type = "layers"
+input_shape = [8, 8]     # one sample, without the batch dimension
+# Each layer: type = a class name from keras.layers; the other keys are its arguments.
+layers = [
+  {{ type = "Flatten" }},
+  {{ type = "Dense", units = 32, activation = "relu" }},
+  {{ type = "Dense", units = 10, activation = "softmax" }},
+]
+
+# Training and test data, also the source of the representative (calibration) set.
+#   type = "digits"  scikit-learn's bundled 8x8 digits (offline)
+#   type = "mnist"   MNIST, downloaded through Keras
+#   type = "npz"     your arrays: path = "data/train.npz", test_path = "data/test.npz"
+#                    (optional; then test_fraction is not used), x_key = "x", y_key = "y"
+[dataset]
+type = "digits"
+scale = 16.0             # inputs are divided by this (digits are 0..16); default: 1
+shape = [8, 8]           # reshape every sample to this; default: keep the data's shape
+# test_fraction = 0.2    # share of the data held out for testing
+# seed = 0               # seed of the train/test split
+
+# How a "layers" or "python" model is trained (loaded models are used as is: omit [train]).
+[train]
+epochs = 5
+# batch_size = 32
+# optimizer = "adam"     # a keras.optimizers name: adam, sgd, rmsprop, ...
+# learning_rate = 0.001
+# loss = "sparse_categorical_crossentropy"
+# metrics = ["accuracy"]
+# seed = 0               # seeds weight initialisation and shuffling
+
+# Calibration samples for quantize = "int8" and "int16x8", drawn from the training split.
+[representative]
+# samples = 100
+# seed = 0
+
+# The firmware bundle of variants with c_array = true: <variant>_model_data.h/.c (model
+# array, I/O constants, labels, measured arena, golden self-test), <variant>_op_resolver.h.
+[c_array]
+# alignment = 16         # alignas() of the array: 4, 8, 16, 32, 64 or 128
+# symbol = "g_{{model}}_{{variant}}_model_data"   # C name of the array ({{variant}} required
+#                        # when several variants are exported)
+# section = ".rodata.model"   # optional linker section for the array (default: none)
+
+# How the evaluate task measures every variant on the test split (report.json, report.md).
+[evaluation]
+# task = "classification"   # or "regression" (MSE/MAE instead of accuracy/agreement)
+# latency_runs = 100        # timed single-thread invokes (host latency, not device)
+
+# Quality gates: the report task fails when a variant breaks one. Omitted = not checked.
+# Fractions, not percent. A variant's own `gates = {{ ... }}` overrides these key by key.
+[gates]
+# min_accuracy = 0.9        # top-1 accuracy on the test split
+# max_accuracy_drop = 0.03  # accuracy lost against the float32 variant (0.03 = 3 points)
+# min_agreement = 0.95      # share of samples with the same top-1 class as float32
+# max_size_bytes = 100000   # .tflite size
+# max_arena_bytes = 65536   # TFLite Micro arena (c_array variants)
+# max_latency_ms = 1.0      # median host latency
+
+# One [[variant]] per .tflite file (build/<name>/<variant>.tflite).
+#   name      file name of the variant; unique in this spec
+#   quantize  "none" (float32, the default), "dynamic" (int8 weights), "float16",
+#             "int8" (integer only, calibrated), "int16x8" (16-bit activations, calibrated),
+#             "int4_weights" (weight-only int4, backend = "litert_quantizer" only)
+#   backend   "converter" (TFLiteConverter flags, default) or "litert_quantizer"
+#             (litert-quantizer on the float32 variant's .tflite)
+#   io_type   input/output type, only with quantize = "int8": "float32" (default), "int8",
+#             "uint8"
+#   c_array   also write the firmware bundle for TFLite Micro (default false)
+#   gates     this variant's own quality gates, e.g. gates = {{ min_agreement = 0.97 }}
+# Optimization (see docs/optimize.md), all optional:
+#   keep_float = ["dense_1"]  regexes on op output tensor names kept in float
+#   recipe = "recipe.json"    raw LiteRT Quantizer recipe (litert_quantizer only)
+#   prune = {{ sparsity = 0.5, schedule = "polynomial", epochs = 2, encoding = "dense" }}
+#   qat = {{ epochs = 2 }}      quantization-aware fine-tuning before int8 conversion
+[[variant]]
+name = "float32"
+quantize = "none"
+
+[[variant]]
+name = "int8"
+quantize = "int8"
+io_type = "int8"
+c_array = true
+'''
+
+
+def starter_spec(name: str) -> str:
+    """The text of a new spec for model `name`."""
+    return TEMPLATE.format(name=name)
+
+
+def new_spec(name: str, specs_dir: str | Path, from_spec: str | Path | None = None) -> Path:
+    """Write `<specs_dir>/<name>.toml`, from the template or a copy of `from_spec`.
+
+    Raises TflmakeError for an invalid name, an existing file or an unreadable source.
+    """
+    if not re.fullmatch(NAME_PATTERN, name) or len(name) > 64:
+        raise TflmakeError(f'"{name}" is not a valid model name: use lowercase letters, digits '
+                           "and _, starting with a letter (at most 64 characters)")
+    target = Path(specs_dir) / f"{name}.toml"
+    if target.exists():
+        raise TflmakeError(f"{target.as_posix()} already exists; not overwriting it")
+    text = starter_spec(name) if from_spec is None else _copied(_source(from_spec, specs_dir), name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "x", encoding="utf-8") as file:
+        file.write(text)
+    return target
+
+
+def _source(from_spec: str | Path, specs_dir: str | Path) -> Path:
+    """`--from` takes a spec file or the name of a model in the specs folder."""
+    as_name = Path(specs_dir) / f"{from_spec}.toml"
+    return as_name if not Path(from_spec).exists() and as_name.is_file() else Path(from_spec)
+
+
+def _copied(source: Path, name: str) -> str:
+    """The source spec's text with its `model.name` (if any) set to `name`."""
+    try:
+        text = source.read_text("utf-8")
+    except OSError as error:
+        raise TflmakeError(f"--from: cannot read {source.as_posix()}: {error.strerror}") from None
+    lines = text.splitlines(keepends=True)
+    in_model = False
+    for index, line in enumerate(lines):
+        header = re.match(r"\s*\[([^\]]*)\]", line)
+        if header:
+            in_model = header.group(1).strip() == "model"
+        elif in_model and re.match(r"\s*name\s*=", line):
+            lines[index] = re.sub(r"=\s*(\"[^\"]*\"|'[^']*')", f'= "{name}"', line, count=1)
+            break
+    return "".join(lines)

@@ -1,0 +1,54 @@
+"""`tflmake verify`: check every artifact against the sha256 its manifest recorded at build time."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from tflmake.engine.fingerprint import sha256_file
+
+MANIFEST_NAME = "manifest.json"
+
+
+def verify_model(model_dir: Path) -> tuple[int, list[str]]:
+    """(artifacts checked, problems) for one `build/<model>/` folder."""
+    manifest = json.loads((model_dir / MANIFEST_NAME).read_text())
+    problems = []
+    for relative, expected in sorted(manifest["artifacts"].items()):
+        path = model_dir / relative
+        if not path.is_file():
+            problems.append(f"{path.as_posix()}: missing")
+        elif sha256_file(path) != expected:
+            problems.append(f"{path.as_posix()}: sha256 differs from the manifest (changed after the build)")
+    return len(manifest["artifacts"]), problems
+
+
+def verify_build(build_dir: Path) -> tuple[int, int, list[str]]:
+    """(models, artifacts checked, problems) for every model with a manifest under `build_dir`."""
+    models = artifacts = 0
+    problems: list[str] = []
+    for manifest in sorted(build_dir.glob(f"*/{MANIFEST_NAME}")):
+        try:
+            checked, found = verify_model(manifest.parent)
+        except (ValueError, KeyError) as error:
+            checked, found = 0, [f"{manifest.as_posix()}: unreadable manifest ({error})"]
+        models, artifacts, problems = models + 1, artifacts + checked, problems + found
+    return models, artifacts, problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tflmake verify", description=__doc__)
+    parser.add_argument("--build-dir", default="build", type=Path)
+    options = parser.parse_args(argv)
+    models, artifacts, problems = verify_build(options.build_dir)
+    for problem in problems:
+        print(problem)
+    if models == 0:
+        print(f"no manifest found under {options.build_dir.as_posix()}/; build first")
+        return 1
+    if problems:
+        print(f"verify failed: {len(problems)} of {artifacts} artifacts do not match their manifests")
+        return 1
+    print(f"ok: {artifacts} artifacts of {models} model(s) match their manifests")
+    return 0

@@ -1,0 +1,1 @@
+"""How tflmake plugs into doit: the one action, up-to-date checkers, state, caches, console."""

@@ -1,0 +1,58 @@
+"""The one action every task runs: import the builder lazily, turn project errors into one line."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from doit.exceptions import TaskError, TaskFailed
+
+from tflmake.console import captured_tail, native_output_captured, replay_tail
+from tflmake.errors import TflmakeError
+from tflmake.kinds import TASK_KINDS
+from tflmake.paths import Layout
+from tflmake.spec.load import ModelSpec
+
+
+def run_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any) -> Any:
+    """Build one artifact with `tflmake.builders.<basename>.build(spec, layout, *arguments)`.
+
+    Module-level so `doit -n` can pickle it; the builder module (and TensorFlow)
+    is imported only when a task actually runs. A per-variant task's first
+    argument is its variant. The targets' fingerprints are saved by the task's
+    up-to-date checker (see fingerprint).
+    """
+    where = f"{spec.name}.{arguments[0]}" if TASK_KINDS[basename].arity == "variant" else spec.name
+    builder = importlib.import_module(f"tflmake.builders.{basename}")
+    with native_output_captured() as capture:
+        try:
+            layout.check_inside(spec.name)
+            builder.build(spec, layout, *arguments)
+        except TflmakeError as error:
+            return TaskFailed(f"{where} ({spec.spec_path}): {error}")
+        except Exception as error:
+            # A bug or a TensorFlow surprise: one line first; the traceback and
+            # TensorFlow's last words only with --traceback.
+            cause = f"{type(error).__name__}: {error}".splitlines()[0]
+            failure = TaskError(f"{where} ({spec.spec_path}): unexpected {cause}", error)
+            failure.traceback = [*failure.traceback, captured_tail(capture)]
+            return failure
+        except BaseException:
+            replay_tail(capture)
+            raise
+    return None
+
+
+def run_project_step(step: str, specs: list[ModelSpec], layout: Layout) -> Any:
+    """Build one project-wide artifact with `tflmake.builders.<step>.build(specs, layout)`."""
+    builder = importlib.import_module(f"tflmake.builders.{step}")
+    try:
+        builder.build(specs, layout)
+    except TflmakeError as error:
+        return TaskFailed(f"{step}: {error}")
+    return None
+
+
+def fail_spec(message: str) -> TaskFailed:
+    """The action of a broken spec's task: fail with the spec's own message."""
+    return TaskFailed(message)

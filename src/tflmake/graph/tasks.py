@@ -1,0 +1,388 @@
+"""Specs -> doit task dicts. Pure and fast: it runs on every `doit`, even `doit list`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from tflmake.engine.filestats import MD5Checker
+from tflmake.engine.fingerprint import key_and_targets_unchanged
+from tflmake.engine.fragment import fragment_changed
+from tflmake.engine.lock import hold_build_lock, needs_build_lock
+from tflmake.engine.reporter import TflmakeReporter
+from tflmake.engine.runner import fail_spec, run_project_step, run_step
+from tflmake.engine.taskcache import TaskCache
+from tflmake.engine.toolversions import load_cached_versions, save_cached_versions, tool_versions
+from tflmake.errors import SpecError
+from tflmake.kinds import DATASET_KINDS, TASK_KINDS
+from tflmake.paths import Layout
+from tflmake.spec.cache import ValidSpecCache
+from tflmake.spec.load import (
+    ModelSpec,
+    Variant,
+    find_spec_files,
+    missing_files,
+    name_clashes,
+    read_spec_text,
+    spec_from_text,
+)
+from tflmake.spec.provenance import MANIFEST_TOOLS, spec_sections
+from tflmake.spec.python_entry import entry_parts, local_imports
+from tflmake.spec.rules import float_source, pruning_options
+
+TaskDict = dict[str, Any]
+TaskCreator = Callable[[], Iterator[TaskDict]]
+
+
+def project_tasks(specs_dir: str = "modelspecs", build_dir: str = "build",
+                  argv: list[str] | None = None) -> dict[str, Any]:
+    """The `task_*` creators and DOIT_CONFIG for a project, as a dodo module's globals.
+
+    `argv` is the doit command line (default: this process's); a command that
+    only reads (`list`, `status`, ...) does not wait for the build lock.
+    """
+    layout = Layout(build_dir)
+    config = doit_config(layout, needs_build_lock(sys.argv[1:] if argv is None else argv))
+    load_cached_versions(layout.tool_versions_cache)
+    models, errors = load_models(find_spec_files(specs_dir), layout)
+    save_cached_versions(layout.tool_versions_cache)
+    return {"DOIT_CONFIG": config, **creators(models, errors, layout)}
+
+
+Model = tuple[ModelSpec, list[TaskDict]]
+
+
+def load_models(paths: Iterable[str | os.PathLike[str]], layout: Layout) -> tuple[list[Model], list[SpecError]]:
+    """Each valid spec with its task dicts; broken specs come back as errors so the others still build.
+
+    Specs whose text and inputs are unchanged come from the task cache instead
+    of being loaded and described again (see taskcache).
+    """
+    known_tasks = TaskCache(layout.task_cache, layout.build_dir, file_facts)
+    known_valid = ValidSpecCache(layout.spec_cache)
+    models: list[Model] = []
+    errors: list[SpecError] = []
+    for path in sorted(paths, key=lambda p: Path(p).as_posix()):
+        try:
+            text = read_spec_text(path)
+            model = known_tasks.lookup(os.fspath(path), text)
+            if model is None:
+                spec = spec_from_text(text, path, known_valid)
+                model = spec, model_tasks(spec, layout)
+                known_tasks.store(os.fspath(path), text, *model)
+            else:
+                known_valid.keep(text)
+            models.append(model)
+        except SpecError as error:
+            errors.append(error)
+    clashes = name_clashes(spec for spec, _ in models)
+    clashed = {error.spec_path for error in clashes}
+    known_valid.save()
+    known_tasks.save()
+    return [model for model in models if model[0].spec_path not in clashed], errors + clashes
+
+
+def file_facts(spec: ModelSpec) -> tuple[list[str], list[str]]:
+    """What a spec's tasks depend on besides its text: which named files are missing, and every
+    user file a task reads (so a new file in a listed folder or a new local import is seen)."""
+    return missing_files(spec), input_files(spec)
+
+
+def input_files(spec: ModelSpec) -> list[str]:
+    """Every file outside the build directory that one of the spec's tasks lists in file_dep.
+
+    The task cache compares this list, so a task must take its user files from here
+    (tests/unit/test_kinds.py checks every task's file_dep against it).
+    """
+    files = source_files(spec) + (dataset_files(spec) if spec.dataset else [])
+    files += [spec.resolve(v.recipe) for v in spec.variants if isinstance(v.recipe, str)]
+    return sorted(set(files))
+
+
+def doit_config(layout: Layout, lock: bool = True) -> dict[str, Any]:
+    """doit settings: keep going when one model fails; state DB under build/; our reporter."""
+    os.makedirs(layout.build_dir, exist_ok=True)
+    if lock:
+        hold_build_lock(layout.build_dir)
+    return {
+        "continue": True,
+        "backend": state_backend(),
+        "check_file_uptodate": MD5Checker,  # doit's, with stats shared between tasks (filestats)
+        "dep_file": layout.dep_file,
+        "reporter": TflmakeReporter,
+    }
+
+
+def state_backend() -> str:
+    """tflmake's doit backend (statedb) when doit has it, else doit's sqlite3 (same file)."""
+    # doit imports every registered backend before it reads a dodo file; tflmake's
+    # is registered by installing the package, not by putting src/ on PYTHONPATH.
+    return "tflmake" if "tflmake.engine.statedb" in sys.modules else "sqlite3"
+
+
+def creators(models: list[Model], errors: list[SpecError], layout: Layout) -> dict[str, TaskCreator]:
+    """The project's one task creator: each basename's group task, then its tasks of every model.
+
+    One creator rather than one per basename: doit reads the source lines of
+    every creator on every run to order them (~5 ms of a 50-spec no-op for eleven).
+    """
+    tasks = [spec_error_task(error) for error in errors]
+    tasks += [task for _, described in models for task in described]
+    specs = [spec for spec, _ in models]
+    by_basename: dict[str, list[TaskDict]] = {basename: [] for basename in TASK_KINDS}
+    for task in tasks:
+        by_basename[task["basename"]].append(task)
+
+    def task_tflmake() -> Iterator[TaskDict]:
+        """Every tflmake task (see `doit list`)."""
+        for basename, kind in TASK_KINDS.items():
+            if kind.arity == "project":
+                yield {"basename": basename, "doc": kind.doc, **summary_task([s for s in specs if s.dataset], layout)}
+                continue
+            # The group task first, so `doit <basename>` works even when no spec has one.
+            # Up to date by itself (its subtasks still run when stale): doit would
+            # otherwise "run" each empty group and write its state to the DB on every no-op.
+            yield {"basename": basename, "name": None, "doc": kind.doc, "uptodate": [True]}
+            # Copies: doit pops keys from the dicts it is given.
+            yield from (dict(task) for task in by_basename[basename])
+
+    return {"task_tflmake": task_tflmake}
+
+
+def model_tasks(spec: ModelSpec, layout: Layout) -> list[TaskDict]:
+    """Every task of one model, in build order: artifacts, their manifest, then the evaluation."""
+    tasks = artifact_tasks(spec, layout)
+    tasks.append(manifest_task(spec, layout, tasks))
+    if spec.dataset:
+        tasks += [evaluate_task(spec, layout), report_task(spec, layout)]
+    return tasks
+
+
+def artifact_tasks(spec: ModelSpec, layout: Layout) -> list[TaskDict]:
+    """The tasks whose outputs are the model's artifacts (what its manifest records)."""
+    tasks = []
+    if spec.dataset:
+        tasks.append(dataset_task(spec, layout))
+    if spec.source_kind.saved_model:
+        tasks.append(savedmodel_task(spec, layout))
+    pruned = {json.dumps(pruning_options(spec, v), sort_keys=True): v for v in spec.variants if v.prune}
+    tasks += [prune_task(spec, variant.name, layout) for variant in pruned.values()]
+    if any(v.needs_representative for v in spec.variants):
+        tasks.append(representative_task(spec, layout))
+    tasks += [tflite_task(spec, v.name, layout) for v in spec.variants]
+    tasks += [carray_task(spec, v.name, layout) for v in spec.variants if v.c_array]
+    return tasks
+
+
+def spec_error_task(error: SpecError) -> TaskDict:
+    return {
+        "basename": "spec",
+        "name": Path(error.spec_path).stem,
+        "actions": [(fail_spec, [str(error)])],
+        "verbosity": 2,
+    }
+
+
+def _artifact_task(basename: str, name: str, key: dict[str, Any], **fields: Any) -> TaskDict:
+    """A task that writes file targets: up to date while its key and targets' bytes are unchanged."""
+    return {"basename": basename, "name": name, "clean": True, **fields,
+            "uptodate": [key_and_targets_unchanged(key)]}
+
+
+def dataset_task(spec: ModelSpec, layout: Layout) -> TaskDict:
+    assert spec.dataset is not None
+    files = dataset_files(spec)
+    return _artifact_task(
+        "dataset", spec.name, {"dataset": spec.dataset, "tools": tool_versions("numpy", "scikit-learn")},
+        actions=[(run_step, ["dataset", spec, layout])],
+        file_dep=files,
+        targets=[layout.dataset(spec.name)])
+
+
+def savedmodel_task(spec: ModelSpec, layout: Layout) -> TaskDict:
+    file_dep = source_files(spec)
+    if spec.trains:
+        file_dep.append(layout.dataset(spec.name))
+    return _artifact_task(
+        "savedmodel", spec.name,
+        {"source": spec.source, "train": spec.train, "tools": tool_versions("tensorflow", "keras")},
+        actions=[(run_step, ["savedmodel", spec, layout])],
+        file_dep=file_dep,
+        # The Keras weights are a target too, so builds from before pruning and QAT
+        # existed (no weights file) retrain once instead of failing in the prune task.
+        targets=[layout.saved_model_stamp(spec.name)] +
+        ([layout.keras_weights(spec.name)] if spec.source_kind.keras else []),
+        clean=[(_remove_tree, [layout.saved_model_dir(spec.name)])])
+
+
+def representative_task(spec: ModelSpec, layout: Layout) -> TaskDict:
+    return _artifact_task(
+        "representative", spec.name,
+        {"representative": spec.representative, "tools": tool_versions("numpy")},
+        actions=[(run_step, ["representative", spec, layout])],
+        file_dep=[layout.dataset(spec.name)],
+        targets=[layout.representative(spec.name)])
+
+
+def prune_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
+    """Fine-tune the trained model to a sparsity; keyed by the prune options and seed alone."""
+    options = pruning_options(spec, spec.variant(variant_name))
+    return _artifact_task(
+        "prune", f"{spec.name}.{Path(layout.pruned_dir(spec.name, options)).name}",
+        {**options, "tools": tool_versions("tensorflow", "keras")},
+        actions=[(run_step, ["prune", spec, layout, variant_name])],
+        file_dep=[layout.saved_model_stamp(spec.name), layout.dataset(spec.name)],
+        targets=[layout.pruned_stamp(spec.name, options)],
+        clean=[(_remove_tree, [layout.pruned_dir(spec.name, options)])])
+
+
+def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
+    variant = spec.variant(variant_name)
+    tools = ["tensorflow"]
+    if not spec.source_kind.saved_model:
+        file_dep, model_key = source_files(spec), {"source": spec.source}
+    elif variant.prune:
+        file_dep, model_key = [layout.pruned_stamp(spec.name, pruning_options(spec, variant))], {}
+    else:
+        file_dep, model_key = [layout.saved_model_stamp(spec.name)], {}
+    if variant.qat:
+        # QAT fine-tunes on the training split.
+        file_dep.append(layout.dataset(spec.name))
+    if variant.needs_representative:
+        file_dep.append(layout.representative(spec.name))
+    if variant.backend == "litert_quantizer":
+        # One conversion, many quantizations: the quantizer reads the float32 variant's bytes.
+        source = float_source(spec)
+        assert source is not None
+        file_dep = [layout.tflite(spec.name, source.name)] + file_dep[1:]
+        tools = ["litert-quantizer", "ai-edge-litert"]
+    if isinstance(variant.recipe, str):
+        file_dep.append(spec.resolve(variant.recipe))
+    return _artifact_task(
+        "tflite", f"{spec.name}.{variant.name}",
+        {"variant": variant.fragment(), **model_key, "tools": tool_versions(*tools)},
+        actions=[(run_step, ["tflite", spec, layout, variant.name])],
+        file_dep=file_dep,
+        targets=[layout.tflite(spec.name, variant.name)])
+
+
+def carray_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
+    variant = spec.variant(variant_name)
+    file_dep = [layout.tflite(spec.name, variant.name)]
+    if spec.dataset:
+        # The golden test vector and the class labels come from the split data set.
+        file_dep.append(layout.dataset(spec.name))
+    return _artifact_task(
+        "carray", f"{spec.name}.{variant.name}",
+        {"model": spec.name, "variant": variant.name, "quantize": variant.quantize, "c_array": spec.c_array,
+         "tools": tool_versions("tflite-micro")},
+        actions=[(run_step, ["carray", spec, layout, variant.name])],
+        file_dep=file_dep,
+        targets=layout.firmware_bundle(spec.name, variant.name))
+
+
+def manifest_task(spec: ModelSpec, layout: Layout, upstream: list[TaskDict]) -> TaskDict:
+    """Depends on every artifact of the model, so it is rewritten whenever one changes."""
+    artifacts = [target for task in upstream for target in task["targets"]]
+    return _artifact_task(
+        "manifest", spec.name, {"sections": spec_sections(spec), "tools": tool_versions(*MANIFEST_TOOLS)},
+        actions=[(run_step, ["manifest", spec, layout, artifacts])],
+        file_dep=artifacts,
+        targets=[layout.manifest(spec.name)])
+
+
+def evaluate_task(spec: ModelSpec, layout: Layout) -> TaskDict:
+    """Measurements only: a gate change does not re-run it, identical .tflite bytes neither.
+
+    doit compares file_dep by content (md5) once their mtime moves, so a
+    conversion that rewrites the same bytes leaves this task up to date.
+    """
+    file_dep = [layout.tflite(spec.name, v.name) for v in spec.variants]
+    file_dep.append(layout.dataset(spec.name))
+    # Reuse the firmware bundle's arena measurement instead of measuring twice.
+    file_dep += [layout.firmware_manifest(spec.name, v.name) for v in spec.variants if v.c_array]
+    # The Keras layer list (what the converter fused) and the measured sparsity of pruned models.
+    if spec.source_kind.saved_model:
+        file_dep.append(layout.saved_model_stamp(spec.name))
+    file_dep += sorted({layout.pruned_stamp(spec.name, pruning_options(spec, v))
+                        for v in spec.variants if v.prune})
+    return _artifact_task(
+        "evaluate", spec.name,
+        # Variant names and c_array only: everything else about a variant is in its bytes.
+        {"evaluation": spec.evaluation,
+         "variants": [{"name": v.name, "c_array": v.c_array, **_optimization_labels(v)}
+                      for v in spec.variants],
+         "tools": tool_versions("ai-edge-litert", "tflite-micro", "numpy", "matplotlib")},
+        actions=[(run_step, ["evaluate", spec, layout])],
+        file_dep=file_dep,
+        targets=[layout.report_json(spec.name), layout.tradeoff_png(spec.name)])
+
+
+def _optimization_labels(variant: Variant) -> dict[str, Any]:
+    """What the report says about a variant's optimizations (empty for plain variants)."""
+    fragment = variant.fragment()
+    return {key: fragment[key] for key in ("backend", "keep_float", "prune", "qat") if key in fragment}
+
+
+def report_task(spec: ModelSpec, layout: Layout) -> TaskDict:
+    """Gates and report.md: cheap, so it re-runs alone when only a gate changes."""
+    return _artifact_task(
+        "report", spec.name, {"gates": spec.effective_gates()},
+        actions=[(run_step, ["report", spec, layout])],
+        file_dep=[layout.report_json(spec.name)],
+        targets=[layout.report_md(spec.name)])
+
+
+def summary_task(specs: list[ModelSpec], layout: Layout) -> TaskDict:
+    """Reads the measurements, not the per-model reports, so it runs even when a gate failed."""
+    file_dep = [path for s in specs for path in (layout.report_json(s.name), layout.tradeoff_png(s.name))]
+    return {
+        "actions": [(run_project_step, ["summary", specs, layout])],
+        "file_dep": file_dep,
+        "targets": [layout.project_report_md, layout.project_report_html],
+        "uptodate": [fragment_changed({s.name: s.effective_gates() for s in specs})],
+        "clean": True,
+    }
+
+
+def source_files(spec: ModelSpec) -> list[str]:
+    """The user's files a model source reads, so editing them rebuilds the model.
+
+    For a `python` entry: every local module importing it executes (read with
+    ast, not imported) and the files or folders listed in `sources`.
+    """
+    source = spec.source
+    if spec.source_kind.path is not None:
+        return _files_under(spec.resolve(source["path"]))
+    if "entry" in source:
+        module, _ = entry_parts(source["entry"])
+        files = [spec.resolve(relative) for relative in local_imports(spec.folder, module)]
+        for relative in source.get("sources", []):
+            files += _files_under(spec.resolve(relative))
+        return sorted(set(files))
+    return []
+
+
+def dataset_files(spec: ModelSpec) -> list[str]:
+    """The files a data set type reads (its file keys), so editing them rebuilds the split."""
+    assert spec.dataset is not None
+    keys = DATASET_KINDS[spec.dataset["type"]].files
+    return [spec.resolve(spec.dataset[key]) for key in keys if key in spec.dataset]
+
+
+def _files_under(path: str) -> list[str]:
+    """`path` itself when it is a file, else every file below it (sorted, POSIX)."""
+    root = Path(path)
+    if not root.is_dir():
+        return [path]
+    return sorted(p.as_posix() for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def _remove_tree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,88 @@
+"""Keras model definition from layer tables, compilation from [train], and the training loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tflmake.console import progress
+from tflmake.errors import BuildError
+from tflmake.ml.tensorflow import import_keras
+from tflmake.spec.load import ModelSpec
+
+
+def model_from_layers(spec: ModelSpec) -> Any:
+    """A Sequential model from `[model.source] layers`, each `{type = "Dense", ...}`."""
+    keras = import_keras()
+    layers = [keras.Input(shape=tuple(spec.source["input_shape"]))]
+    for index, config in enumerate(spec.source["layers"]):
+        arguments = {key: value for key, value in config.items() if key != "type"}
+        layer_class = getattr(keras.layers, config["type"], None)
+        if not (isinstance(layer_class, type) and issubclass(layer_class, keras.layers.Layer)):
+            raise BuildError(f'model.source.layers[{index}].type: "{config["type"]}" is not a '
+                             "Keras layer (see keras.layers)")
+        try:
+            layers.append(layer_class(**arguments))
+        except (TypeError, ValueError) as error:
+            raise BuildError(f"model.source.layers[{index}]: {config['type']}: {error}") from None
+    try:
+        return keras.Sequential(layers, name=spec.name)
+    except (TypeError, ValueError) as error:
+        raise BuildError(f"model.source.layers: {error}") from None
+
+
+def compile_model(model: Any, options: dict[str, Any]) -> None:
+    keras = import_keras()
+    optimizers = {name.lower(): value for name, value in vars(keras.optimizers).items()
+                  if isinstance(value, type) and issubclass(value, keras.optimizers.Optimizer)}
+    optimizer_class = optimizers.get(options["optimizer"].lower())
+    if optimizer_class is None:
+        raise BuildError(f'train.optimizer: unknown optimizer "{options["optimizer"]}"; '
+                         "expected a keras.optimizers name such as adam, sgd, rmsprop")
+    try:
+        loss = keras.losses.get(options["loss"])
+    except ValueError:
+        raise BuildError(f'train.loss: unknown loss "{options["loss"]}"; expected a '
+                         "keras.losses name such as sparse_categorical_crossentropy") from None
+    try:
+        model.compile(optimizer=optimizer_class(learning_rate=options["learning_rate"]),
+                      loss=loss, metrics=list(options["metrics"]))
+    except ValueError as error:
+        raise BuildError(f"train.metrics: {error}") from None
+
+
+def train(model: Any, spec: ModelSpec, data: dict[str, np.ndarray]) -> None:
+    """Fit on the training split, printing one line per epoch to stderr."""
+    assert spec.train is not None
+    fit(model, spec, data, spec.train["epochs"])
+
+
+def fit(model: Any, spec: ModelSpec, data: dict[str, np.ndarray], epochs: int,
+        callbacks: list[Any] | None = None) -> None:
+    """`epochs` of training with [train]'s options; pruning and QAT fine-tune through this too."""
+    assert spec.train is not None
+    options = spec.train
+    if not getattr(model, "compiled", False):
+        compile_model(model, options)
+    try:
+        model.fit(data["x_train"], data["y_train"], epochs=epochs,
+                  batch_size=options["batch_size"], shuffle=True, verbose=0,
+                  callbacks=[*(callbacks or []), _epoch_printer(epochs)])
+    except ValueError as error:
+        raise BuildError(f"training failed: {str(error).strip().splitlines()[-1]}") from None
+
+
+def steps_per_epoch(samples: int, batch_size: int) -> int:
+    return -(-samples // batch_size)
+
+
+def _epoch_printer(epochs: int) -> Any:
+    keras = import_keras()
+
+    class EpochLine(keras.callbacks.Callback):  # type: ignore[misc,name-defined]
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted((logs or {}).items()))
+            progress(f"    epoch {epoch + 1}/{epochs}: {metrics}")
+
+    return EpochLine()

@@ -1,0 +1,1 @@
+"""The report.json model: metrics, gates, diffs and the summary view. Pure."""

@@ -1,0 +1,189 @@
+"""What a model's report says, as table cells and sentences every renderer shares. Pure, no I/O.
+
+Markdown, HTML and the terminal all show the same numbers formatted the same
+way; only the markup differs, so the formatting lives here once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tflmake.report.diff import Change
+from tflmake.report.gates import GateResult
+
+HOST_LATENCY_NOTE = ("Host latency: single-thread LiteRT on the build machine "
+                     "(median and p90), not latency on the device.")
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    best: bool = False
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """One model's report, ready to render."""
+
+    model: str
+    reference: str | None
+    test_samples: int
+    header: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    sentences: tuple[str, ...]
+    operators: tuple[str, ...]
+    tools: Mapping[str, str]
+    gates: tuple[GateResult, ...] = ()
+    changes: tuple[Change, ...] | None = None
+
+    @property
+    def gates_passed(self) -> bool:
+        return all(result.passed for result in self.gates)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: its title, how to format a variant's value, and which value is best."""
+
+    title: str
+    value: Callable[[Mapping[str, Any]], Any]
+    text: Callable[[Any], str]
+    best: Callable[[list[Any]], Any] | None = None
+
+
+def _kib(value: int) -> str:
+    return f"{value / 1024:.1f} KiB"
+
+
+def milliseconds(value: float) -> str:
+    """A host latency: microseconds below 0.1 ms, where tiny models live."""
+    return f"{value * 1000:.1f} µs" if value < 0.1 else f"{value:.3f} ms"
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.2f} %"
+
+
+def _times_smaller(ratio: float) -> str:
+    return f"{1 / ratio:.2f}×" if ratio else "n/a"
+
+
+def _columns(task: str) -> list[Column]:
+    quality = [Column("Accuracy", lambda e: e["accuracy"], _percent, max),
+               Column("Agreement", lambda e: e["agreement"], _percent),
+               Column("Max abs diff", lambda e: e["max_abs_diff"], lambda v: f"{v:.4f}")]
+    if task == "regression":
+        quality = [Column("MSE", lambda e: e["mse"], lambda v: f"{v:.4g}", min),
+                   Column("MAE", lambda e: e["mae"], lambda v: f"{v:.4g}", min),
+                   Column("Max abs diff", lambda e: e["max_abs_diff"], lambda v: f"{v:.4g}")]
+    return [
+        Column("Variant", lambda e: e["name"], str),
+        Column("Quantize", lambda e: e["quantize"], str),
+        Column("Size", lambda e: e["size_bytes"], _kib, min),
+        Column("vs float", lambda e: e["size_ratio"], _times_smaller),
+        Column("gzip", lambda e: e["gzip_bytes"], _kib, min),
+        *quality,
+        Column("Host latency (p90)", lambda e: e["latency_ms_median"], milliseconds, min),
+        Column("Arena", lambda e: e["arena_bytes"], _kib, min),
+        Column("Ops", lambda e: e["op_count"], str),
+    ]
+
+
+def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
+              changes: list[Change] | None = None) -> ModelSummary:
+    """The summary of one report.json; `changes` None means there was no previous report."""
+    entries = [{"name": name, **entry} for name, entry in report["variants"].items()]
+    columns = _columns(report.get("task", "classification"))
+    bests = {}
+    for column in columns:
+        values = [value for entry in entries if (value := column.value(entry)) is not None]
+        if column.best and values:
+            bests[column.title] = column.best(values)
+    rows = []
+    for entry in entries:
+        cells = []
+        for column in columns:
+            value = column.value(entry)
+            text = "n/a" if value is None else column.text(value)
+            if column.title.startswith("Host latency") and value is not None:
+                text += f" ({milliseconds(entry['latency_ms_p90'])})"
+            cells.append(Cell(text, value is not None and bests.get(column.title) == value))
+        rows.append(tuple(cells))
+    return ModelSummary(
+        model=report["model"],
+        reference=report.get("reference"), test_samples=report["test_samples"],
+        header=tuple(column.title for column in columns), rows=tuple(rows),
+        sentences=tuple(sentence(entry, report) for entry in entries),
+        operators=tuple([*keras_line(report)] + [f"{e['name']} ({e['op_count']}): {operator_list(e['ops'])}"
+                                                 + optimization_note(e) for e in entries]),
+        tools=report.get("tools", {}), gates=tuple(gates or ()),
+        changes=None if changes is None else tuple(changes))
+
+
+def sentence(entry: Mapping[str, Any], report: Mapping[str, Any]) -> str:
+    """The plain-language line: "int8: 3.52× smaller, −0.30 pt accuracy, 99.44 % agreement"."""
+    name = entry["name"]
+    regression = report.get("task") == "regression"
+    quality = f"MSE {entry['mse']:.4g}" if regression else f"{_percent(entry['accuracy'])} accuracy"
+    if report.get("reference") is None:
+        return f"{name}: {_kib(entry['size_bytes'])}, {quality} (no float variant to compare with)"
+    if name == report["reference"]:
+        return f"{name}: the float reference, {_kib(entry['size_bytes'])}, {quality}"
+    parts = [_size_phrase(entry["size_ratio"])]
+    if regression:
+        reference = report["variants"][report["reference"]]
+        parts.append(f"MSE {entry['mse']:.4g} ({_signed(entry['mse'] - reference['mse'])} "
+                     "vs float)")
+    else:
+        parts += [f"{_signed(-entry['accuracy_drop'] * 100, '.2f')} pt accuracy",
+                  f"{_percent(entry['agreement'])} agreement"]
+    if entry.get("sparsity") is not None:
+        parts.append(f"{_percent(entry['sparsity'])} of kernel weights zero")
+    micro = entry.get("micro")
+    if micro and not regression:
+        parts.append(f"TFLite Micro matches LiteRT on {_percent(micro['agreement_with_litert'])}")
+    return f"{name}: " + ", ".join(parts)
+
+
+def _size_phrase(ratio: float) -> str:
+    if ratio < 1:
+        return f"{1 / ratio:.2f}× smaller"
+    return "same size" if ratio == 1 else f"{ratio:.2f}× larger"
+
+
+def _signed(value: float, spec: str = ".4g") -> str:
+    """A signed number with a real minus sign; zero shown as ±0."""
+    text = format(abs(value), spec)
+    if float(text) == 0:
+        return f"±{text}"
+    return f"{'+' if value > 0 else '−'}{text}"
+
+
+def keras_line(report: Mapping[str, Any]) -> list[str]:
+    """The Keras layers before conversion, so the TFLite lines below show what was fused."""
+    layers = report.get("keras_layers")
+    return [f"Keras layers before conversion ({len(layers)}): {', '.join(layers)}"] if layers else []
+
+
+def optimization_note(entry: Mapping[str, Any]) -> str:
+    """` — litert_quantizer, 50.0 % sparse, float: dense_1`: what was done beyond the flags."""
+    notes = []
+    if entry.get("backend", "converter") != "converter":
+        notes.append(entry["backend"])
+    if entry.get("sparsity") is not None:
+        notes.append(f"{entry['sparsity'] * 100:.1f} % sparse")
+    if entry.get("qat"):
+        notes.append(f"QAT {entry['qat']['epochs']} epochs")
+    if entry.get("keep_float"):
+        notes.append("kept float: " + ", ".join(entry["keep_float"]))
+    return f" — {'; '.join(notes)}" if notes else ""
+
+
+def operator_list(ops: list[str]) -> str:
+    """`FULLY_CONNECTED ×2, SOFTMAX`: each operator once, in first-use order, with its count."""
+    counts = Counter(ops)
+    return ", ".join(f"{op} ×{count}" if count > 1 else op for op, count in counts.items()) \
+        or "(none)"

@@ -1,0 +1,1 @@
+"""TOML spec files -> validated, frozen spec objects. Pure: no TensorFlow, no writes."""

@@ -1,0 +1,94 @@
+"""Which optimization options go together: backends, selective precision, pruning, QAT. Pure."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from tflmake.kinds import SOURCE_KINDS, backend_modes
+
+if TYPE_CHECKING:
+    from tflmake.spec.load import ModelSpec, Variant
+
+
+
+def float_source(spec: ModelSpec) -> Variant | None:
+    """The variant whose `.tflite` the LiteRT Quantizer quantizes: plain float32, converter-made."""
+    return next((v for v in spec.variants if v.quantize == "none" and not v.optimized), None)
+
+
+def pruning_options(spec: ModelSpec, variant: Variant) -> dict[str, Any]:
+    """What decides a pruned model: the pruning table (not the encoding) and the training seed."""
+    assert variant.prune is not None and spec.train is not None
+    pruning = {key: value for key, value in variant.prune.items() if key != "encoding"}
+    return {"prune": pruning, "seed": spec.train["seed"]}
+
+
+def optimization_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
+    """Option combinations no backend can build, each naming the variant and the key."""
+    problems: list[str] = []
+    for index, variant in enumerate(spec.variants):
+        where = f"variant[{index}]"
+        problems += _backend_problems(spec, variant, where, "io_type" in document["variant"][index])
+        problems += _keep_float_problems(variant, where)
+        problems += _training_problems(spec, variant, where)
+    return problems
+
+
+def _backend_problems(spec: ModelSpec, variant: Variant, where: str, io_type_set: bool) -> list[str]:
+    allowed = backend_modes(variant.backend)
+    if variant.quantize not in allowed:
+        other = variant.mode.backends[0]
+        return [f'{where}.quantize: "{variant.quantize}" is not available with backend = '
+                f'"{variant.backend}"; use one of {", ".join(allowed)} or backend = "{other}"']
+    if variant.backend == "converter":
+        return [f'{where}.recipe: only with backend = "litert_quantizer"'] if variant.recipe else []
+    problems = []
+    if io_type_set:
+        problems.append(f'{where}.io_type: backend = "litert_quantizer" chooses the input and output '
+                        "types itself (int8 for quantize = \"int8\", int16 for \"int16x8\", float32 "
+                        'otherwise); remove io_type or use backend = "converter"')
+    if float_source(spec) is None:
+        problems.append(f'{where}.backend: "litert_quantizer" quantizes the float32 .tflite of a '
+                        'quantize = "none" variant (converter, no prune, qat or keep_float); '
+                        "add one")
+    return problems
+
+
+def _keep_float_problems(variant: Variant, where: str) -> list[str]:
+    problems = []
+    for position, pattern in enumerate(variant.keep_float):
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            problems.append(f'{where}.keep_float[{position}]: "{pattern}" is not a regular '
+                            f"expression ({error})")
+    if variant.keep_float and variant.backend == "converter" and \
+            (variant.quantize != "int8" or variant.io_type != "float32"):
+        problems.append(f'{where}.keep_float: with backend = "converter" only for quantize = '
+                        '"int8" with io_type = "float32"; this variant has quantize = '
+                        f'"{variant.quantize}", io_type = "{variant.io_type}" '
+                        '(or use backend = "litert_quantizer")')
+    return problems
+
+
+def _training_problems(spec: ModelSpec, variant: Variant, where: str) -> list[str]:
+    """prune and qat fine-tune the Keras model, so they need one tflmake trains itself."""
+    problems = []
+    for option in ("prune", "qat"):
+        if getattr(variant, option) is None:
+            continue
+        if variant.backend != "converter":
+            problems.append(f'{where}.{option}: only with backend = "converter" (the LiteRT '
+                            "Quantizer starts from the float32 variant's .tflite)")
+        elif not spec.trains:
+            trained = " or ".join(f'"{name}"' for name, kind in SOURCE_KINDS.items() if kind.trains)
+            problems.append(f"{where}.{option}: needs a model tflmake trains (source type "
+                            f'{trained}); this one is loaded from "{spec.source["type"]}"')
+    if variant.prune is not None and variant.prune["encoding"] == "sparse" and variant.c_array:
+        problems.append(f'{where}.prune.encoding: "sparse" needs the DENSIFY op, which TFLite Micro '
+                        'does not have; use encoding = "dense" for a c_array variant')
+    if variant.qat is not None and variant.quantize != "int8":
+        problems.append(f'{where}.qat: only for quantize = "int8"; this variant has quantize = '
+                        f'"{variant.quantize}"')
+    return problems

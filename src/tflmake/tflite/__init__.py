@@ -1,0 +1,1 @@
+"""Facts about .tflite files and TensorFlow Lite Micro, without TensorFlow."""

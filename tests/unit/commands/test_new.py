@@ -1,0 +1,65 @@
+"""The starter spec of `tflmake new` explains every key and is valid as written."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tflmake.commands.new import new_spec, starter_spec
+from tflmake.errors import TflmakeError
+from tflmake.spec.load import load_spec
+from tflmake.spec.schema import schema_problems, spec_schema
+
+
+def schema_keys(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.get("properties", {}).items():
+            yield key
+            yield from schema_keys(value)
+        for value in node.values():
+            if isinstance(value, dict | list):
+                yield from schema_keys(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from schema_keys(item)
+
+
+def test_starter_spec_mentions_every_key_of_the_schema() -> None:
+    """Each key the schema allows appears in the template as `key =` (maybe commented)."""
+    text = starter_spec("demo")
+    missing = {key for key in schema_keys(spec_schema()) if not re.search(rf"\b{key}\s*=|\[{key}\]", text)}
+    missing -= {"model", "source", "dataset", "train", "representative", "c_array", "variant"}  # tables
+    assert missing == set()
+
+
+def test_starter_spec_is_valid_and_builds_float32_and_int8_offline() -> None:
+    """The template passes the schema, trains on digits, and asks for float32 and int8."""
+    document = tomllib.loads(starter_spec("demo"))
+    assert schema_problems(document) == []
+    assert document["dataset"]["type"] == "digits"
+    assert [v["quantize"] for v in document["variant"]] == ["none", "int8"]
+
+
+def test_new_spec_uses_the_file_name_as_model_name(tmp_path: Path) -> None:
+    """The written spec loads, and its model is named after the file."""
+    path = new_spec("demo", tmp_path / "modelspecs")
+    assert load_spec(path).name == "demo"
+
+
+def test_new_spec_from_a_file_renames_only_the_model(tmp_path: Path) -> None:
+    """--from copies the text and sets [model] name, leaving variant names alone."""
+    source = tmp_path / "base.toml"
+    source.write_text('[model]\nname = "base"  # keep me\n[[variant]]\nname = "base"\n')
+    text = new_spec("copy", tmp_path, source).read_text()
+    assert text == '[model]\nname = "copy"  # keep me\n[[variant]]\nname = "base"\n'
+
+
+def test_new_spec_from_a_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(TflmakeError, match="--from: cannot read"):
+        new_spec("copy", tmp_path, tmp_path / "nope.toml")
+    assert not (tmp_path / "copy.toml").exists()

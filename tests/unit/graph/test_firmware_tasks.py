@@ -1,0 +1,135 @@
+"""`[c_array]` keys in specs, and the carray task's targets, dependencies and fingerprint."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tflmake.errors import SpecError
+from tflmake.graph.tasks import carray_task
+from tflmake.paths import Layout
+from tflmake.spec.load import load_spec
+from tflmake.tflite.golden import golden_input
+from tflmake.tflite.micro import arena_with_margin
+from tflmake.tflite.modelinfo import TensorInfo
+from tflmake.tflite.quantize import Quantization, quantize
+
+SPEC = """
+[model.source]
+type = "layers"
+input_shape = [4]
+layers = [{{ type = "Dense", units = 2 }}]
+
+[dataset]
+type = "digits"
+
+{c_array}
+
+[[variant]]
+name = "a"
+c_array = true
+
+[[variant]]
+name = "b"
+c_array = {b_exported}
+"""
+
+
+def write_spec(tmp_path: Path, c_array: str = "", b_exported: bool = True) -> Path:
+    path = tmp_path / "m.toml"
+    path.write_text(SPEC.format(c_array=c_array, b_exported=str(b_exported).lower()))
+    return path
+
+
+def test_default_symbol_keeps_the_old_name(tmp_path: Path) -> None:
+    """Without `symbol`, arrays are still called g_<model>_<variant>_model_data."""
+    spec = load_spec(write_spec(tmp_path))
+    assert spec.c_symbol("a") == "g_m_a_model_data"
+
+
+def test_symbol_template_is_filled(tmp_path: Path) -> None:
+    """{model} and {variant} are replaced."""
+    spec = load_spec(write_spec(tmp_path, '[c_array]\nsymbol = "k_{variant}_{model}"'))
+    assert spec.c_symbol("b") == "k_b_m"
+
+
+def test_fixed_symbol_with_several_exported_variants_is_rejected(tmp_path: Path) -> None:
+    """Two exported variants cannot share one array name."""
+    with pytest.raises(SpecError, match=r"c_array\.symbol: .*include \{variant\}"):
+        load_spec(write_spec(tmp_path, '[c_array]\nsymbol = "g_model"'))
+
+
+def test_fixed_symbol_with_one_exported_variant_is_allowed(tmp_path: Path) -> None:
+    """With a single exported variant a plain name is fine."""
+    spec = load_spec(write_spec(tmp_path, '[c_array]\nsymbol = "g_model"', b_exported=False))
+    assert spec.c_symbol("a") == "g_model"
+
+
+def test_unknown_placeholder_is_rejected(tmp_path: Path) -> None:
+    """A typo in a placeholder is an error, not a literal."""
+    with pytest.raises(SpecError, match=r'unknown placeholder "\{varaint\}"'):
+        load_spec(write_spec(tmp_path, '[c_array]\nsymbol = "g_{varaint}"'))
+
+
+def test_symbol_must_be_an_identifier(tmp_path: Path) -> None:
+    """Escaped braces survive formatting as literal braces, which C names cannot hold."""
+    with pytest.raises(SpecError, match="not a C identifier"):
+        load_spec(write_spec(tmp_path, '[c_array]\nsymbol = "g_{variant}{{x}}"'))
+
+
+def test_section_with_a_quote_is_rejected(tmp_path: Path) -> None:
+    """The section name lands inside a C string literal; quotes cannot pass the schema."""
+    with pytest.raises(SpecError, match=r"c_array\.section"):
+        load_spec(write_spec(tmp_path, '[c_array]\nsection = ".x\\""'))
+
+
+def test_carray_task_targets_the_whole_bundle(tmp_path: Path) -> None:
+    """All four bundle files are targets; the .tflite and the data set are file_deps."""
+    task = carray_task(load_spec(write_spec(tmp_path)), "a", Layout("build"))
+    assert task["targets"] == ["build/m/a_model_data.h", "build/m/a_model_data.c",
+                               "build/m/a_op_resolver.h", "build/m/a_firmware.json"]
+    assert task["file_dep"] == ["build/m/a.tflite", "build/m/dataset.npz"]
+
+
+def _fingerprinted(task: dict[str, object]) -> dict[str, object]:
+    checker = task["uptodate"][0]  # type: ignore[index]
+    return checker.config  # type: ignore[union-attr,no-any-return]
+
+
+def test_carray_fingerprint_is_the_c_array_options_and_tflm_version(tmp_path: Path) -> None:
+    """The key holds the [c_array] table (section included) and tflite-micro's version."""
+    spec = load_spec(write_spec(tmp_path, '[c_array]\nsection = ".m"'))
+    key = _fingerprinted(carray_task(spec, "a", Layout("build")))
+    assert key["c_array"] == {"alignment": 16, "symbol": "g_{model}_{variant}_model_data",
+                              "section": ".m"}
+    assert set(key["tools"]) == {"tflite-micro"}  # type: ignore[arg-type]
+
+
+def test_golden_vector_and_evaluation_quantize_alike_half_away_from_zero() -> None:
+    """As TFLite's quantize: round(x / scale) + zero point, clamped; halves round away from zero.
+
+    The golden vector and the evaluation used to round halves differently (away from zero
+    vs to even); both now use metrics.quantize.
+    """
+    tensor = TensorInfo("x", (1, 5), "INT8", 0.5, -1)
+    values = np.array([0.25, -0.25, 0.75, 100.0, -100.0])
+    assert golden_input(values, tensor).tolist() == [[0, -2, 1, 127, -128]]
+    assert quantize(values, Quantization(np.dtype(np.int8), 0.5, -1)).tolist() == [0, -2, 1, 127, -128]
+
+
+def test_arena_margin_is_a_quarter_at_least_1k_and_aligned() -> None:
+    """The documented margin: +25 % (min 1024 bytes), rounded up to 16 bytes."""
+    assert arena_with_margin(100) == 1136
+    assert arena_with_margin(10000) == 12512
+    assert arena_with_margin(10000) % 16 == 0
+
+
+def test_firmware_modules_do_not_import_tensorflow() -> None:
+    """Loading tasks and the firmware builder never pays for TensorFlow."""
+    code = ("import sys, tflmake.graph.tasks, tflmake.builders.carray; "
+            "sys.exit('tensorflow' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -1,0 +1,90 @@
+"""Summaries, Markdown, HTML and diffs rendered from a report.json fixture (no TensorFlow)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+from tflmake.emit.report_html import render_page
+from tflmake.emit.report_md import render_model, render_project
+from tflmake.report.diff import diff_reports
+from tflmake.report.gates import check_gates
+from tflmake.report.summary import operator_list, summarise
+
+REPORT = json.loads((Path(__file__).parents[2] / "data" / "report_toy.json").read_text())
+
+
+def test_plain_language_line_compares_with_the_float_model() -> None:
+    """The int8 line gives size ratio, accuracy change in points and agreement."""
+    summary = summarise(REPORT)
+    assert summary.sentences[1] == ("int8: 3.52× smaller, −0.30 pt accuracy, 99.40 % agreement, "
+                                    "TFLite Micro matches LiteRT on 100.00 %")
+    assert summary.sentences[0].startswith("float32: the float reference")
+
+
+def test_markdown_table_marks_best_values_in_bold() -> None:
+    """Smallest size and best accuracy are bold; every row has as many cells as the header."""
+    text = render_model(summarise(REPORT))
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    assert len(rows) == 3
+    assert {row.count("|") for row in rows} == {rows[0].count("|")}
+    float_row, int8_row = rows[1], rows[2]
+    assert "**95.00 %**" in float_row and "**11.1 KiB**" in int8_row
+    assert "**39.1 KiB**" not in float_row
+
+
+def test_markdown_says_when_there_is_no_previous_report() -> None:
+    assert "No previous report to compare with." in render_model(summarise(REPORT))
+
+
+def test_diff_lists_moved_numbers_with_delta() -> None:
+    """A size change and an accuracy change are listed; unchanged metrics are not."""
+    current = copy.deepcopy(REPORT)
+    current["variants"]["int8"]["size_bytes"] = 12000
+    current["variants"]["int8"]["accuracy"] = 0.95
+    lines = [c.describe() for c in diff_reports(REPORT, current)]
+    assert lines == ["int8: size_bytes 11364 -> 12000 (+636, +5.6%)",
+                     "int8: accuracy 0.947 -> 0.95 (+0.003, +0.3%)"]
+
+
+def test_diff_ignores_latency_noise_but_reports_large_moves() -> None:
+    current = copy.deepcopy(REPORT)
+    current["variants"]["float32"]["latency_ms_median"] = 0.26  # +4 %: noise
+    current["variants"]["int8"]["latency_ms_median"] = 0.25  # 2x: news
+    changed = [(c.variant, c.metric) for c in diff_reports(REPORT, current)]
+    assert changed == [("int8", "latency_ms_median")]
+
+
+def test_diff_reports_added_and_removed_variants() -> None:
+    current = copy.deepcopy(REPORT)
+    current["variants"]["f16"] = current["variants"].pop("int8")
+    lines = [c.describe() for c in diff_reports(REPORT, current)]
+    assert lines == ["f16: added", "int8: removed"]
+
+
+def test_gate_failures_show_in_markdown_and_project_verdict() -> None:
+    summary = summarise(REPORT, check_gates(REPORT, {"int8": {"min_agreement": 0.999}}))
+    assert "- ✗ toy.int8: agreement 99.40 % vs min_agreement = 99.90 %" in render_model(summary)
+    assert "[toy](#toy): 2 variants, **gates FAILED**" in render_project([summary])
+
+
+def test_html_page_is_self_contained() -> None:
+    """The plot is inlined as a data: URI; nothing is fetched from elsewhere."""
+    page = render_page([summarise(REPORT)], {"toy": b"\x89PNG fake"})
+    assert 'src="data:image/png;base64,iVBORyBmYWtl"' in page
+    assert not re.search(r'(src|href)="(?!data:|#)', page)
+    assert '<section id="toy">' in page
+
+
+def test_html_escapes_text_from_the_model() -> None:
+    """Custom op names come from the .tflite file and may hold anything."""
+    report = copy.deepcopy(REPORT)
+    report["variants"]["int8"]["ops"] = ["<script>alert(1)</script>"]
+    assert "<script>" not in render_page([summarise(report)], {})
+
+
+def test_operator_list_counts_repeats_in_first_use_order() -> None:
+    assert operator_list(["RESHAPE", "FULLY_CONNECTED", "FULLY_CONNECTED", "SOFTMAX"]) == \
+        "RESHAPE, FULLY_CONNECTED ×2, SOFTMAX"

@@ -1,0 +1,95 @@
+"""Optimization keys: which combinations are spec errors, and what each variant's key holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import MINIMAL_SPEC, spec_problems, write_spec
+from tflmake.spec.load import load_spec
+
+
+def load(tmp_path: Path, text: str) -> object:
+    return load_spec(write_spec(tmp_path, text))
+
+
+def variant(body: str) -> str:
+    return MINIMAL_SPEC + '\n[[variant]]\nname = "v"\n' + body + "\n"
+
+
+def test_float16_with_the_litert_quantizer_is_an_error_naming_the_variant(tmp_path: Path) -> None:
+    found = spec_problems(tmp_path, variant('quantize = "float16"\nbackend = "litert_quantizer"'))
+    assert found == ['variant[1].quantize: "float16" is not available with backend = '
+                     '"litert_quantizer"; use one of dynamic, int8, int16x8, int4_weights or '
+                     'backend = "converter"']
+
+
+def test_int4_weights_needs_the_litert_quantizer(tmp_path: Path) -> None:
+    found = spec_problems(tmp_path, variant('quantize = "int4_weights"'))
+    assert found == ['variant[1].quantize: "int4_weights" is not available with backend = '
+                     '"converter"; use one of none, dynamic, float16, int8, int16x8 or '
+                     'backend = "litert_quantizer"']
+
+
+def test_litert_quantizer_needs_a_plain_float32_variant(tmp_path: Path) -> None:
+    """The quantizer starts from a float .tflite; a spec without one says so."""
+    text = MINIMAL_SPEC.replace('name = "float32"', 'name = "float32"\nquantize = "dynamic"') + \
+        '\n[[variant]]\nname = "v"\nquantize = "int8"\nbackend = "litert_quantizer"\n'
+    found = spec_problems(tmp_path, text)
+    assert len(found) == 1 and found[0].startswith('variant[1].backend: "litert_quantizer" quantizes')
+
+
+def test_litert_quantizer_chooses_its_io_types(tmp_path: Path) -> None:
+    found = spec_problems(tmp_path, variant('quantize = "int8"\nbackend = "litert_quantizer"\nio_type = "int8"'))
+    assert len(found) == 1 and found[0].startswith(
+        'variant[1].io_type: backend = "litert_quantizer" chooses the input and output types itself')
+
+
+def test_recipe_is_only_for_the_litert_quantizer_and_its_file_must_exist(tmp_path: Path) -> None:
+    assert spec_problems(tmp_path, variant('quantize = "int8"\nrecipe = "r.json"')) == [
+        'variant[1].recipe: only with backend = "litert_quantizer"']
+    found = spec_problems(tmp_path, variant('quantize = "int8"\nbackend = "litert_quantizer"\nrecipe = "r.json"'))
+    assert found == [f"variant[1].recipe: no such file: {(tmp_path / 'r.json').as_posix()}"]
+
+
+def test_keep_float_must_be_regular_expressions(tmp_path: Path) -> None:
+    found = spec_problems(tmp_path, variant('quantize = "int8"\nkeep_float = ["dense(", "ok"]'))
+    assert len(found) == 1 and found[0].startswith('variant[1].keep_float[0]: "dense(" is not a regular')
+
+
+def test_keep_float_with_the_converter_is_int8_with_float_io_only(tmp_path: Path) -> None:
+    found = spec_problems(tmp_path, variant('quantize = "dynamic"\nkeep_float = ["dense"]'))
+    assert len(found) == 1 and found[0].startswith(
+        'variant[1].keep_float: with backend = "converter" only for quantize = "int8"')
+    load(tmp_path, variant('quantize = "dynamic"\nkeep_float = ["dense"]\nbackend = "litert_quantizer"'))
+
+
+def test_qat_is_only_for_int8_and_prune_not_with_the_litert_quantizer(tmp_path: Path) -> None:
+    assert spec_problems(tmp_path, variant('quantize = "dynamic"\nqat = { epochs = 1 }')) == [
+        'variant[1].qat: only for quantize = "int8"; this variant has quantize = "dynamic"']
+    found = spec_problems(tmp_path, variant('quantize = "int8"\nbackend = "litert_quantizer"\n'
+                                       "prune = { sparsity = 0.5 }"))
+    assert found[0].startswith('variant[1].prune: only with backend = "converter"')
+
+
+def test_sparse_encoding_is_refused_for_firmware_bundles(tmp_path: Path) -> None:
+    """TFLite Micro has no DENSIFY kernel, so a c_array variant must store zeros densely."""
+    found = spec_problems(tmp_path, variant('quantize = "int8"\nc_array = true\n'
+                                       'prune = { sparsity = 0.5, encoding = "sparse" }'))
+    assert found == ['variant[1].prune.encoding: "sparse" needs the DENSIFY op, which TFLite Micro '
+                     'does not have; use encoding = "dense" for a c_array variant']
+
+
+def test_prune_sparsity_is_required_and_below_one(tmp_path: Path) -> None:
+    assert spec_problems(tmp_path, variant("prune = { epochs = 1 }")) == [
+        "variant[1].prune.sparsity: required key is missing"]
+    assert spec_problems(tmp_path, variant("prune = { sparsity = 1.0 }"))[0].startswith(
+        "variant[1].prune.sparsity:")
+
+
+def test_plain_variants_keep_their_old_key_and_options_fill_defaults(tmp_path: Path) -> None:
+    """A variant without optimizations has the key it had before; prune gets its defaults."""
+    spec = load(tmp_path, variant('quantize = "int8"\nprune = { sparsity = 0.5 }'))
+    assert spec.variant("float32").fragment() == {"name": "float32", "quantize": "none",  # type: ignore[attr-defined]
+                                                  "io_type": "float32"}
+    assert spec.variant("v").fragment()["prune"] == {  # type: ignore[attr-defined]
+        "sparsity": 0.5, "schedule": "polynomial", "epochs": 2, "encoding": "dense"}
