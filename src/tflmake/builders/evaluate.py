@@ -23,6 +23,7 @@ from tflmake.console import progress
 from tflmake.emit.tradeoff import render_tradeoff
 from tflmake.errors import BuildError
 from tflmake.metrics import Quantization
+from tflmake.modelfacts import dense_granularity, input_batch
 from tflmake.opcodes import operator_names
 from tflmake.optimization import pruning_options
 from tflmake.paths import Layout
@@ -96,6 +97,8 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
         "ops": ops, "op_count": len(ops), "micro": None,
         "backend": variant.backend, "keep_float": list(variant.keep_float),
         "sparsity": None, "prune": variant.prune, "qat": variant.qat,
+        # Measured from the bytes: what batch and per_channel_dense did (see modelfacts).
+        "batch": input_batch(data), "dense_weights": dense_granularity(data),
     }
     if variant.prune:
         entry["sparsity"] = read_stamp(layout.pruned_stamp(spec.name, pruning_options(spec, variant))
