@@ -14,6 +14,7 @@ Each gets four int8 firmware variants (int8 I/O, c_array = true):
 - `dynamic_pt`: batch = "dynamic", per_channel_dense = false
 - `batch1_pt`:  batch = 1, per_channel_dense = false
 
+plus the float32 model with each batch (c_array = true, to measure its arena),
 and prints one Markdown table from the models' report.json and _firmware.json:
 .tflite bytes, op count and the op kinds a batch adds, the measured arena, and
 accuracy (or MSE for the autoencoder).
@@ -101,9 +102,15 @@ latency_runs = 10
 """
 
 
+# The float32 model both ways too: what a default of batch = 1 for every variant would change.
+FLOAT_VARIANTS = {"float_dynamic": 'batch = "dynamic"', "float_batch1": "batch = 1"}
+
+
 def variants() -> str:
-    return "".join(f'\n[[variant]]\nname = "{name}"\nquantize = "int8"\nio_type = "int8"\n'
-                   f"c_array = true\n{keys}\n" for name, keys in VARIANTS.items())
+    text = "".join(f'\n[[variant]]\nname = "{name}"\nc_array = true\n{keys}\n'
+                   for name, keys in FLOAT_VARIANTS.items())
+    return text + "".join(f'\n[[variant]]\nname = "{name}"\nquantize = "int8"\nio_type = "int8"\n'
+                          f"c_array = true\n{keys}\n" for name, keys in VARIANTS.items())
 
 
 def repo_spec_without_variants(name: str) -> str:
@@ -154,7 +161,7 @@ def main(argv: list[str]) -> int:
         rows = []
         for model in ("digits_mlp", "digits_cnn", "fc_autoencoder", "ds_cnn"):
             report = json.loads((root / "build" / model / "report.json").read_text())
-            for name in VARIANTS:
+            for name in [*FLOAT_VARIANTS, *VARIANTS]:
                 firmware = json.loads((root / "build" / model / f"{name}_firmware.json").read_text())
                 rows.append(row(model, name, report["variants"][name], firmware))
     print(table(["Model", "Variant", "Size (B)", "Ops", "Batch ops", "Op kinds", "Arena (B)",
