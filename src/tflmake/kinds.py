@@ -51,19 +51,20 @@ class QuantizeMode:
     micro: bool = True  # TFLite Micro can run it, so `c_array = true` is allowed
     micro_reason: str = ""  # why not, for the validation message
     io_types: tuple[str, ...] = ("float32",)  # allowed `io_type` values (the first is the default)
+    int8_weights: bool = False  # the converter stores Dense weights as int8 with scales (per_channel_dense)
 
 
 QUANTIZE_MODES = {
     "none": QuantizeMode("float32", ("converter",)),
     "dynamic": QuantizeMode("int8 weights, float activations", ("converter", "litert_quantizer"),
-                            micro=False, micro_reason="hybrid models (int8 weights with float "
+                            int8_weights=True, micro=False, micro_reason="hybrid models (int8 weights with float "
                             "activations) have no TFLite Micro kernels"),
     "float16": QuantizeMode("float16 weights", ("converter",), micro=False,
                             micro_reason="TFLite Micro cannot dequantize float16 weights"),
     "int8": QuantizeMode("full integer, calibrated", ("converter", "litert_quantizer"), calibrated=True,
-                         io_types=("float32", "int8", "uint8")),
+                         io_types=("float32", "int8", "uint8"), int8_weights=True),
     "int16x8": QuantizeMode("int16 activations, int8 weights, calibrated", ("converter", "litert_quantizer"),
-                            calibrated=True),
+                            calibrated=True, int8_weights=True),
     "int4_weights": QuantizeMode("int4 weights, float activations", ("litert_quantizer",), micro=False,
                                  micro_reason="weight-only int4 models have no TFLite Micro kernels"),
 }

@@ -89,10 +89,21 @@ class Layout:
         """Facts about the bundle (measured arena, ops, sha256) for tools such as the report."""
         return f"{self.model_dir(model)}/{variant}_firmware.json"
 
+    def firmware_sources(self, model: str, variant: str) -> list[str]:
+        """The bundle's C files again, named `<model>_<variant>_...` in `firmware/`: header, source, resolver.
+
+        `<variant>_model_data.h` is the same name in every model's folder; these
+        names are unique across models, so several models' files share one source folder.
+        """
+        stem = f"{self.model_dir(model)}/firmware/{model}_{variant}"
+        return [f"{stem}_model_data.h", f"{stem}_model_data.c", f"{stem}_op_resolver.h"]
+
     def firmware_bundle(self, model: str, variant: str) -> list[str]:
         """Every file of a variant's firmware bundle (the targets of its carray task)."""
         return [self.carray_header(model, variant), self.carray_source(model, variant),
-                self.op_resolver_header(model, variant), self.firmware_manifest(model, variant)]
+                self.op_resolver_header(model, variant), self.firmware_manifest(model, variant),
+                *self.firmware_sources(model, variant)]
+
     def report_json(self, model: str) -> str:
         """Every variant's measurements: what the gates, reports and `tflmake report` read."""
         return f"{self.model_dir(model)}/report.json"

@@ -19,7 +19,8 @@ def digests(build: Path) -> dict[str, str]:
     """sha256 of every artifact file doit checks (not the SavedModel's own files)."""
     files = [*build.glob("*/*.tflite"), *build.glob("*/*.npz"), *build.glob("*/*_model_data.*"),
              *build.glob("*/*_op_resolver.h"), *build.glob("*/*_firmware.json"),
-             *build.glob("*/saved_model/tflmake_stamp.json")]
+             *build.glob("*/saved_model/tflmake_stamp.json"),
+             *build.glob("*/firmware/*_model_data.[ch]"), *build.glob("*/firmware/*_op_resolver.h")]
     return {p.relative_to(build).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(files)}
 
@@ -63,7 +64,7 @@ def test_killed_build_finishes_correctly(built_mlp: Project, tmp_path: Path, mar
     visible = {p.relative_to(project.build).as_posix() for p in project.build.glob("*/*")
                if not p.name.startswith(".")}
     # Partial writes stay hidden temps. (The manifest lists SavedModel file hashes, which differ per training run.)
-    assert visible <= {*reference, "digits_mlp/saved_model", "digits_mlp/manifest.json"}
+    assert visible <= {*reference, "digits_mlp/saved_model", "digits_mlp/manifest.json", "digits_mlp/firmware"}
     run = project.doit()
     assert run.returncode == 0, run.output
     assert digests(project.build) == reference

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +46,23 @@ def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
         inputs=info.inputs, outputs=info.outputs, arena_bytes_measured=measured,
         arena_bytes=arena, arena_margin=ARENA_MARGIN,
         labels=tuple(str(label) for label in split["labels"]) if "labels" in split else None,
-        golden=_golden(model_path, arena, info, split))
-    atomic.write_text(header_path, render_header(bundle))
-    atomic.write_text(layout.carray_source(spec.name, variant.name), render_source(bundle))
-    atomic.write_text(layout.op_resolver_header(spec.name, variant.name), render_op_resolver(
+        golden=_golden(model_path, arena, info, split), raw_scale=raw_scale(spec))
+    resolver = render_op_resolver(
         symbol=symbol, ops=info.ops,
-        comment=f"{spec.name}/{variant.name}: the TFLite Micro ops of {Path(model_path).name}"))
+        comment=f"{spec.name}/{variant.name}: the TFLite Micro ops of {Path(model_path).name}")
+    write_sources(bundle, resolver, [header_path, layout.carray_source(spec.name, variant.name),
+                                     layout.op_resolver_header(spec.name, variant.name)])
+    write_sources(bundle, resolver, layout.firmware_sources(spec.name, variant.name))
     atomic.write_text(layout.firmware_manifest(spec.name, variant.name),
                       json.dumps(manifest(spec, variant.name, bundle, info), indent=2) + "\n")
+
+
+def write_sources(bundle: Bundle, resolver: str, paths: list[str]) -> None:
+    """Header, source (including the header by its name in `paths`) and op resolver."""
+    header, source, resolver_path = paths
+    atomic.write_text(header, render_header(bundle))
+    atomic.write_text(source, render_source(replace(bundle, header_name=Path(header).name)))
+    atomic.write_text(resolver_path, resolver)
 
 
 def _golden(model_path: str, arena: int, info: ModelInfo,
@@ -81,6 +91,9 @@ def manifest(spec: ModelSpec, variant: str, bundle: Bundle, info: ModelInfo) -> 
         "inputs": [_tensor_facts(t) for t in info.inputs],
         "outputs": [_tensor_facts(t) for t in info.outputs],
         "labels": None if bundle.labels is None else list(bundle.labels),
+        "input_preprocessing": None if bundle.raw_scale is None else {
+            "raw_scale": bundle.raw_scale,
+            "rule": "input 0 = raw / raw_scale, then quantized with inputs[0].scale and zero_point"},
         "golden": None if golden is None else {
             "source": golden.source,
             "inputs": [value.ravel().tolist() for value in golden.inputs],
@@ -88,6 +101,11 @@ def manifest(spec: ModelSpec, variant: str, bundle: Bundle, info: ModelInfo) -> 
         },
         "tflite_micro": tool_version("tflite-micro"),
     }
+
+
+def raw_scale(spec: ModelSpec) -> float | None:
+    """What the data set divides raw inputs by (1.0 when dataset.scale is not set)."""
+    return None if spec.dataset is None else float(spec.dataset.get("scale", 1.0))
 
 
 def _tensor_facts(tensor: TensorInfo) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from tflmake.paths import Layout
 from tflmake.report import metrics
 from tflmake.spec.load import ModelSpec, Variant
 from tflmake.spec.rules import pruning_options
+from tflmake.tflite.modelfacts import dense_granularity, input_batch
 from tflmake.tflite.opcodes import operator_names
 from tflmake.tflite.quantize import Quantization, dequantize, quantize
 
@@ -97,6 +98,8 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
         "ops": ops, "op_count": len(ops), "micro": None,
         "backend": variant.backend, "keep_float": list(variant.keep_float),
         "sparsity": None, "prune": variant.prune, "qat": variant.qat,
+        # Measured from the bytes: what batch and per_channel_dense did (see modelfacts).
+        "batch": input_batch(data), "dense_weights": dense_granularity(data),
     }
     if variant.prune:
         entry["sparsity"] = read_stamp(layout.pruned_stamp(spec.name, pruning_options(spec, variant))

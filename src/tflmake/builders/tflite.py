@@ -33,7 +33,7 @@ def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
         model = quantize(spec, layout, variant, samples)
     else:
         with model_directory(spec, layout, variant) as directory:
-            model = convert(make_converter(spec, directory), variant, samples)
+            model = convert(make_converter(spec, directory, variant.batch), variant, samples)
     atomic.write_bytes(layout.tflite(spec.name, variant.name), model)
 
 
@@ -76,9 +76,13 @@ def model_directory(spec: ModelSpec, layout: Layout, variant: Variant) -> Iterat
         yield work
 
 
-def make_converter(spec: ModelSpec, saved_model: str) -> Any:
+def make_converter(spec: ModelSpec, saved_model: str, batch: int | str = "dynamic") -> Any:
     tf = import_tensorflow()
     source = spec.source
+    if spec.source_kind.saved_model and batch != "dynamic":
+        from tflmake.ml.fixed_batch import fixed_batch_converter
+
+        return fixed_batch_converter(saved_model, int(batch))
     if spec.source_kind.saved_model:
         graph = os.stat(os.path.join(saved_model, "saved_model.pb"))
         # A copy: each variant sets its own flags on it.
@@ -110,6 +114,8 @@ def configure(converter: Any, variant: Variant, samples: np.ndarray | None) -> N
     # Sparse encoding of pruned weights; combinable with every quantize mode.
     sparse = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY] \
         if variant.prune and variant.prune["encoding"] == "sparse" else []
+    if not variant.per_channel_dense:
+        converter._experimental_disable_per_channel_quantization_for_dense_layers = True
     converter.optimizations = [tf.lite.Optimize.DEFAULT, *sparse]
     if variant.mode.calibrated:
         assert samples is not None

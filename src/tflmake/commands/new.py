@@ -64,7 +64,8 @@ epochs = 5
 # seed = 0
 
 # The firmware bundle of variants with c_array = true: <variant>_model_data.h/.c (model
-# array, I/O constants, labels, measured arena, golden self-test), <variant>_op_resolver.h.
+# array, I/O constants, labels, measured arena, golden self-test), <variant>_op_resolver.h,
+# and the same C files as firmware/<model>_<variant>_*, unique across models.
 [c_array]
 # alignment = 16         # alignas() of the array: 4, 8, 16, 32, 64 or 128
 # symbol = "g_{{model}}_{{variant}}_model_data"   # C name of the array ({{variant}} required
@@ -96,6 +97,10 @@ epochs = 5
 #   io_type   input/output type, only with quantize = "int8": "float32" (default), "int8",
 #             "uint8"
 #   c_array   also write the firmware bundle for TFLite Micro (default false)
+# Converter controls (see README), both optional:
+#   batch = 1                 fixed [1, ...] input: no SHAPE/STRIDED_SLICE/PACK for Flatten;
+#                             or "dynamic". Default: 1 when c_array = true, else "dynamic"
+#   per_channel_dense = false one scale per Dense weight tensor (smaller model and arena)
 #   gates     this variant's own quality gates, e.g. gates = {{ min_agreement = 0.97 }}
 # Optimization (see docs/optimize.md), all optional:
 #   keep_float = ["dense_1"]  regexes on op output tensor names kept in float

@@ -2,7 +2,8 @@
 
 Every C name derives from the model array's symbol `s`, so bundles of several
 models link into one firmware: data `s`, `s_len`, `s_labels`, `s_golden_input0`;
-macros `S_LEN`, `S_SHA256`, `S_ARENA_BYTES`, `S_INPUT0_SCALE`; types `s_input0_t`.
+macros `S_LEN`, `S_SHA256`, `S_ARENA_BYTES`, `S_INPUT0_SCALE`, `S_INPUT0_RAW_SCALE`; types
+`s_input0_t`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class Bundle:
     arena_margin: str
     labels: tuple[str, ...] | None = None
     golden: Golden | None = None
+    # What the data set divided raw inputs by (dataset.scale); None without a data set.
+    raw_scale: float | None = None
 
     @property
     def prefix(self) -> str:
@@ -102,6 +105,11 @@ def _tensor_macros(bundle: Bundle, role: str, index: int, tensor: TensorInfo) ->
         assert tensor.scale is not None and tensor.zero_point is not None
         lines += [f"#define {name}_SCALE {c_float(tensor.scale)}",
                   f"#define {name}_ZERO_POINT ({tensor.zero_point})"]
+    if role == "input" and index == 0 and bundle.raw_scale is not None:
+        lines += ["/* The data set's preprocessing (dataset.scale): the model was trained on raw / RAW_SCALE,"
+                  + ("\n * so q = round(raw / RAW_SCALE / SCALE) + ZERO_POINT. */" if tensor.quantized
+                     else "\n * so feed raw / RAW_SCALE. */"),
+                  f"#define {name}_RAW_SCALE {c_float(bundle.raw_scale)}"]
     return "\n".join(lines) + "\n"
 
 

@@ -279,6 +279,8 @@ def carray_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
     return _artifact_task(
         "carray", f"{spec.name}.{variant.name}",
         {"model": spec.name, "variant": variant.name, "quantize": variant.quantize, "c_array": spec.c_array,
+         # The bundle states the data set's input scaling (RAW_SCALE macros).
+         "raw_scale": spec.dataset.get("scale", 1.0) if spec.dataset else None,
          "tools": tool_versions("tflite-micro")},
         actions=[(run_step, ["carray", spec, layout, variant.name])],
         file_dep=file_dep,

@@ -118,7 +118,7 @@ def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
         header=tuple(column.title for column in columns), rows=tuple(rows),
         sentences=tuple(sentence(entry, report) for entry in entries),
         operators=tuple([*keras_line(report)] + [f"{e['name']} ({e['op_count']}): {operator_list(e['ops'])}"
-                                                 + optimization_note(e) for e in entries]),
+                                                 + optimization_note(e) + converter_note(e) for e in entries]),
         tools=report.get("tools", {}), gates=tuple(gates or ()),
         changes=None if changes is None else tuple(changes))
 
@@ -180,6 +180,19 @@ def optimization_note(entry: Mapping[str, Any]) -> str:
     if entry.get("keep_float"):
         notes.append("kept float: " + ", ".join(entry["keep_float"]))
     return f" — {'; '.join(notes)}" if notes else ""
+
+
+def converter_note(entry: Mapping[str, Any]) -> str:
+    """` (batch 1, Dense weights per-tensor)`: the converter controls as measured in the bytes.
+
+    Empty for reports written before they were measured.
+    """
+    if "batch" not in entry:
+        return ""
+    notes = ["dynamic batch" if entry["batch"] is None else f"batch {entry['batch']}"]
+    if entry.get("dense_weights"):
+        notes.append(f"Dense weights {entry['dense_weights']}")
+    return f" ({', '.join(notes)})"
 
 
 def operator_list(ops: list[str]) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from tflmake.errors import SpecError
 from tflmake.kinds import DATASET_KINDS, METRICS, QUANTIZE_MODES, SOURCE_KINDS, QuantizeMode, SourceKind
 from tflmake.spec.cache import ValidSpecCache
+from tflmake.spec.converter_controls import converter_control_problems, variant_batch
 from tflmake.spec.python_entry import entry_parts, module_file
 from tflmake.spec.rules import optimization_problems
 from tflmake.spec.schema import NAME_PATTERN, schema_problems, spec_schema
@@ -35,6 +36,8 @@ class Variant:
     recipe: str | list[dict[str, Any]] | None = field(default=None, hash=False)
     prune: dict[str, Any] | None = field(default=None, hash=False)
     qat: dict[str, Any] | None = field(default=None, hash=False)
+    batch: int | str = "dynamic"
+    per_channel_dense: bool = True
 
     @property
     def mode(self) -> QuantizeMode:
@@ -55,12 +58,15 @@ class Variant:
         """The keys that decide this variant's bytes (its up-to-date key).
 
         Optimization keys appear only when set, so variants that use none keep
-        the key they had before those options existed and do not rebuild.
+        the key they had before those options existed and do not rebuild; so do
+        `batch` (only when fixed) and `per_channel_dense` (only when false).
         """
         fragment: dict[str, Any] = {"name": self.name, "quantize": self.quantize, "io_type": self.io_type}
         optional = {"backend": None if self.backend == "converter" else self.backend,
                     "keep_float": list(self.keep_float) or None, "recipe": self.recipe,
-                    "prune": self.prune, "qat": self.qat}
+                    "prune": self.prune, "qat": self.qat,
+                    "batch": None if self.batch == "dynamic" else self.batch,
+                    "per_channel_dense": None if self.per_channel_dense else False}
         return fragment | {key: value for key, value in optional.items() if value is not None}
 
 
@@ -242,7 +248,7 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
     train = document.get("train")
     if train is None and SOURCE_KINDS[model["source"]["type"]].trains:
         train = {}
-    variants = tuple(_variant(item) for item in document["variant"])
+    variants = tuple(_variant(item, model["source"]["type"]) for item in document["variant"])
     return ModelSpec(
         spec_path=shown,
         name=model.get("name", path.stem),
@@ -259,9 +265,10 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
     )
 
 
-def _variant(item: dict[str, Any]) -> Variant:
+def _variant(item: dict[str, Any], source_type: str) -> Variant:
     """A variant table with defaults filled in, nested option tables included."""
     fields = _defaults("variant") | item
+    fields["batch"] = variant_batch(fields, source_type)
     fields["keep_float"] = tuple(fields["keep_float"])
     for option in ("prune", "qat"):
         if option in fields:
@@ -297,6 +304,7 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
                             "representative set, so the spec needs a [dataset] section")
     problems.extend(_gate_problems(spec))
     problems.extend(optimization_problems(spec, document))
+    problems.extend(converter_control_problems(spec, document))
     source_type = spec.source["type"]
     if "train" in document and not spec.trains:
         problems.append(f'train: a model loaded from "{source_type}" is used as is, not trained; '

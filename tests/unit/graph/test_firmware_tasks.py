@@ -88,10 +88,12 @@ def test_section_with_a_quote_is_rejected(tmp_path: Path) -> None:
 
 
 def test_carray_task_targets_the_whole_bundle(tmp_path: Path) -> None:
-    """All four bundle files are targets; the .tflite and the data set are file_deps."""
+    """All bundle files (and their firmware/ copies) are targets; the .tflite and the data set are file_deps."""
     task = carray_task(load_spec(write_spec(tmp_path)), "a", Layout("build"))
     assert task["targets"] == ["build/m/a_model_data.h", "build/m/a_model_data.c",
-                               "build/m/a_op_resolver.h", "build/m/a_firmware.json"]
+                               "build/m/a_op_resolver.h", "build/m/a_firmware.json",
+                               "build/m/firmware/m_a_model_data.h", "build/m/firmware/m_a_model_data.c",
+                               "build/m/firmware/m_a_op_resolver.h"]
     assert task["file_dep"] == ["build/m/a.tflite", "build/m/dataset.npz"]
 
 

@@ -62,7 +62,10 @@ def test_targets_follow_the_layout(tmp_path: Path) -> None:
     assert tasks["tflite:digits_mlp.int8"]["targets"] == ["build/digits_mlp/int8.tflite"]
     assert tasks["carray:digits_mlp.int8"]["targets"] == [
         "build/digits_mlp/int8_model_data.h", "build/digits_mlp/int8_model_data.c",
-        "build/digits_mlp/int8_op_resolver.h", "build/digits_mlp/int8_firmware.json"]
+        "build/digits_mlp/int8_op_resolver.h", "build/digits_mlp/int8_firmware.json",
+        "build/digits_mlp/firmware/digits_mlp_int8_model_data.h",
+        "build/digits_mlp/firmware/digits_mlp_int8_model_data.c",
+        "build/digits_mlp/firmware/digits_mlp_int8_op_resolver.h"]
     assert tasks["savedmodel:digits_mlp"]["targets"] == [
         "build/digits_mlp/saved_model/tflmake_stamp.json", "build/digits_mlp/saved_model/keras.weights.h5"]
 

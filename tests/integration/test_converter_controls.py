@@ -1,0 +1,166 @@
+"""batch and per_channel_dense on real conversions; firmware bundles of two models in one folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Project, make_project
+from tflmake.tflite.modelfacts import dense_weight_scale_counts, input_batch
+from tflmake.tflite.opcodes import operator_names
+
+pytestmark = pytest.mark.integration
+
+BATCH_OPS = {"SHAPE", "STRIDED_SLICE", "PACK"}
+# digits_cnn (Flatten before its Dense layers) with firmware variants in three settings.
+VARIANTS = """
+[evaluation]
+latency_runs = 5
+
+[[variant]]
+name = "float32"
+
+[[variant]]
+name = "int8"
+quantize = "int8"
+io_type = "int8"
+c_array = true
+
+[[variant]]
+name = "int8_dynamic"
+quantize = "int8"
+io_type = "int8"
+c_array = true
+batch = "dynamic"
+
+[[variant]]
+name = "int8_per_tensor"
+quantize = "int8"
+io_type = "int8"
+c_array = true
+per_channel_dense = false
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """digits_cnn with the variants above and digits_mlp (its int8 variant has the same name)."""
+    project = make_project(tmp_path_factory.mktemp("controls") / "project", "digits_cnn", "digits_mlp")
+    spec = project.specs / "digits_cnn.toml"
+    text = spec.read_text()
+    spec.write_text(text[:text.index("[[variant]]")] + VARIANTS)
+    run = project.doit()
+    assert run.returncode == 0, run.output
+    return project
+
+
+def tflite(project: Project, variant: str, model: str = "digits_cnn") -> bytes:
+    return (project.build / model / f"{variant}.tflite").read_bytes()
+
+
+def test_batch_1_drops_the_ops_a_dynamic_batch_adds_to_flatten(built: Project) -> None:
+    """The c_array default converts a [1, ...] signature: one RESHAPE, no SHAPE/STRIDED_SLICE/PACK."""
+    fixed, dynamic = tflite(built, "int8"), tflite(built, "int8_dynamic")
+    assert input_batch(fixed) == 1 and not BATCH_OPS & set(operator_names(fixed))
+    assert input_batch(dynamic) is None and BATCH_OPS <= set(operator_names(dynamic))
+    assert len(fixed) < len(dynamic)
+
+
+def test_float_variant_without_c_array_keeps_its_dynamic_batch(built: Project) -> None:
+    assert input_batch(tflite(built, "float32")) is None
+
+
+def test_per_channel_dense_false_gives_one_scale_per_dense_weight_tensor(built: Project) -> None:
+    assert dense_weight_scale_counts(tflite(built, "int8_per_tensor")) == [1, 1]
+    assert all(count > 1 for count in dense_weight_scale_counts(tflite(built, "int8")))
+
+
+def test_batch_1_variant_is_evaluated_by_litert_and_tflite_micro(built: Project) -> None:
+    """Evaluation feeds one sample at a time, so a [1, ...] model measures like the dynamic one."""
+    report = json.loads((built.build / "digits_cnn" / "report.json").read_text())
+    fixed, dynamic = report["variants"]["int8"], report["variants"]["int8_dynamic"]
+    assert fixed["accuracy"] == dynamic["accuracy"] and fixed["accuracy"] > 0.9
+    assert fixed["micro"]["agreement_with_litert"] == 1.0
+    assert fixed["arena_bytes"] < dynamic["arena_bytes"]
+    assert (fixed["batch"], fixed["dense_weights"]) == (1, "per-channel")
+    assert report["variants"]["int8_per_tensor"]["dense_weights"] == "per-tensor"
+
+
+def test_report_md_says_each_variants_batch_and_dense_granularity(built: Project) -> None:
+    text = (built.build / "digits_cnn" / "report.md").read_text()
+    assert "(batch 1, Dense weights per-channel)" in text
+    assert "(dynamic batch, Dense weights per-channel)" in text
+    assert "(batch 1, Dense weights per-tensor)" in text
+
+
+def test_batch_1_conversion_is_reproducible(built: Project, tmp_path: Path) -> None:
+    """Converted again in a fresh process, the [1, ...] variant has the same bytes."""
+    root = tmp_path / "copy"
+    shutil.copytree(built.root, root, symlinks=True)
+    copy = Project(root)
+    before = hashlib.sha256(tflite(copy, "int8")).hexdigest()
+    (copy.build / "digits_cnn" / "int8.tflite").unlink()
+    run = copy.doit("tflite:digits_cnn.int8")
+    assert run.returncode == 0, run.output
+    assert run.executed == ["tflite:digits_cnn.int8"]
+    assert hashlib.sha256(tflite(copy, "int8")).hexdigest() == before
+
+
+def test_changing_per_channel_dense_rebuilds_only_that_variant(built: Project, tmp_path: Path) -> None:
+    root = tmp_path / "copy"
+    shutil.copytree(built.root, root, symlinks=True)
+    copy = Project(root)
+    spec = copy.specs / "digits_cnn.toml"
+    spec.write_text(spec.read_text().replace('batch = "dynamic"', 'batch = "dynamic"\nper_channel_dense = false'))
+    run = copy.doit()
+    assert run.returncode == 0, run.output
+    rebuilt = {task for task in run.executed if task.startswith(("tflite:", "savedmodel:", "carray:"))}
+    assert rebuilt == {"tflite:digits_cnn.int8_dynamic", "carray:digits_cnn.int8_dynamic"}
+    assert dense_weight_scale_counts(tflite(copy, "int8_dynamic")) == [1, 1]
+
+
+def test_firmware_headers_state_the_raw_input_scale(built: Project) -> None:
+    header = (built.build / "digits_mlp" / "firmware" / "digits_mlp_int8_model_data.h").read_text()
+    assert "#define G_DIGITS_MLP_INT8_MODEL_DATA_INPUT0_RAW_SCALE 16.0f" in header
+    manifest = json.loads((built.build / "digits_mlp" / "int8_firmware.json").read_text())
+    assert manifest["input_preprocessing"]["raw_scale"] == 16.0
+
+
+MAIN_C = """\
+#include <stdio.h>
+#include "digits_cnn_int8_model_data.h"
+#include "digits_mlp_int8_model_data.h"
+
+int main(void) {
+  printf("%u %u %g %g\\n", g_digits_cnn_int8_model_data_len, g_digits_mlp_int8_model_data_len,
+         (double)G_DIGITS_CNN_INT8_MODEL_DATA_INPUT0_RAW_SCALE,
+         (double)G_DIGITS_MLP_INT8_MODEL_DATA_INPUT0_RAW_SCALE);
+  return g_digits_cnn_int8_model_data[4] == 'T' && g_digits_mlp_int8_model_data[4] == 'T' ? 0 : 1;
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
+def test_two_models_firmware_folders_share_one_source_folder(built: Project, tmp_path: Path) -> None:
+    """Both models have a variant "int8"; their firmware/ files copy into one folder and link."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    copied = 0
+    for model in ("digits_cnn", "digits_mlp"):
+        for path in (built.build / model / "firmware").iterdir():
+            assert not (folder / path.name).exists(), f"{path.name} collides"
+            shutil.copy(path, folder)
+            copied += 1
+    assert copied == 3 * 3 + 3  # digits_cnn exports three variants, digits_mlp one
+    (folder / "main.c").write_text(MAIN_C)
+    sources = [p.name for p in sorted(folder.glob("*.c"))]
+    compiled = subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-o", "app", *sources],
+                              cwd=folder, capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    ran = subprocess.run([str(folder / "app")], capture_output=True, text=True)
+    assert ran.returncode == 0 and ran.stdout.split()[2:] == ["16", "16"]
