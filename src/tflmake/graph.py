@@ -354,7 +354,8 @@ def source_files(spec: ModelSpec) -> list[str]:
     if source["type"] == "python":
         module = source["entry"].split(":")[0].replace(".", "/")
         as_file = Path(spec.folder) / f"{module}.py"
-        return [spec.resolve(f"{module}.py" if as_file.is_file() else f"{module}/__init__.py")]
+        weights = [spec.resolve(source["weights"])] if "weights" in source else []
+        return [spec.resolve(f"{module}.py" if as_file.is_file() else f"{module}/__init__.py"), *weights]
     return []
 
 

@@ -356,6 +356,8 @@ def missing_files(spec: ModelSpec) -> list[str]:
     checks: list[tuple[str, str, bool]] = []
     if "path" in spec.source:
         checks.append(("model.source.path", spec.source["path"], spec.source["type"] == "saved_model"))
+    if "weights" in spec.source:
+        checks.append(("model.source.weights", spec.source["weights"], False))
     if spec.source["type"] == "python":
         module = spec.source["entry"].split(":")[0].replace(".", "/")
         if not (Path(spec.folder) / f"{module}.py").is_file() and \
