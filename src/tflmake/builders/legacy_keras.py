@@ -70,10 +70,10 @@ def load_model_file(path: str, trust_code: bool) -> LoadedModel:
     config = read_model_config(path)
     try:
         upgraded, changes = upgrade_config(config, path)
-    except BuildError:
+    except BuildError as error:
         fallback = _with_tf_keras(path, config, trust_code)
         if fallback is None:
-            raise
+            raise BuildError(f"model.source.path: {error}") from None
         return fallback
     try:
         if not changes:
@@ -88,7 +88,7 @@ def load_model_file(path: str, trust_code: bool) -> LoadedModel:
         tried = "tried Keras 3" + (f" after {len(changes)} config upgrade(s)" if changes else "")
         fallback = _with_tf_keras(path, config, trust_code)
         if fallback is None:
-            raise BuildError(failure_line(path, str(error), tried)) from None
+            raise BuildError(f"model.source.path: {failure_line(path, str(error), tried)}") from None
         return fallback
 
 
