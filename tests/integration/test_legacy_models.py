@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,20 +105,18 @@ def write_keras2_files(folder: Path) -> dict[str, np.ndarray]:
     return outputs
 
 
-@pytest.fixture(scope="module")
-def without_tf_keras(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Builds below see no tf_keras: a package of that name that fails to import comes first."""
-    hidden = tmp_path_factory.mktemp("hide_tf_keras")
-    (hidden / "tf_keras").mkdir()
-    (hidden / "tf_keras" / "__init__.py").write_text('raise ImportError("tf_keras hidden by the test")\n')
+@contextmanager
+def tf_keras_hidden(folder: Path) -> Iterator[None]:
+    """Subprocesses started inside see no tf_keras: a package of that name that fails to import comes first."""
+    (folder / "tf_keras").mkdir(parents=True, exist_ok=True)
+    (folder / "tf_keras" / "__init__.py").write_text('raise ImportError("tf_keras hidden by the test")\n')
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTHONPATH", os.pathsep.join([str(hidden), os.environ.get("PYTHONPATH", "")]))
+        patch.setenv("PYTHONPATH", os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")]))
         yield
 
 
 @pytest.fixture(scope="module")
-def legacy_project(tmp_path_factory: pytest.TempPathFactory,
-                   without_tf_keras: None) -> tuple[Project, dict[str, np.ndarray]]:
+def legacy_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, dict[str, np.ndarray]]:
     """One spec per model file, all built once with tf_keras hidden."""
     project = make_project(tmp_path_factory.mktemp("legacy") / "project")
     models = project.root / "models"
@@ -129,7 +128,8 @@ def legacy_project(tmp_path_factory: pytest.TempPathFactory,
                          f'path = "../models/{name}.h5"\n{data}{VARIANTS}')
         project.add_spec(f"{name}_sm", f'[model.source]\ntype = "saved_model"\n'
                          f'path = "../models/{name}_saved_model"\n{data}{VARIANTS}')
-    run = project.doit()
+    with tf_keras_hidden(project.root / "hidden"):
+        run = project.doit()
     (project.root / "build.log").write_text(run.output)
     return project, outputs
 
@@ -216,7 +216,8 @@ def test_user_files_are_not_modified(legacy_project: tuple[Project, dict[str, np
 def test_second_build_runs_nothing(legacy_project: tuple[Project, dict[str, np.ndarray]]) -> None:
     """Loaded model files are cached like any source: a rebuild executes no task."""
     project, _ = legacy_project
-    run = project.doit()
+    with tf_keras_hidden(project.root / "hidden"):
+        run = project.doit()
     assert run.returncode == 0, run.output
     assert run.executed == []
 
@@ -240,11 +241,7 @@ def test_file_only_keras2_reads_uses_tf_keras_or_fails_in_one_line(project: Proj
     expected = model.predict(probe, verbose=0)
     project.add_spec("thresholded", f'[model.source]\ntype = "keras_file"\npath = "../thresholded.h5"\n'
                      f'{CLASSIFIER_DATA}[[variant]]\nname = "float32"\n')
-    hidden = project.root / "hidden"
-    (hidden / "tf_keras").mkdir(parents=True)
-    (hidden / "tf_keras" / "__init__.py").write_text("raise ImportError\n")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTHONPATH", os.pathsep.join([str(hidden), os.environ.get("PYTHONPATH", "")]))
+    with tf_keras_hidden(project.root / "hidden"):
         run = project.doit("savedmodel")
     assert run.returncode != 0
     assert ("thresholded (modelspecs/thresholded.toml): model.source.path: thresholded.h5: layer class "
