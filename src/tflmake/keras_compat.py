@@ -138,6 +138,8 @@ class LoadFailure:
     layer_name: str | None
     keys: tuple[str, ...]
     unknown_class: bool
+    # Keras 2 (tf_keras) wrote the file: its configs name tf_keras modules Keras 3 cannot import.
+    written_by_tf_keras: bool = False
 
 
 _CLASS = re.compile(r"(?:deserializing class|Could not locate class|Unknown layer:?) '?(\w+)'?")
@@ -162,7 +164,8 @@ def read_failure(message: str) -> LoadFailure:
         layer_class=class_match.group(1) if class_match else None,
         layer_name=name_match.group(1) if name_match else None,
         keys=keys,
-        unknown_class="Could not locate class" in message or "Unknown layer" in message)
+        unknown_class="Could not locate class" in message or "Unknown layer" in message,
+        written_by_tf_keras="'module': 'tf_keras" in message)
 
 
 def failure_line(path: str, message: str, tried: str) -> str:
@@ -173,6 +176,9 @@ def failure_line(path: str, message: str, tried: str) -> str:
         layer += f' "{failure.layer_name}"'
     hint = ("load it with Keras 2 (pip install tf_keras, then rebuild), or re-save it with "
             "Keras 3 as .keras")
+    if failure.written_by_tf_keras:
+        return (f"{path}: written by Keras 2 (tf_keras), whose classes ({failure.layer_class}) "
+                f"Keras 3 cannot import ({tried}); {hint}")
     if failure.unknown_class:
         return f"{path}: layer class {failure.layer_class} does not exist in Keras 3 ({tried}); {hint}"
     if failure.keys:

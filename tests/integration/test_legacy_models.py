@@ -256,6 +256,30 @@ def test_file_only_keras2_reads_uses_tf_keras_or_fails_in_one_line(project: Proj
                                expected, atol=1e-5)
 
 
+def test_keras_file_written_by_tf_keras_uses_tf_keras_or_fails_in_one_line(project: Project) -> None:
+    """A `.keras` file Keras 2 wrote: one line naming it without tf_keras; the tf_keras route with it."""
+    import tf_keras as k
+
+    k.utils.set_random_seed(0)
+    model = dscnn(k)
+    model.save(project.root / "keras2.keras")
+    probe = digits()[0][:8]
+    expected = model.predict(probe, verbose=0)
+    project.add_spec("keras2", f'[model.source]\ntype = "keras_file"\npath = "../keras2.keras"\n'
+                     f'{CLASSIFIER_DATA}[[variant]]\nname = "float32"\n')
+    with tf_keras_hidden(project.root / "hidden"):
+        run = project.doit("savedmodel")
+    assert run.returncode != 0
+    assert ("keras2 (modelspecs/keras2.toml): model.source.path: keras2.keras: written by Keras 2 "
+            "(tf_keras), whose classes (Functional) Keras 3 cannot import") in run.output
+
+    run = project.doit("tflite")
+    assert run.returncode == 0, run.output
+    assert stamp(project, "keras2")["loaded_by"] == "tf_keras"
+    np.testing.assert_allclose(predict(project.build / "keras2" / "float32.tflite", probe),
+                               expected, atol=1e-5)
+
+
 def test_python_source_loads_pretrained_weights_without_training(project: Project) -> None:
     """`weights` plus `epochs = 0`: the entry's model gets the file's weights and is not trained."""
     import tf_keras as k

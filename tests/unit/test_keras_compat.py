@@ -147,3 +147,12 @@ def test_module_does_not_import_tensorflow() -> None:
     check = ("import sys, tflmake.keras_compat; "
              "sys.exit(bool({'tensorflow', 'keras', 'h5py'} & set(sys.modules)))")
     assert subprocess.run([sys.executable, "-c", check]).returncode == 0
+
+
+def test_keras_file_written_by_tf_keras_is_named_as_such() -> None:
+    """A .keras file whose classes live in tf_keras is reported as a Keras 2 file, not a missing class."""
+    message = ("Could not locate class 'Functional'. Make sure custom classes are decorated. Full "
+               "object config: {'module': 'tf_keras.src.engine.functional', 'class_name': 'Functional'}")
+    line = failure_line("m.keras", message, "tried Keras 3")
+    assert line.startswith("m.keras: written by Keras 2 (tf_keras), whose classes (Functional) Keras 3 "
+                           "cannot import (tried Keras 3); load it with Keras 2 (pip install tf_keras")

@@ -64,9 +64,7 @@ class LoadedModel:
 def load_model_file(path: str, trust_code: bool) -> LoadedModel:
     """The model in a `.keras` or `.h5` file, by the first route that reads it."""
     if path.endswith(".keras"):
-        if not zipfile.is_zipfile(path):
-            raise BuildError(f"model.source.path: {path} is not a .keras file (not a zip archive)")
-        return LoadedModel(_keras3_load(path, trust_code, path), ROUTES["keras3"])
+        return _load_keras_zip(path, trust_code)
     config = read_model_config(path)
     try:
         upgraded, changes = upgrade_config(config, path)
@@ -84,11 +82,26 @@ def load_model_file(path: str, trust_code: bool) -> LoadedModel:
             write_model_config(copy, upgraded)
             model = _keras3_load(copy, trust_code, path)
         return LoadedModel(model, ROUTES["keras3_upgraded_config"], [str(c) for c in changes])
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, KeyError) as error:
         tried = "tried Keras 3" + (f" after {len(changes)} config upgrade(s)" if changes else "")
         fallback = _with_tf_keras(path, config, trust_code)
         if fallback is None:
             raise BuildError(f"model.source.path: {failure_line(path, str(error), tried)}") from None
+        return fallback
+
+
+def _load_keras_zip(path: str, trust_code: bool) -> LoadedModel:
+    """A `.keras` file: Keras 3, or tf_keras for one Keras 2 wrote (its classes live in tf_keras)."""
+    if not zipfile.is_zipfile(path):
+        raise BuildError(f"model.source.path: {path} is not a .keras file (not a zip archive)")
+    try:
+        return LoadedModel(_keras3_load(path, trust_code, path), ROUTES["keras3"])
+    except (TypeError, ValueError, KeyError) as error:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json")) if "config.json" in archive.namelist() else {}
+        fallback = _with_tf_keras(path, config, trust_code)
+        if fallback is None:
+            raise BuildError(f"model.source.path: {failure_line(path, str(error), 'tried Keras 3')}") from None
         return fallback
 
 
@@ -143,7 +156,7 @@ def _with_tf_keras(path: str, config: Any, trust_code: bool) -> LoadedModel | No
         return None
     import_tensorflow()
     try:
-        model = tf_keras.models.load_model(path, compile=False)
+        model = tf_keras.models.load_model(path, compile=False, safe_mode=not trust_code)
     except (TypeError, ValueError) as error:
         raise BuildError(f"model.source.path: neither Keras 3 nor Keras 2 (tf_keras) can load "
                          f"{path}: {str(error).strip().splitlines()[0][:300]}") from None
