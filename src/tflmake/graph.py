@@ -201,9 +201,11 @@ def savedmodel_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     file_dep = source_files(spec)
     if spec.trains:
         file_dep.append(layout.dataset(spec.name))
+    # A model file Keras 3 cannot read is loaded by Keras 2 when installed (builders/legacy_keras).
+    tools = ("tensorflow", "keras", "tf_keras") if spec.source["type"] == "keras_file" else ("tensorflow", "keras")
     return _artifact_task(
         "savedmodel", spec.name,
-        {"source": spec.source, "train": spec.train, "tools": tool_versions("tensorflow", "keras")},
+        {"source": spec.source, "train": spec.train, "tools": tool_versions(*tools)},
         actions=[(run_step, ["savedmodel", spec, layout])],
         file_dep=file_dep,
         # The Keras weights are a target too, so builds from before pruning and QAT
