@@ -3,8 +3,10 @@
 A Keras 2 `.h5` file stores its architecture as the `model_config` JSON. Keras 3
 refuses some of the arguments Keras 2 wrote there (`DepthwiseConv2D(groups=1)`,
 `LSTM(time_major=False)`, ...). Each such difference is one `Rule` below; a rule
-only drops or renames a key when that cannot change what the model computes,
-and a value it cannot vouch for is an error, never a guess.
+only drops a key when that cannot change what the model computes, and a value it
+cannot vouch for is an error, never a guess. Rules exist only for keys Keras 3
+was seen to reject (each layer's tf_keras `get_config()` fed to Keras 3's
+`from_config`).
 """
 
 from __future__ import annotations
@@ -26,19 +28,16 @@ _ANY = None  # Rule.safe_values: every value is safe to drop
 
 @dataclass(frozen=True)
 class Rule:
-    """One Keras 2 config key Keras 3 rejects, and what to do with it.
+    """One Keras 2 config key Keras 3 rejects: dropped when its value is in `safe_values`.
 
-    Without `rename_to` or `new_values` the key is dropped, which is allowed only
-    for a value in `safe_values` (`None`: any value, for keys that never affect
-    inference, such as initializers of a loaded model).
+    `safe_values = None` means any value, for keys that never affect inference
+    (initializers of a loaded model, dropout options); any other value is an error.
     """
 
     classes: tuple[str, ...]
     key: str
     reason: str
     safe_values: tuple[Any, ...] | None = _ANY
-    rename_to: str | None = None
-    new_values: tuple[tuple[Any, Any], ...] = ()
 
 
 RULES: tuple[Rule, ...] = (
@@ -55,9 +54,6 @@ RULES: tuple[Rule, ...] = (
     Rule(("MultiHeadAttention",), "value_shape", "Keras 3 builds from the inputs"),
     Rule(("MultiHeadAttention",), "softmax_robust_masking", "Keras 3 has no such option",
          safe_values=(False,)),
-    # Keras 2.2 called the truncated normal "normal"; Keras 3 only knows the new name.
-    Rule(("VarianceScaling",), "distribution", "renamed in Keras 2.3",
-         new_values=(("normal", "truncated_normal"),)),
 )
 
 
@@ -107,20 +103,10 @@ def _apply_rules(class_name: str, config: dict[str, Any], path: str, changes: li
         if class_name not in rule.classes or rule.key not in config:
             continue
         value = config[rule.key]
-        if rule.new_values:
-            replacement = dict(rule.new_values).get(value, value)
-            if replacement != value:
-                config[rule.key] = replacement
-                changes.append(Change(class_name, layer_name, rule.key,
-                                      f"{value!r} -> {replacement!r} ({rule.reason})"))
-        elif rule.rename_to is not None:
-            config.setdefault(rule.rename_to, config.pop(rule.key))
-            changes.append(Change(class_name, layer_name, rule.key,
-                                  f"renamed to {rule.rename_to} ({rule.reason})"))
-        elif rule.safe_values is _ANY or value in rule.safe_values:
+        if rule.safe_values is _ANY or value in rule.safe_values:
             del config[rule.key]
             changes.append(Change(class_name, layer_name, rule.key,
-                                  f"dropped {value!r} ({rule.reason})"))
+                                  f"dropped {_short(value)} ({rule.reason})"))
         else:
             where = Change(class_name, layer_name, rule.key, "")
             raise BuildError(
@@ -128,6 +114,14 @@ def _apply_rules(class_name: str, config: dict[str, Any], path: str, changes: li
                 f"(Keras 3 accepts only {', '.join(map(repr, rule.safe_values))}); load the file "
                 "with Keras 2 (pip install tf_keras) or re-create the layer in Keras 3")
     return config
+
+
+def _short(value: Any) -> str:
+    """A config value for one line: an initializer or regularizer by its class name."""
+    if isinstance(value, dict) and isinstance(value.get("class_name"), str):
+        return str(value["class_name"])
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 @dataclass(frozen=True)
