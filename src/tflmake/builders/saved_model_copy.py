@@ -32,7 +32,7 @@ def copy_saved_model(source: Path, work: Path) -> dict[str, Any]:
         raise BuildError(f"model.source.path: {source} is not a SavedModel "
                          "(no saved_model.pb inside)")
     shutil.copytree(source, work, dirs_exist_ok=True)
-    slots = drop_optimizer_slots(work / "saved_model.pb")
+    slots = drop_optimizer_slots(work / "saved_model.pb", source / "saved_model.pb")
     stamp: dict[str, Any] = {"source": "saved_model", "files_sha256": files_digest(source),
              "loaded_by": WITHOUT_OPTIMIZER_SLOTS if slots else AS_IS}
     if slots:
@@ -41,17 +41,17 @@ def copy_saved_model(source: Path, work: Path) -> dict[str, Any]:
     return stamp
 
 
-def drop_optimizer_slots(saved_model_pb: Path) -> int:
-    """Remove the slot-variable references from a `saved_model.pb`; return how many there were."""
+def drop_optimizer_slots(saved_model_pb: Path, shown: Path) -> int:
+    """Remove the slot-variable references from a `saved_model.pb` (the user's `shown`); return how many."""
     import_tensorflow()
     from tensorflow.core.protobuf import saved_model_pb2
 
     saved_model = saved_model_pb2.SavedModel()
     try:
         saved_model.ParseFromString(saved_model_pb.read_bytes())
-    except Exception as error:  # protobuf's DecodeError, whatever module defines it
-        raise BuildError(f"model.source.path: {saved_model_pb} is not a valid SavedModel "
-                         f"graph: {error}") from None
+    except Exception:  # protobuf's DecodeError, whatever module defines it; its text adds nothing
+        raise BuildError(f"model.source.path: {shown} cannot be parsed as a SavedModel "
+                         "(a corrupt or partly copied file?)") from None
     slots = 0
     for meta_graph in saved_model.meta_graphs:
         for node in meta_graph.object_graph_def.nodes:
