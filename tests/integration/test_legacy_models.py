@@ -31,7 +31,7 @@ AUTOENCODER_DATA = ('[dataset]\ntype = "npz"\npath = "../models/digits_pixels.np
                     '[evaluation]\ntask = "regression"\n')
 VARIANTS = ('[[variant]]\nname = "float32"\n[[variant]]\nname = "dynamic"\nquantize = "dynamic"\n'
             '[[variant]]\nname = "float16"\nquantize = "float16"\n'
-            '[[variant]]\nname = "int8"\nquantize = "int8"\n')
+            '[[variant]]\nname = "int8"\nquantize = "int8"\nc_array = true\n')
 MODELS = ("dscnn", "resnet", "autoencoder")
 
 
@@ -176,6 +176,20 @@ def test_int8_autoencoder_reconstructs_close_to_float(
         variants = report(project, model)["variants"]
         assert variants["float32"]["mse"] < 0.05
         assert variants["int8"]["mse"] < variants["float32"]["mse"] * 1.5 + 0.005
+
+
+@pytest.mark.parametrize("model", [f"{name}_{kind}" for name in MODELS for kind in ("h5", "sm")])
+def test_int8_firmware_runs_in_tflite_micro(
+        legacy_project: tuple[Project, dict[str, np.ndarray]], model: str) -> None:
+    """Each loaded model's int8 C array runs in TFLite Micro with a measured arena, as LiteRT does."""
+    project, _ = legacy_project
+    int8 = report(project, model)["variants"]["int8"]
+    assert (project.build / model / "int8_model_data.c").is_file()
+    assert 0 < int8["arena_bytes"] < 64 * 1024
+    if model.startswith("autoencoder"):
+        assert int8["micro"]["max_abs_diff_vs_litert"] < 0.05
+    else:
+        assert int8["micro"]["agreement_with_litert"] > 0.99
 
 
 def test_loading_routes_are_recorded_and_shown(
