@@ -25,13 +25,15 @@ class SourceKind:
     saved_model: bool  # has a saved_model/ target (a frozen graph converts straight from its .pb)
     keras: bool  # becomes a Keras model the build can fine-tune (pruning, QAT) and save weights of
     path: PathKind | None = None  # what its `path` key names, if it has one
+    # Packages whose versions decide the savedmodel task's output (tf_keras may load Keras 2 files).
+    tools: tuple[str, ...] = ("tensorflow", "keras")
 
 
 SOURCE_KINDS = {
     "layers": SourceKind("A keras.Sequential defined in the spec, trained.", trains=True, saved_model=True,
                          keras=True),
-    "keras_file": SourceKind("A .keras or .h5 file, used as is.", trains=False, saved_model=True, keras=True,
-                             path="file"),
+    "keras_file": SourceKind("A .keras or .h5 file (Keras 3, or Keras 2 upgraded), used as is.", trains=False,
+                             saved_model=True, keras=True, path="file", tools=("tensorflow", "keras", "tf_keras")),
     "saved_model": SourceKind("A SavedModel directory, used as is.", trains=False, saved_model=True,
                               keras=False, path="directory"),
     "python": SourceKind("module.path:function returning a Keras model, trained.", trains=True,

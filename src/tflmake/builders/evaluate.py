@@ -53,6 +53,7 @@ def build(spec: ModelSpec, layout: Layout) -> None:
                  f"{spec.evaluation['latency_runs']} timed invokes")
         runs[variant.name] = run_litert(layout.tflite(spec.name, variant.name), x, spec.evaluation["latency_runs"])
     reference = spec.reference_variant
+    stamp = read_stamp(layout.saved_model_stamp(spec.name))
     report = {
         "model": spec.name,
         "spec": {"path": spec.spec_path, "evaluation": spec.evaluation,
@@ -63,7 +64,9 @@ def build(spec: ModelSpec, layout: Layout) -> None:
         "task": spec.evaluation["task"],
         "reference": reference.name if reference else None,
         "test_samples": int(len(x)),
-        "keras_layers": read_stamp(layout.saved_model_stamp(spec.name)).get("keras_layers"),
+        "keras_layers": stamp.get("keras_layers"),
+        # Only for loaded model files, so other models' reports stay as they were.
+        **({"loaded_by": stamp["loaded_by"]} if "loaded_by" in stamp else {}),
         "variants": {},
     }
     for variant in spec.variants:

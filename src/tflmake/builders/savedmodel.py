@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,11 @@ import numpy as np
 
 from tflmake import atomic
 from tflmake.builders.dataset import read_split
+from tflmake.console import progress
 from tflmake.errors import BuildError
 from tflmake.ml import training
+from tflmake.ml.legacy_keras import ROUTES, load_model_file
+from tflmake.ml.saved_model_copy import copy_saved_model
 from tflmake.ml.tensorflow import import_keras
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
@@ -28,6 +30,7 @@ def build(spec: ModelSpec, layout: Layout) -> None:
             stamp = export_keras_model(spec, layout, work)
         else:
             stamp = copy_saved_model(Path(spec.resolve(spec.source["path"])), work)
+            progress(f"    loaded {spec.source['path']}: {stamp['loaded_by']}")
         stamp_name = Path(layout.saved_model_stamp(spec.name)).name
         (work / stamp_name).write_text(json.dumps(stamp, indent=2, sort_keys=True) + "\n")
 
@@ -39,22 +42,44 @@ def export_keras_model(spec: ModelSpec, layout: Layout, work: Path) -> dict[str,
     keras.backend.clear_session()
     seed = spec.train["seed"] if spec.train else 0
     keras.utils.set_random_seed(seed)
+    weights_name = Path(layout.keras_weights(spec.name)).name
+    if not spec.trains:  # a Keras model file, used as is: say which loading route read it
+        loaded = load_model_file(spec.resolve(spec.source["path"]), spec.source.get("trust_code", False))
+        progress(loaded.summary(spec.source["path"]))
+        stamp = export_with_stamp(loaded.model, spec, work, weights_name, loaded.route.export)
+        return stamp | {"loaded_by": loaded.route.name, "config_changes": loaded.changes}
     model = make_model(spec)
+    if "weights" in spec.source:
+        load_weights(model, spec)
     if spec.trains:
         data = read_split(layout, spec.name)
         check_input_shape(model, data["x_train"], spec)
-        training.train(model, spec, data)
-    return export_with_stamp(model, spec, work, Path(layout.keras_weights(spec.name)).name)
+        if spec.train and spec.train["epochs"] > 0:
+            training.train(model, spec, data)
+    return export_with_stamp(model, spec, work, weights_name)
 
 
-def export_with_stamp(model: Any, spec: ModelSpec, work: Path, weights_name: str) -> dict[str, Any]:
+def load_weights(model: Any, spec: ModelSpec) -> None:
+    """Pretrained weights (`[model.source] weights`) into a model a python entry built."""
+    path = spec.resolve(spec.source["weights"])
+    try:
+        model.load_weights(path)
+    except (ValueError, TypeError, KeyError, OSError) as error:
+        reason = str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
+        raise BuildError(f"model.source.weights: cannot load {path} into the model "
+                         f"{spec.source['entry']}() built: {reason}") from None
+    progress(f"    loaded weights from {spec.source['weights']}")
+
+
+def export_with_stamp(model: Any, spec: ModelSpec, work: Path, weights_name: str,
+                      export: Callable[[Any, str], None] = ROUTES["keras3"].export) -> dict[str, Any]:
     """Write the SavedModel and the Keras weights into `work`; return the stamp's content.
 
     The weights let pruning and QAT fine-tune the trained model (a SavedModel
     cannot be loaded back as Keras); the layer list is what the report shows
     next to the TFLite ops, so a reader sees what the converter fused.
     """
-    model.export(str(work), format="tf_saved_model", verbose=False)
+    export(model, str(work))
     model.save_weights(str(work / weights_name))
     return {"model": spec.name, "source": spec.source["type"],
             "weights_sha256": weights_digest(model),
@@ -87,22 +112,7 @@ def make_model(spec: ModelSpec) -> Any:
 
 
 def load_keras_file(spec: ModelSpec) -> Any:
-    keras = import_keras()
-    path = spec.resolve(spec.source["path"])
-    trust = spec.source.get("trust_code", False)
-    if path.endswith(".keras") and not zipfile.is_zipfile(path):
-        raise BuildError(f"model.source.path: {path} is not a .keras file (not a zip archive)")
-    try:
-        return keras.saving.load_model(path, compile=False, safe_mode=not trust)
-    except ValueError as error:
-        if "safe_mode" in str(error) or "lambda" in str(error).lower():
-            raise BuildError(
-                f"model.source.path: {path} contains code (e.g. a Lambda layer) that Keras "
-                "safe mode refuses to run. If you trust this file, set "
-                "model.source.trust_code = true") from None
-        raise BuildError(f"model.source.path: cannot load {path}: {error}") from None
-    except OSError as error:
-        raise BuildError(f"model.source.path: cannot load {path}: {error}") from None
+    return load_model_file(spec.resolve(spec.source["path"]), spec.source.get("trust_code", False)).model
 
 
 def call_python_entry(spec: ModelSpec) -> Any:
@@ -145,16 +155,3 @@ def weights_digest(model: Any) -> str:
         digest.update(str(weights.shape).encode())
         digest.update(np.ascontiguousarray(weights).tobytes())
     return digest.hexdigest()
-
-
-def copy_saved_model(source: Path, work: Path) -> dict[str, Any]:
-    """Copy a user's SavedModel as is; its stamp hashes its files."""
-    if not (source / "saved_model.pb").is_file():
-        raise BuildError(f"model.source.path: {source} is not a SavedModel "
-                         "(no saved_model.pb inside)")
-    shutil.copytree(source, work, dirs_exist_ok=True)
-    digest = hashlib.sha256()
-    for file in sorted(p for p in source.rglob("*") if p.is_file()):
-        digest.update(file.relative_to(source).as_posix().encode())
-        digest.update(file.read_bytes())
-    return {"source": "saved_model", "files_sha256": digest.hexdigest()}

@@ -22,7 +22,8 @@ description = "Small MLP on the 8x8 digits set"   # free text; changing it rebui
 # trains it with [train] on [dataset]. The other types:
 #   type = "python"        entry = "module.path:function"  (returns a Keras model; trained)
 #                          sources = ["config.json"]  (files it reads besides its local imports)
-#   type = "keras_file"    path = "model.keras" (or .h5), trust_code = false  (used as is)
+#                          weights = "pretrained.weights.h5"  (optional; [train] epochs = 0: not trained)
+#   type = "keras_file"    path = "model.keras" (or a Keras 2 .h5), trust_code = false  (used as is)
 #   type = "saved_model"   path = "saved_model_dir"  (used as is)
 #   type = "frozen_graph"  path = "graph.pb", input_arrays = ["x"], output_arrays = ["y"],
 #                          input_shapes = {{ x = [1, 8, 8] }}  (TF1 graph, used as is)

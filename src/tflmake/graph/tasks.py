@@ -207,9 +207,11 @@ def savedmodel_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     file_dep = source_files(spec)
     if spec.trains:
         file_dep.append(layout.dataset(spec.name))
+    # A model file Keras 3 cannot read is loaded by Keras 2 when installed (builders/legacy_keras).
+    tools = spec.source_kind.tools
     return _artifact_task(
         "savedmodel", spec.name,
-        {"source": spec.source, "train": spec.train, "tools": tool_versions("tensorflow", "keras")},
+        {"source": spec.source, "train": spec.train, "tools": tool_versions(*tools)},
         actions=[(run_step, ["savedmodel", spec, layout])],
         file_dep=file_dep,
         # The Keras weights are a target too, so builds from before pruning and QAT
@@ -363,6 +365,8 @@ def source_files(spec: ModelSpec) -> list[str]:
     if "entry" in source:
         module, _ = entry_parts(source["entry"])
         files = [spec.resolve(relative) for relative in local_imports(spec.folder, module)]
+        if "weights" in source:
+            files.append(spec.resolve(source["weights"]))
         for relative in source.get("sources", []):
             files += _files_under(spec.resolve(relative))
         return sorted(set(files))

@@ -117,8 +117,9 @@ def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
         reference=report.get("reference"), test_samples=report["test_samples"],
         header=tuple(column.title for column in columns), rows=tuple(rows),
         sentences=tuple(sentence(entry, report) for entry in entries),
-        operators=tuple([*keras_line(report)] + [f"{e['name']} ({e['op_count']}): {operator_list(e['ops'])}"
-                                                 + optimization_note(e) + converter_note(e) for e in entries]),
+        operators=tuple([*loaded_line(report), *keras_line(report)] +
+                        [f"{e['name']} ({e['op_count']}): {operator_list(e['ops'])}" + optimization_note(e)
+                         + converter_note(e) for e in entries]),
         tools=report.get("tools", {}), gates=tuple(gates or ()),
         changes=None if changes is None else tuple(changes))
 
@@ -160,6 +161,12 @@ def _signed(value: float, spec: str = ".4g") -> str:
     if float(text) == 0:
         return f"±{text}"
     return f"{'+' if value > 0 else '−'}{text}"
+
+
+def loaded_line(report: Mapping[str, Any]) -> list[str]:
+    """How the model file was read (e.g. Keras 3 on an upgraded Keras 2 config), when it was read."""
+    route = report.get("loaded_by")
+    return [f"Model file loaded by: {route}"] if route else []
 
 
 def keras_line(report: Mapping[str, Any]) -> list[str]:

@@ -375,6 +375,8 @@ def missing_files(spec: ModelSpec) -> list[str]:
     checks: list[tuple[str, str, bool | None]] = []
     if spec.source_kind.path is not None:
         checks.append(("model.source.path", spec.source["path"], spec.source_kind.path == "directory"))
+    if "weights" in spec.source:
+        checks.append(("model.source.weights", spec.source["weights"], False))
     if "entry" in spec.source:
         module, _ = entry_parts(spec.source["entry"])
         if module_file(spec.folder, module) is None:

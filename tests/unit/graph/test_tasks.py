@@ -146,6 +146,30 @@ def test_saved_model_source_depends_on_its_files(tmp_path: Path) -> None:
     assert [Path(p).name for p in task["file_dep"]] == ["saved_model.pb", "variables.index"]
 
 
+def test_python_source_depends_on_its_weights_file(tmp_path: Path) -> None:
+    """`[model.source] weights` is a dependency of the savedmodel task: new weights rebuild it."""
+    (tmp_path / "nets.py").write_text("def build(): ...\n")
+    (tmp_path / "pretrained.h5").write_bytes(b"h5")
+    spec_path = tmp_path / "m.toml"
+    spec_path.write_text('[model.source]\ntype = "python"\nentry = "nets:build"\n'
+                         'weights = "pretrained.h5"\n[dataset]\ntype = "digits"\n'
+                         '[train]\nepochs = 0\n[[variant]]\nname = "f"\n')
+    spec = load_spec(spec_path)
+    task = next(t for t in all_tasks([spec]) if t["basename"] == "savedmodel" and t.get("name"))
+    assert [Path(p).name for p in task["file_dep"]] == ["nets.py", "pretrained.h5", "dataset.npz"]
+
+
+def test_keras_file_model_depends_on_the_tf_keras_version(tmp_path: Path) -> None:
+    """Keras 2 may load a model file, so its version is in the keras_file savedmodel key (only there)."""
+    (tmp_path / "net.h5").write_bytes(b"h5")
+    spec_path = tmp_path / "m.toml"
+    spec_path.write_text('[model.source]\ntype = "keras_file"\npath = "net.h5"\n[[variant]]\nname = "f"\n')
+    task = next(t for t in all_tasks([load_spec(spec_path)]) if t["basename"] == "savedmodel" and t.get("name"))
+    assert set(task["uptodate"][0].config["tools"]) == {"tensorflow", "keras", "tf_keras"}
+    mlp = tasks_of(tmp_path)["savedmodel:digits_mlp"]
+    assert set(mlp["uptodate"][0].config["tools"]) == {"tensorflow", "keras"}
+
+
 def test_loading_the_graph_never_imports_tensorflow() -> None:
     """Building every task dict of the examples imports neither TensorFlow nor Keras."""
     code = (

@@ -88,3 +88,11 @@ def test_html_escapes_text_from_the_model() -> None:
 def test_operator_list_counts_repeats_in_first_use_order() -> None:
     assert operator_list(["RESHAPE", "FULLY_CONNECTED", "FULLY_CONNECTED", "SOFTMAX"]) == \
         "RESHAPE, FULLY_CONNECTED ×2, SOFTMAX"
+
+
+def test_report_names_how_a_model_file_was_loaded() -> None:
+    """A loaded model's route (e.g. an upgraded Keras 2 config) is shown above its operators."""
+    report = {**copy.deepcopy(REPORT), "loaded_by": "keras3_upgraded_config"}
+    assert summarise(report).operators[0] == "Model file loaded by: keras3_upgraded_config"
+    assert "- Model file loaded by: keras3_upgraded_config" in render_model(summarise(report))
+    assert not any("loaded by" in line for line in summarise(REPORT).operators)

@@ -73,7 +73,7 @@ def test_all_problems_are_reported_at_once(tmp_path: Path) -> None:
     found = spec_problems(tmp_path, text)
     assert any(p.startswith("variant[0].name: expected a name of lowercase") for p in found)
     assert 'variant[0].c_array: expected a boolean; got "yes"' in found
-    assert "train.epochs: expected a number >= 1; got -1" in found
+    assert "train.epochs: expected a number >= 0; got -1" in found
 
 
 def test_missing_required_key(tmp_path: Path) -> None:
@@ -117,6 +117,32 @@ def test_missing_source_file(tmp_path: Path) -> None:
     text = '[model.source]\ntype = "keras_file"\npath = "nope.keras"\n[[variant]]\nname = "f"\n'
     assert spec_problems(tmp_path, text) == [
         f"model.source.path: no such file: {(tmp_path / 'nope.keras').as_posix()}"]
+
+
+PRETRAINED = ('[model.source]\ntype = "python"\nentry = "nets:build"\nweights = "{weights}"\n'
+              '[dataset]\ntype = "digits"\n[train]\nepochs = 0\n[[variant]]\nname = "f"\n')
+
+
+def test_python_source_with_weights_and_no_training_is_valid(tmp_path: Path) -> None:
+    """`weights` on a python source and `[train] epochs = 0` load; the weights file is kept as given."""
+    (tmp_path / "nets.py").write_text("")
+    (tmp_path / "net.weights.h5").write_bytes(b"")
+    spec = load_spec(write_spec(tmp_path, PRETRAINED.format(weights="net.weights.h5")))
+    assert spec.source["weights"] == "net.weights.h5" and spec.train and spec.train["epochs"] == 0
+
+
+def test_missing_weights_file_is_named(tmp_path: Path) -> None:
+    """A weights file that does not exist is named with its key, resolved against the spec folder."""
+    (tmp_path / "nets.py").write_text("")
+    assert spec_problems(tmp_path, PRETRAINED.format(weights="gone.h5")) == [
+        f"model.source.weights: no such file: {(tmp_path / 'gone.h5').as_posix()}"]
+
+
+def test_weights_file_must_be_a_keras_weights_format(tmp_path: Path) -> None:
+    """A weights path Keras cannot read by its suffix is refused before any build."""
+    (tmp_path / "nets.py").write_text("")
+    problems = spec_problems(tmp_path, PRETRAINED.format(weights="net.ckpt"))
+    assert problems[0].startswith("model.source.weights: expected a path ending in .weights.h5, .h5")
 
 
 def test_calibrated_variant_needs_a_dataset(tmp_path: Path) -> None:
