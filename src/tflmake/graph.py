@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tflmake.data.files import KINDS, dataset_files
 from tflmake.errors import SpecError
 from tflmake.filestats import MD5Checker
 from tflmake.fingerprint import key_and_targets_unchanged
@@ -79,9 +80,9 @@ def load_models(paths: Iterable[str | os.PathLike[str]], layout: Layout) -> tupl
     return [model for model in models if model[0].spec_path not in clashed], errors + clashes
 
 
-def file_facts(spec: ModelSpec) -> tuple[list[str], list[str]]:
-    """What a spec's tasks depend on besides its text: the files it names, and those its source holds."""
-    return missing_files(spec), source_files(spec)
+def file_facts(spec: ModelSpec) -> tuple[list[str], list[str], list[str]]:
+    """What a spec's tasks depend on besides its text: the files it names, those its source and data hold."""
+    return missing_files(spec), source_files(spec), data_files(spec)
 
 
 def doit_config(layout: Layout) -> dict[str, Any]:
@@ -189,11 +190,10 @@ def _artifact_task(basename: str, name: str, key: dict[str, Any], **fields: Any)
 
 def dataset_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     assert spec.dataset is not None
-    files = [spec.resolve(spec.dataset[key]) for key in ("path", "test_path") if key in spec.dataset]
     return _artifact_task(
-        "dataset", spec.name, {"dataset": spec.dataset, "tools": tool_versions("numpy", "scikit-learn")},
+        "dataset", spec.name, {"dataset": spec.dataset, "tools": tool_versions(*KINDS[spec.dataset["type"]].tools)},
         actions=[(run_step, ["dataset", spec, layout])],
-        file_dep=files,
+        file_dep=data_files(spec),
         targets=[layout.dataset(spec.name)])
 
 
@@ -218,7 +218,8 @@ def representative_task(spec: ModelSpec, layout: Layout) -> TaskDict:
         "representative", spec.name,
         {"representative": spec.representative, "tools": tool_versions("numpy")},
         actions=[(run_step, ["representative", spec, layout])],
-        file_dep=[layout.dataset(spec.name)],
+        file_dep=[layout.dataset(spec.name)] + [spec.resolve(spec.representative[key])
+                                                for key in ("indices_file",) if key in spec.representative],
         targets=[layout.representative(spec.name)])
 
 
@@ -356,6 +357,11 @@ def source_files(spec: ModelSpec) -> list[str]:
         as_file = Path(spec.folder) / f"{module}.py"
         return [spec.resolve(f"{module}.py" if as_file.is_file() else f"{module}/__init__.py")]
     return []
+
+
+def data_files(spec: ModelSpec) -> list[str]:
+    """The user's files a data set reads (every image of an image folder), so a new one makes it stale."""
+    return dataset_files(spec.dataset, spec.resolve, spec.folder) if spec.dataset else []
 
 
 def _remove_tree(path: str) -> None:

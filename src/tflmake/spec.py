@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from tflmake.data.files import dataset_problems, option_problems
 from tflmake.errors import SpecError
 from tflmake.optimization import optimization_problems
 from tflmake.speccache import ValidSpecCache
@@ -20,6 +21,8 @@ CALIBRATED = ("int8", "int16x8")
 SYMBOL_FIELDS = ("model", "variant")
 # Gates that compare top-1 classes, meaningless for a regression model.
 CLASSIFICATION_GATES = ("min_accuracy", "max_accuracy_drop", "min_agreement")
+# Gates that only an anomaly-detection evaluation measures.
+ANOMALY_GATES = ("min_auc",)
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,23 @@ def _defaults(definition: str, parent: str | None = None) -> dict[str, Any]:
     return fresh
 
 
+def _type_defaults(definition: str, kind: str) -> dict[str, Any]:
+    """The schema's defaults of the keys only one type of a section has (its `if`/`then` branch)."""
+    fresh: dict[str, Any] = json.loads(_schema_type_defaults(definition, kind))
+    return fresh
+
+
+@cache
+def _schema_type_defaults(definition: str, kind: str) -> str:
+    defaults: dict[str, Any] = {}
+    for branch in spec_schema()["$defs"][definition].get("allOf", []):
+        condition = branch["if"]["properties"]["type"]
+        if condition.get("const") == kind or kind in condition.get("enum", ()):
+            defaults |= {key: prop["default"] for key, prop in branch["then"]["properties"].items()
+                         if isinstance(prop, dict) and "default" in prop}
+    return json.dumps(defaults)
+
+
 @cache
 def _schema_defaults(definition: str, parent: str | None) -> str:
     schema = spec_schema()
@@ -232,9 +252,7 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
     model = document["model"]
     dataset = document.get("dataset")
     if dataset is not None:
-        dataset = _defaults("dataset") | dataset
-        if dataset["type"] == "npz":
-            dataset = {"x_key": "x", "y_key": "y"} | dataset
+        dataset = _defaults("dataset") | _type_defaults("dataset", dataset["type"]) | dataset
     train = document.get("train")
     if train is None and model["source"]["type"] not in LOADED_SOURCES:
         train = {}
@@ -296,6 +314,9 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
         problems.append(f'dataset: a "{source_type}" model is trained, so the spec needs a '
                         "[dataset] section")
     problems.extend(_symbol_problems(spec))
+    problems.extend(_representative_problems(document.get("representative", {})))
+    if spec.dataset:
+        problems.extend(option_problems(spec.dataset))
     problems.extend(missing_files(spec))
     if source_type == "frozen_graph":
         for name in spec.source.get("input_shapes", {}):
@@ -332,6 +353,15 @@ def _symbol_problems(spec: ModelSpec) -> list[str]:
                     "C identifier"]
     return []
 
+def _representative_problems(table: dict[str, Any]) -> list[str]:
+    """`indices` and `indices_file` each choose the samples: one of them, without samples or seed."""
+    chosen = [key for key in ("indices", "indices_file") if key in table]
+    if len(chosen) > 1:
+        return ["representative: set indices or indices_file, not both"]
+    return [f"representative.{key}: not used when representative.{chosen[0]} chooses the samples; "
+            "remove it" for key in ("samples", "seed") if chosen and key in table]
+
+
 def _gate_problems(spec: ModelSpec) -> list[str]:
     """Gates the model cannot be measured against: a typo-like mistake, so an error, not a skip."""
     problems: list[str] = []
@@ -341,10 +371,11 @@ def _gate_problems(spec: ModelSpec) -> list[str]:
         if gates and spec.dataset is None:
             problems.append(f"{where}: gates are checked on the test split, so the spec needs "
                             "a [dataset] section")
-        if spec.evaluation["task"] == "regression":
-            problems.extend(f'{where}.{key}: only for evaluation.task = "classification"; this '
-                            'model has task = "regression"' for key in CLASSIFICATION_GATES
-                            if key in gates)
+        task = spec.evaluation["task"]
+        for only, keys in (("classification", CLASSIFICATION_GATES), ("anomaly", ANOMALY_GATES)):
+            if task != only:
+                problems.extend(f'{where}.{key}: only for evaluation.task = "{only}"; this '
+                                f'model has task = "{task}"' for key in keys if key in gates)
     return problems
 
 
@@ -362,9 +393,8 @@ def missing_files(spec: ModelSpec) -> list[str]:
                 not (Path(spec.folder) / module / "__init__.py").is_file():
             return [f'model.source.entry: no module "{spec.source["entry"].split(":")[0]}" '
                     f"({module}.py) in {spec.folder}"]
-    for key in ("path", "test_path"):
-        if spec.dataset and key in spec.dataset:
-            checks.append((f"dataset.{key}", spec.dataset[key], False))
+    if "indices_file" in spec.representative:
+        checks.append(("representative.indices_file", spec.representative["indices_file"], False))
     checks += [(f"variant[{index}].recipe", variant.recipe, False) for index, variant in enumerate(spec.variants)
                if variant.backend != "converter" and isinstance(variant.recipe, str)]
     problems = []
@@ -373,4 +403,6 @@ def missing_files(spec: ModelSpec) -> list[str]:
         if not (resolved.is_dir() if is_dir else resolved.is_file()):
             kind = "directory" if is_dir else "file"
             problems.append(f"{key_path}: no such {kind}: {spec.resolve(relative)}")
+    if spec.dataset:
+        problems += dataset_problems(spec.dataset, spec.resolve, spec.folder)
     return problems

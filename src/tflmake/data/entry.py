@@ -1,0 +1,71 @@
+"""`python` data sets: a function in the spec's folder returns the arrays, for data no other type reads."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from tflmake.data.files import entry_file
+from tflmake.errors import BuildError
+from tflmake.spec import ModelSpec
+
+Arrays = dict[str, np.ndarray]
+ACCEPTED = ({"x", "y"}, {"x_train", "y_train", "x_test", "y_test"})
+
+
+def load_python_entry(spec: ModelSpec) -> Arrays:
+    """Call `entry`; it must return a mapping with x and y (or both splits) and optionally labels."""
+    assert spec.dataset is not None
+    entry = spec.dataset["entry"]
+    function = _entry_function(spec, entry)
+    try:
+        returned = function()
+    except Exception as error:  # the user's code: any failure is theirs, reported in one line
+        raise BuildError(f'dataset.entry: "{entry}" raised {type(error).__name__}: {error}') from None
+    return _arrays(entry, returned)
+
+
+def _entry_function(spec: ModelSpec, entry: str) -> Any:
+    """The entry's function, its module imported from the spec's folder under a name of its own."""
+    module_name, function_name = entry.split(":")
+    relative = entry_file(spec.folder, entry)
+    if relative is None:
+        raise BuildError(f'dataset.entry: no module "{module_name}" in {spec.folder}')
+    unique = f"_tflmake_data_{spec.name}_{module_name.replace('.', '_')}"
+    loader_spec = importlib.util.spec_from_file_location(unique, spec.resolve(relative))
+    assert loader_spec is not None and loader_spec.loader is not None
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.path.insert(0, spec.folder)  # so the module's own imports of its neighbours work
+    try:
+        loader_spec.loader.exec_module(module)
+    except Exception as error:  # noqa: BLE001 (the user's module: report it in one line)
+        raise BuildError(f'dataset.entry: importing "{module_name}" failed: {type(error).__name__}: {error}') from None
+    finally:
+        sys.path.remove(spec.folder)
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise BuildError(f'dataset.entry: module "{module_name}" has no function "{function_name}"')
+    return function
+
+
+def _arrays(entry: str, returned: Any) -> Arrays:
+    if not isinstance(returned, Mapping):
+        raise BuildError(f'dataset.entry: "{entry}" returned {type(returned).__name__}; expected a dict '
+                         "with x and y (or x_train, y_train, x_test, y_test)")
+    keys = set(returned) - {"labels"}
+    if keys not in ACCEPTED:
+        raise BuildError(f'dataset.entry: "{entry}" returned keys {", ".join(sorted(returned))}; expected '
+                         "x and y, or x_train, y_train, x_test and y_test (and optionally labels)")
+    arrays = {key: np.asarray(value) for key, value in returned.items()}
+    if "labels" in arrays:
+        arrays["labels"] = arrays["labels"].astype(str)
+    for x_key in (key for key in arrays if key.startswith("x")):
+        y_key = "y" + x_key[1:]
+        if len(arrays[x_key]) != len(arrays[y_key]):
+            raise BuildError(f'dataset.entry: "{entry}" returned {len(arrays[x_key])} {x_key} but '
+                             f"{len(arrays[y_key])} {y_key}; they must match")
+    return arrays
