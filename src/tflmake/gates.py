@@ -24,6 +24,7 @@ GATES = (
     Gate("max_size_bytes", "size_bytes", is_minimum=False),
     Gate("max_arena_bytes", "arena_bytes", is_minimum=False),
     Gate("max_latency_ms", "latency_ms_median", is_minimum=False),
+    Gate("min_auc", "auc", is_minimum=True),
 )
 GATES_BY_KEY = {gate.key: gate for gate in GATES}
 
@@ -93,6 +94,8 @@ def show(metric: str, value: float) -> str:
         return f"{value * 100:.2f} pt"
     if metric.endswith("_bytes"):
         return f"{int(value)} B"
+    if metric == "auc":
+        return f"{value:.4f}"
     return f"{value:.3f} ms"
 
 

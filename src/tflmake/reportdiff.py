@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 # Metrics a diff compares, in the order it lists them.
-COMPARED = ("size_bytes", "gzip_bytes", "accuracy", "agreement", "max_abs_diff", "mean_abs_diff",
-            "mse", "mae", "op_count", "arena_bytes", "latency_ms_median", "latency_ms_p90")
+COMPARED = ("size_bytes", "gzip_bytes", "accuracy", "top_k_accuracy", "agreement", "max_abs_diff",
+            "mean_abs_diff", "mse", "mae", "auc", "op_count", "arena_bytes", "latency_ms_median",
+            "latency_ms_p90")
 # Host timings wobble run to run (more so on a shared machine); smaller relative moves than
 # this are noise, not news.
 LATENCY_NOISE = 0.25

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tflmake import atomic, metrics
+from tflmake import atomic, evaluation_tasks, metrics
 from tflmake.builders.dataset import read_split
 from tflmake.console import progress
 from tflmake.emit.tradeoff import render_tradeoff
@@ -43,7 +43,7 @@ class Run:
 
 
 def build(spec: ModelSpec, layout: Layout) -> None:
-    split = read_split(layout, spec.name)
+    split = read_split(layout, spec.name, ("x_test", "y_test", "labels"))
     x, y = split["x_test"], split["y_test"]
     runs = {}
     for index, variant in enumerate(spec.variants, start=1):
@@ -89,7 +89,7 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
         "gzip_bytes": len(gzip.compress(data, compresslevel=9, mtime=0)),
         "sha256": hashlib.sha256(data).hexdigest(),
         "input": _describe(run.input), "output": _describe(run.output),
-        **task_metrics(spec.evaluation["task"], run.outputs, y),
+        **task_metrics(spec, run.outputs, y, x),
         "agreement": None, "max_abs_diff": None, "mean_abs_diff": None,
         "latency_ms_median": median, "latency_ms_p90": p90,
         "latency_runs": len(run.invoke_seconds), "arena_bytes": arena,
@@ -102,13 +102,13 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
                                        ).get("sparsity")
     if reference is not None:
         reference_outputs = runs[reference.name].outputs
-        if spec.evaluation["task"] == "classification":
+        if evaluation_tasks.TASKS[spec.evaluation["task"]].compares_top1:
             entry["agreement"] = metrics.top1_agreement(run.outputs, reference_outputs)
         entry["max_abs_diff"], entry["mean_abs_diff"] = metrics.abs_differences(
             run.outputs, reference_outputs)
     if variant.c_array:
         micro = run_micro(path, x, arena_size=max(10 * len(data), 2 * (arena or 0)))
-        entry["micro"] = {**task_metrics(spec.evaluation["task"], micro.outputs, y),
+        entry["micro"] = {**task_metrics(spec, micro.outputs, y, x),
                           "agreement_with_litert": metrics.top1_agreement(micro.outputs,
                                                                           run.outputs),
                           "max_abs_diff_vs_litert": metrics.abs_differences(micro.outputs,
@@ -116,12 +116,12 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
     return entry
 
 
-def task_metrics(task: str, outputs: np.ndarray, y: np.ndarray) -> dict[str, float | None]:
-    """accuracy for classifiers; mse and mae for regression; the others None."""
-    if task == "regression":
-        mse, mae = metrics.regression_errors(outputs, y)
-        return {"accuracy": None, "mse": mse, "mae": mae}
-    return {"accuracy": metrics.top1_accuracy(outputs, y), "mse": None, "mae": None}
+def task_metrics(spec: ModelSpec, outputs: np.ndarray, y: np.ndarray, x: np.ndarray) -> dict[str, Any]:
+    """What `[evaluation] task` measures (see evaluation_tasks); the other tasks' keys None."""
+    try:
+        return evaluation_tasks.measure(spec.evaluation["task"], outputs, y, x, spec.evaluation)
+    except ValueError as error:
+        raise BuildError(f"evaluation.task: {error}") from None
 
 
 def _add_reference_comparisons(report: dict[str, Any]) -> None:

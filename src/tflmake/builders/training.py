@@ -9,6 +9,7 @@ import numpy as np
 from tflmake.builders._tensorflow import import_keras
 from tflmake.console import progress
 from tflmake.errors import BuildError
+from tflmake.evaluation_tasks import TASKS
 from tflmake.spec import ModelSpec
 
 
@@ -66,11 +67,19 @@ def fit(model: Any, spec: ModelSpec, data: dict[str, np.ndarray], epochs: int,
     if not getattr(model, "compiled", False):
         compile_model(model, options)
     try:
-        model.fit(data["x_train"], data["y_train"], epochs=epochs,
+        model.fit(*training_pairs(spec, data), epochs=epochs,
                   batch_size=options["batch_size"], shuffle=True, verbose=0,
                   callbacks=[*(callbacks or []), _epoch_printer(epochs)])
     except ValueError as error:
         raise BuildError(f"training failed: {str(error).strip().splitlines()[-1]}") from None
+
+
+def training_pairs(spec: ModelSpec, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, targets): the labels, or for a model that reconstructs (anomaly) its normal inputs."""
+    if TASKS[spec.evaluation["task"]].reconstructs:
+        normal = data["x_train"][data["y_train"].reshape(-1) == 0]
+        return normal, normal
+    return data["x_train"], data["y_train"]
 
 
 def steps_per_epoch(samples: int, batch_size: int) -> int:
