@@ -131,9 +131,9 @@ def sentence(entry: Mapping[str, Any], report: Mapping[str, Any]) -> str:
     """The plain-language line: "int8: 3.52× smaller, −0.30 pt accuracy, 99.44 % agreement"."""
     name = entry["name"]
     regression = report.get("task") == "regression"
-    quality = f"MSE {entry['mse']:.4g}" if regression else f"{_percent(entry['accuracy'])} accuracy"
     if report.get("task") == "anomaly":
         return _anomaly_sentence(entry, report)
+    quality = f"MSE {entry['mse']:.4g}" if regression else f"{_percent(entry['accuracy'])} accuracy"
     if report.get("reference") is None:
         return f"{name}: {_kib(entry['size_bytes'])}, {quality} (no float variant to compare with)"
     if name == report["reference"]:

@@ -7,6 +7,8 @@ take 8 MB, not 33 MB of float32. Other inputs are stored as float32, scaled.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +32,12 @@ def build(spec: ModelSpec, layout: Layout) -> None:
     options = spec.dataset
     loaded = LOADERS[options["type"]](spec)
     arrays = loaded if "x_test" in loaded else split(loaded, options)
-    raw = all(arrays[f"x_{part}"].dtype == np.uint8 for part in ("train", "test"))
+    raw = all(arrays[name].dtype == np.uint8 for part in ("train", "test") for name in input_names(arrays, part))
     for part in ("train", "test"):
         arrays[f"x_{part}"] = prepare_inputs(arrays[f"x_{part}"], options, raw)
+        for extra in input_names(arrays, part)[1:]:  # the model's other inputs: as given, scaled
+            arrays[extra] = arrays[extra] if raw else arrays[extra].astype(np.float32) / np.float32(
+                options.get("scale", 1.0))
     if raw:
         arrays["x_scale"] = np.array([options.get("scale", 1.0)], dtype=np.float32)
     save_npz(layout.dataset(spec.name), arrays)
@@ -40,9 +45,23 @@ def build(spec: ModelSpec, layout: Layout) -> None:
 
 def split(arrays: Arrays, options: dict[str, Any]) -> Arrays:
     """A seeded shuffle, then the last `test_fraction` of it becomes the test split."""
-    x, y = arrays.pop("x"), arrays.pop("y")
-    train, test = split_indices(len(x), options)
-    return {**arrays, "x_train": x[train], "y_train": y[train], "x_test": x[test], "y_test": y[test]}
+    samples = {name: arrays.pop(name) for name in [*input_names(arrays, None), "y"]}
+    train, test = split_indices(len(samples["x"]), options)
+    for name, values in samples.items():
+        arrays |= {f"{name}_train": values[train], f"{name}_test": values[test]}
+    return arrays
+
+
+def input_names(arrays: Container[str], part: str | None) -> list[str]:
+    """The input arrays of a split in model input order: x_<part>, then x1_<part>, x2_<part>, ...
+
+    A model with more than one input gets its first input from `x` and input k from `xk`.
+    """
+    suffix = f"_{part}" if part else ""
+    names = [f"x{suffix}"]
+    while f"x{len(names)}{suffix}" in arrays:
+        names.append(f"x{len(names)}{suffix}")
+    return names
 
 
 def prepare_inputs(x: np.ndarray, options: dict[str, Any], raw: bool = False) -> np.ndarray:
@@ -134,13 +153,24 @@ def read_split(layout: Layout, model: str, names: tuple[str, ...] | None = None)
 
 def read_stored(layout: Layout, model: str, names: tuple[str, ...] | None = None) -> Arrays:
     """The arrays as stored (uint8 inputs stay uint8, with `x_scale`)."""
-    path = layout.dataset(model)
-    if not Path(path).is_file():
-        raise BuildError(f"{path} is missing; run `doit dataset:{model}` first")
+    path = _existing(layout, model)
     if names is None:
         return load_npz(path)
     with np.load(path, allow_pickle=False) as data:
         return {name: data[name] for name in (*names, "x_scale") if name in data.files}
+
+
+def stored_names(layout: Layout, model: str) -> list[str]:
+    """The names of the arrays in dataset.npz, without loading them."""
+    with np.load(_existing(layout, model), allow_pickle=False) as data:
+        return list(data.files)
+
+
+def _existing(layout: Layout, model: str) -> str:
+    path = layout.dataset(model)
+    if not Path(path).is_file():
+        raise BuildError(f"{path} is missing; run `doit dataset:{model}` first")
+    return path
 
 
 def scale_inputs(arrays: Arrays) -> Arrays:
@@ -148,6 +178,6 @@ def scale_inputs(arrays: Arrays) -> Arrays:
     stored_scale = arrays.pop("x_scale", None)
     if stored_scale is not None:
         scale = np.float32(stored_scale.reshape(-1)[0])
-        for name in [name for name in arrays if name.startswith("x_")]:
+        for name in [name for name in arrays if re.fullmatch(r"x\d*_(train|test)", name)]:
             arrays[name] = arrays[name].astype(np.float32) / scale
     return arrays

@@ -14,7 +14,10 @@ from tflmake.spec import ModelSpec
 
 
 def build(spec: ModelSpec, layout: Layout) -> None:
-    stored = read_stored(layout, spec.name, ("x_train", "files_train"))
+    stored = read_stored(layout, spec.name, ("x_train", "files_train", "x1_train"))
+    if stored.pop("x1_train", None) is not None:
+        raise BuildError("representative: calibrating a model with more than one input is not supported yet; "
+                         "use quantize = \"none\", \"dynamic\" or \"float16\" for it")
     x_train = stored.pop("x_train")
     chosen = chosen_indices(spec, len(x_train), stored.pop("files_train", None))
     # Only the chosen rows are scaled to float32, not the whole training split.

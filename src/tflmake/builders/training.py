@@ -74,12 +74,16 @@ def fit(model: Any, spec: ModelSpec, data: dict[str, np.ndarray], epochs: int,
         raise BuildError(f"training failed: {str(error).strip().splitlines()[-1]}") from None
 
 
-def training_pairs(spec: ModelSpec, data: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def training_pairs(spec: ModelSpec, data: dict[str, np.ndarray]) -> tuple[Any, np.ndarray]:
     """(inputs, targets): the labels, or for a model that reconstructs (anomaly) its normal inputs."""
     if TASKS[spec.evaluation["task"]].reconstructs:
         normal = data["x_train"][data["y_train"].reshape(-1) == 0]
         return normal, normal
-    return data["x_train"], data["y_train"]
+    extra = 1
+    while f"x{extra}_train" in data:  # a model with several inputs: x, x1, x2, ...
+        extra += 1
+    inputs = data["x_train"] if extra == 1 else [data["x_train"], *(data[f"x{k}_train"] for k in range(1, extra))]
+    return inputs, data["y_train"]
 
 
 def steps_per_epoch(samples: int, batch_size: int) -> int:

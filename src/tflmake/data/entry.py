@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +16,8 @@ from tflmake.spec import ModelSpec
 
 Arrays = dict[str, np.ndarray]
 ACCEPTED = ({"x", "y"}, {"x_train", "y_train", "x_test", "y_test"})
+# Inputs 2, 3, ... of a model with more than one input: x1, x2, ... (or x1_train, x1_test, ...).
+EXTRA_INPUT = re.compile(r"x[1-9]\d*(_train|_test)?")
 
 
 def load_python_entry(spec: ModelSpec) -> Arrays:
@@ -56,15 +59,16 @@ def _arrays(entry: str, returned: Any) -> Arrays:
     if not isinstance(returned, Mapping):
         raise BuildError(f'dataset.entry: "{entry}" returned {type(returned).__name__}; expected a dict '
                          "with x and y (or x_train, y_train, x_test, y_test)")
-    keys = set(returned) - {"labels"}
+    keys = {key for key in returned if key != "labels" and not EXTRA_INPUT.fullmatch(str(key))}
     if keys not in ACCEPTED:
         raise BuildError(f'dataset.entry: "{entry}" returned keys {", ".join(sorted(returned))}; expected '
-                         "x and y, or x_train, y_train, x_test and y_test (and optionally labels)")
+                         "x and y, or x_train, y_train, x_test and y_test (and optionally labels, and "
+                         "x1, x2, ... for a model's further inputs)")
     arrays = {key: np.asarray(value) for key, value in returned.items()}
     if "labels" in arrays:
         arrays["labels"] = arrays["labels"].astype(str)
     for x_key in (key for key in arrays if key.startswith("x")):
-        y_key = "y" + x_key[1:]
+        y_key = "y" + x_key.lstrip("x0123456789")
         if len(arrays[x_key]) != len(arrays[y_key]):
             raise BuildError(f'dataset.entry: "{entry}" returned {len(arrays[x_key])} {x_key} but '
                              f"{len(arrays[y_key])} {y_key}; they must match")
