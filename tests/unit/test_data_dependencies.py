@@ -94,3 +94,18 @@ def test_validate_checks_image_folders_without_importing_tensorflow_or_pillow(tm
                             env={"PYTHONPATH": str(REPO / "src"), "PATH": ""})
     assert result.stdout.splitlines() == [
         "demo.toml: dataset.path: class folder images/empty has no .bmp/.gif/.jpeg/.jpg/.png files", "[]"]
+
+
+def test_audio_options_that_cannot_work_are_spec_errors(tmp_path: Path) -> None:
+    """A window longer than the clip, more MFCCs than mel bins, or bands above Nyquist fail validation."""
+    from tests.conftest import spec_problems
+
+    write_wav(tmp_path / "speech" / "yes" / "1.wav", 440.0, sample_rate=8000, milliseconds=50)
+    head = IMAGE_SPEC[:IMAGE_SPEC.index("[dataset]")] + '[[variant]]\nname = "f"\n'
+    problems = spec_problems(tmp_path, head + '[dataset]\ntype = "audio_folder"\npath = "speech"\nsample_rate = 8000\n'
+                                              "clip_ms = 20\nmfcc_count = 41\nupper_hz = 5000\n")
+    assert problems == [
+        "dataset.window_ms: 30 ms is longer than clip_ms (20 ms); no frame fits in a clip",
+        "dataset.mfcc_count: 41 MFCCs need at least as many mel_bins (got 40)",
+        "dataset.upper_hz: expected lower_hz < upper_hz <= sample_rate / 2 (4000 Hz); got 20 and 5000",
+    ]

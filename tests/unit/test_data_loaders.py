@@ -163,3 +163,29 @@ def test_read_wav_rejects_stereo(tmp_path: Path) -> None:
         assert clip.getnchannels() == 2
     with pytest.raises(BuildError, match="2 channel"):
         read_wav(str(tmp_path / "stereo.wav"), 16000, 16000)
+
+
+def test_two_spec_folders_with_a_helper_of_the_same_name_each_get_their_own(tmp_path: Path) -> None:
+    """A data entry's neighbour modules are not shared through sys.modules between specs."""
+    for number in (1, 2):
+        folder = tmp_path / f"spec{number}"
+        folder.mkdir()
+        (folder / "helper.py").write_text(f"COUNT = {number * 5}\n")
+        (folder / "mydata.py").write_text(
+            "import numpy as np\nfrom helper import COUNT\n"
+            "def load():\n    return {'x': np.zeros((COUNT, 4)), 'y': np.zeros(COUNT)}\n")
+    counts = [sum(len(build_dataset(tmp_path / f"spec{n}", '[dataset]\ntype = "python"\nentry = "mydata:load"\n')[k])
+                  for k in ("x_train", "x_test")) for n in (1, 2)]
+    assert counts == [5, 10]
+
+
+def test_python_entry_extra_inputs_are_split_and_scaled_with_x(tmp_path: Path) -> None:
+    """x1 (a model's second input) follows x into the same train/test rows and is divided by scale."""
+    (tmp_path / "mydata.py").write_text(
+        "import numpy as np\n"
+        "def load():\n"
+        "    return {'x': np.arange(20.0).reshape(10, 2), 'x1': np.arange(10.0) * 2, 'y': np.arange(10)}\n")
+    arrays = build_dataset(tmp_path, '[dataset]\ntype = "python"\nentry = "mydata:load"\nscale = 2.0\n')
+    for part in ("train", "test"):
+        assert np.array_equal(arrays[f"x1_{part}"], arrays[f"y_{part}"].astype(np.float32))
+        assert np.array_equal(arrays[f"x_{part}"][:, 0], arrays[f"y_{part}"].astype(np.float32))

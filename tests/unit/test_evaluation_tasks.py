@@ -71,3 +71,19 @@ def test_min_auc_gate_and_diff() -> None:
     previous = {"variants": {"int8": {"auc": 0.85}}}
     assert [change.metric for change in diff_reports(previous, report)] == ["auc"]
     assert "auc" in COMPARED and "top_k_accuracy" in COMPARED
+
+
+def test_anomaly_report_renders_auc_not_accuracy() -> None:
+    """An anomaly model's report shows ROC AUC in the table and sentences; accuracy is not formatted."""
+    import json
+    from pathlib import Path
+
+    from tflmake.emit.report_md import render_model
+    from tflmake.summary import summarise
+
+    report = json.loads((Path(__file__).parents[1] / "data" / "report_toy.json").read_text())
+    report["task"] = "anomaly"
+    for entry, auc in zip(report["variants"].values(), (0.95, 0.93), strict=False):
+        entry.update(accuracy=None, agreement=None, accuracy_drop=None, auc=auc, mse=0.01)
+    text = render_model(summarise(report, [], []))
+    assert "| ROC AUC |" in text and "int8: 3.52× smaller, ROC AUC 0.9300 (−0.02 vs float)" in text

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -24,12 +26,33 @@ def load_python_entry(spec: ModelSpec) -> Arrays:
     """Call `entry`; it must return a mapping with x and y (or both splits) and optionally labels."""
     assert spec.dataset is not None
     entry = spec.dataset["entry"]
-    function = _entry_function(spec, entry)
-    try:
-        returned = function()
-    except Exception as error:  # the user's code: any failure is theirs, reported in one line
-        raise BuildError(f'dataset.entry: "{entry}" raised {type(error).__name__}: {error}') from None
+    with _own_imports(spec.folder):
+        function = _entry_function(spec, entry)
+        try:
+            returned = function()
+        except Exception as error:  # the user's code: any failure is theirs, reported in one line
+            raise BuildError(f'dataset.entry: "{entry}" raised {type(error).__name__}: {error}') from None
     return _arrays(entry, returned)
+
+
+@contextmanager
+def _own_imports(folder: str) -> Iterator[None]:
+    """The spec's folder first on sys.path, and the modules imported from it forgotten afterwards.
+
+    Two specs whose folders both hold a `helper.py` must each get their own: a
+    module left in sys.modules would be handed to the next spec's entry.
+    """
+    root = os.path.abspath(folder)
+    before = set(sys.modules)
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        sys.path.remove(folder)
+        for name in set(sys.modules) - before:
+            path = getattr(sys.modules[name], "__file__", None) or ""
+            if os.path.abspath(path).startswith(root + os.sep):
+                del sys.modules[name]
 
 
 def _entry_function(spec: ModelSpec, entry: str) -> Any:
@@ -42,13 +65,10 @@ def _entry_function(spec: ModelSpec, entry: str) -> Any:
     loader_spec = importlib.util.spec_from_file_location(unique, spec.resolve(relative))
     assert loader_spec is not None and loader_spec.loader is not None
     module = importlib.util.module_from_spec(loader_spec)
-    sys.path.insert(0, spec.folder)  # so the module's own imports of its neighbours work
     try:
         loader_spec.loader.exec_module(module)
     except Exception as error:  # noqa: BLE001 (the user's module: report it in one line)
         raise BuildError(f'dataset.entry: importing "{module_name}" failed: {type(error).__name__}: {error}') from None
-    finally:
-        sys.path.remove(spec.folder)
     function = getattr(module, function_name, None)
     if not callable(function):
         raise BuildError(f'dataset.entry: module "{module_name}" has no function "{function_name}"')
