@@ -323,3 +323,20 @@ def test_model_with_two_inputs_and_two_outputs_is_evaluated_on_the_chosen_output
     evaluated = next(p for p in predictions if p.shape[-1] == entry["tensors"]["outputs"][1]["shape"][-1])
     assert entry["accuracy"] == pytest.approx(float(np.mean(evaluated.argmax(axis=1) == y)), abs=1e-9)
     assert all("max_abs_diff" in t for t in report["variants"]["dynamic"]["tensors"]["outputs"])
+
+
+def test_log_mel_front_end_puts_a_tone_in_its_mel_band(tmp_path: Path) -> None:
+    """A 1 kHz tone's log-mel energy peaks in the band centred nearest 1 kHz (HTK mel, 20-4000 Hz, 40 bands)."""
+    from tests.datafixtures import write_wav
+    from tflmake.data.audio import audio_features
+
+    write_wav(tmp_path / "tone.wav", 1000.0)
+    options = {"sample_rate": 16000, "clip_ms": 1000, "features": "log_mel", "window_ms": 30, "stride_ms": 20,
+               "mel_bins": 40, "mfcc_count": 10, "lower_hz": 20, "upper_hz": 4000}
+    log_mel = audio_features([str(tmp_path / "tone.wav")], options)
+    assert log_mel.shape == (1, 49, 40)
+    mel = np.linspace(1127 * np.log1p(20 / 700), 1127 * np.log1p(4000 / 700), 42)
+    centres = 700 * np.expm1(mel[1:-1] / 1127)
+    assert abs(int(np.argmax(log_mel[0].mean(axis=0))) - int(np.argmin(np.abs(centres - 1000)))) <= 1
+    mfcc = audio_features([str(tmp_path / "tone.wav")], {**options, "features": "mfcc"})
+    assert mfcc.shape == (1, 49, 10) and np.isfinite(mfcc).all()
