@@ -53,14 +53,17 @@ def class_folders(root: str, class_names: list[str] | None = None) -> list[str]:
         return sorted(entry.name for entry in entries if entry.is_dir() and not entry.name.startswith("."))
 
 
-def folder_files(folder: str, extensions: tuple[str, ...]) -> list[str]:
+def folder_files(folder: str, extensions: tuple[str, ...], prefix: str = "") -> list[str]:
     """Files under `folder` (recursively, like Keras) with one of `extensions`, as sorted relative paths."""
     found = []
-    for current, subfolders, names in os.walk(folder):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        relative = os.path.relpath(current, folder)
-        found += [name if relative == "." else f"{relative}/{name}".replace(os.sep, "/")
-                  for name in names if name.lower().endswith(extensions) and not name.startswith(".")]
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                found += folder_files(entry.path, extensions, f"{prefix}{entry.name}/")
+            elif entry.name.lower().endswith(extensions):
+                found.append(prefix + entry.name)
     return sorted(found)
 
 
@@ -140,7 +143,7 @@ def _class_folder_problems(key: str, root: str, extensions: tuple[str, ...],
         return [f'dataset.class_names: no folder "{missing[0]}" in {root}']
     if not classes:
         return [f"dataset.{key}: {root} has no class subfolders (expected one folder per class)"]
-    empty = [name for name in classes if not folder_files(os.path.join(root, name), extensions)]
+    empty = [name for name in classes if not _holds_a_file(os.path.join(root, name), extensions)]
     if empty:
         return [f"dataset.{key}: class folder {root}/{empty[0]} has no {'/'.join(extensions)} files"]
     return []
@@ -162,3 +165,16 @@ def option_problems(dataset: dict[str, Any]) -> list[str]:
                         f"({dataset['sample_rate'] / 2:g} Hz); got {dataset['lower_hz']:g} and "
                         f"{dataset['upper_hz']:g}")
     return problems
+
+
+def _holds_a_file(folder: str, extensions: tuple[str, ...]) -> bool:
+    """True at the first file with one of `extensions` (validation need not list a whole folder)."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.name.lower().endswith(extensions) and entry.is_file():
+                return True
+            if entry.is_dir() and _holds_a_file(entry.path, extensions):
+                return True
+    return False
