@@ -26,6 +26,24 @@ class DataKind:
     entry: bool = False
     # The libraries whose versions decide the loaded arrays (part of the task's key).
     tools: tuple[str, ...] = ("numpy", "scikit-learn")
+    # Checks of option values against each other (the schema checks each alone).
+    option_problems: Callable[[dict[str, Any]], list[str]] = lambda dataset: []
+
+
+def audio_option_problems(dataset: dict[str, Any]) -> list[str]:
+    """A frame must fit in a clip, MFCCs come from mel bins, the bank lies below Nyquist."""
+    problems = []
+    if dataset["window_ms"] > dataset["clip_ms"]:
+        problems.append(f"dataset.window_ms: {dataset['window_ms']} ms is longer than clip_ms "
+                        f"({dataset['clip_ms']} ms); no frame fits in a clip")
+    if dataset["features"] == "mfcc" and dataset["mfcc_count"] > dataset["mel_bins"]:
+        problems.append(f"dataset.mfcc_count: {dataset['mfcc_count']} MFCCs need at least as many "
+                        f"mel_bins (got {dataset['mel_bins']})")
+    if not dataset["lower_hz"] < dataset["upper_hz"] <= dataset["sample_rate"] / 2:
+        problems.append(f"dataset.upper_hz: expected lower_hz < upper_hz <= sample_rate / 2 "
+                        f"({dataset['sample_rate'] / 2:g} Hz); got {dataset['lower_hz']:g} and "
+                        f"{dataset['upper_hz']:g}")
+    return problems
 
 
 KINDS = {
@@ -35,7 +53,7 @@ KINDS = {
     "image_folder": DataKind(folder_keys=("path", "test_path"), extensions=IMAGE_EXTENSIONS,
                              tools=("numpy", "pillow")),
     "audio_folder": DataKind(folder_keys=("path", "test_path"), extensions=AUDIO_EXTENSIONS,
-                             tools=("numpy", "tensorflow")),
+                             tools=("numpy", "tensorflow"), option_problems=audio_option_problems),
     "csv": DataKind(file_keys=("path", "test_path"), tools=("numpy",)),
     "python": DataKind(entry=True, tools=("numpy",)),
 }
@@ -151,20 +169,7 @@ def _class_folder_problems(key: str, root: str, extensions: tuple[str, ...],
 
 def option_problems(dataset: dict[str, Any]) -> list[str]:
     """What the schema cannot say about a data set's options: limits that relate two keys."""
-    if dataset["type"] != "audio_folder":
-        return []
-    problems = []
-    if dataset["window_ms"] > dataset["clip_ms"]:
-        problems.append(f"dataset.window_ms: {dataset['window_ms']} ms is longer than clip_ms "
-                        f"({dataset['clip_ms']} ms); no frame fits in a clip")
-    if dataset["features"] == "mfcc" and dataset["mfcc_count"] > dataset["mel_bins"]:
-        problems.append(f"dataset.mfcc_count: {dataset['mfcc_count']} MFCCs need at least as many "
-                        f"mel_bins (got {dataset['mel_bins']})")
-    if not dataset["lower_hz"] < dataset["upper_hz"] <= dataset["sample_rate"] / 2:
-        problems.append(f"dataset.upper_hz: expected lower_hz < upper_hz <= sample_rate / 2 "
-                        f"({dataset['sample_rate'] / 2:g} Hz); got {dataset['lower_hz']:g} and "
-                        f"{dataset['upper_hz']:g}")
-    return problems
+    return KINDS[dataset["type"]].option_problems(dataset)
 
 
 def _holds_a_file(folder: str, extensions: tuple[str, ...]) -> bool:
