@@ -71,8 +71,10 @@ def _times_smaller(ratio: float) -> str:
     return f"{1 / ratio:.2f}×" if ratio else "n/a"
 
 
-def _columns(task: str) -> list[Column]:
+def _columns(task: str, top_k: int | None = None) -> list[Column]:
     quality = [Column("Accuracy", lambda e: e["accuracy"], _percent, max),
+               # Reports from before top-k was measured have no top_k: no column.
+               *([Column(f"Top-{top_k}", lambda e: e.get("top_k_accuracy"), _percent, max)] if top_k else []),
                Column("Agreement", lambda e: e["agreement"], _percent),
                Column("Max abs diff", lambda e: e["max_abs_diff"], lambda v: f"{v:.4f}")]
     if task == "regression":
@@ -100,7 +102,8 @@ def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
               changes: list[Change] | None = None) -> ModelSummary:
     """The summary of one report.json; `changes` None means there was no previous report."""
     entries = [{"name": name, **entry} for name, entry in report["variants"].items()]
-    columns = _columns(report.get("task", "classification"))
+    top_k = next((entry.get("top_k") for entry in entries if entry.get("top_k")), None)
+    columns = _columns(report.get("task", "classification"), top_k)
     bests = {}
     for column in columns:
         values = [value for entry in entries if (value := column.value(entry)) is not None]

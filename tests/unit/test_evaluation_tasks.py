@@ -87,3 +87,19 @@ def test_anomaly_report_renders_auc_not_accuracy() -> None:
         entry.update(accuracy=None, agreement=None, accuracy_drop=None, auc=auc, mse=0.01)
     text = render_model(summarise(report, [], []))
     assert "| ROC AUC |" in text and "int8: 3.52× smaller, ROC AUC 0.9300 (−0.02 vs float)" in text
+
+
+def test_report_table_has_a_top_k_column_only_when_measured() -> None:
+    """New reports show "Top-5"; reports from before top-k was measured keep their columns."""
+    import json
+    from pathlib import Path
+
+    from tflmake.summary import summarise
+
+    report = json.loads((Path(__file__).parents[1] / "data" / "report_toy.json").read_text())
+    assert not any(title.startswith("Top-") for title in summarise(report, [], []).header)
+    for entry in report["variants"].values():
+        entry.update(top_k=5, top_k_accuracy=0.99)
+    summary = summarise(report, [], [])
+    column = summary.header.index("Top-5")
+    assert [row[column].text for row in summary.rows] == ["99.00 %", "99.00 %"]
