@@ -86,6 +86,7 @@ epochs = 5
 # task = "classification"   # or "regression" (MSE/MAE instead of accuracy/agreement),
 #                           # or "anomaly" (ROC AUC of the reconstruction error)
 # top_k = 5                 # k of the top-k accuracy (classification)
+# output = 0                # models with several outputs: the one the metrics use
 # latency_runs = 100        # timed single-thread invokes (host latency, not device)
 
 # Quality gates: the report task fails when a variant breaks one. Omitted = not checked.
