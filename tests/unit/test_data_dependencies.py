@@ -109,3 +109,21 @@ def test_audio_options_that_cannot_work_are_spec_errors(tmp_path: Path) -> None:
         "dataset.mfcc_count: 41 MFCCs need at least as many mel_bins (got 40)",
         "dataset.upper_hz: expected lower_hz < upper_hz <= sample_rate / 2 (4000 Hz); got 20 and 5000",
     ]
+
+
+def test_a_removed_class_folder_is_a_spec_error_not_a_crash(tmp_path: Path, monkeypatch) -> None:
+    """A cached spec whose named class folder disappeared is described afresh and fails validation in one line."""
+    from tests.conftest import spec_problems
+
+    monkeypatch.chdir(tmp_path)
+    write_image_folder(tmp_path / "images", {"a": 2, "b": 2})
+    text = IMAGE_SPEC.replace('image_size = [4, 4]\n', 'image_size = [4, 4]\nclass_names = ["a", "b"]\n')
+    path = write_spec(tmp_path, text)
+    spec = load_spec(path)
+    cache = taskcache.TaskCache("build/cache.pickle", "build", file_facts)
+    cache.store(str(path), path.read_text(), spec, [dataset_task(spec, Layout("build"))])
+    for image in (tmp_path / "images" / "b").iterdir():
+        image.unlink()
+    (tmp_path / "images" / "b").rmdir()
+    assert cache.lookup(str(path), path.read_text()) is None
+    assert spec_problems(tmp_path, text) == ['dataset.class_names: no folder "b" in images']

@@ -125,7 +125,10 @@ def dataset_files(dataset: dict[str, Any], resolve: Callable[[str], str], folder
     for key in kind.folder_keys:
         root = resolve(dataset[key]) if key in dataset else None
         if root is not None and os.path.isdir(root):
-            files += labelled_files(root, kind.extensions, dataset.get("class_names"))[0]
+            # Only folders that exist: a missing one is the validation's message, not a crash here.
+            classes = [name for name in class_folders(root, dataset.get("class_names"))
+                       if os.path.isdir(os.path.join(root, name))]
+            files += labelled_files(root, kind.extensions, classes)[0]
     if kind.entry:
         found = entry_file(folder, dataset["entry"])
         if found is not None:
