@@ -44,7 +44,7 @@ layers = [
 #                    image_size = [96, 96], color_mode = "rgb", interpolation = "bilinear",
 #                    class_names = ["cat", "dog"] (optional: folders and label order)
 #   type = "audio_folder"  path = "speech" (one subfolder of .wav per class), sample_rate = 16000,
-#                    clip_ms = 1000, features = "mfcc" (or "log_mel"), window_ms = 30,
+#                    clip_ms = 1000, normalize = "max", features = "mfcc" (or "log_mel"), window_ms = 30,
 #                    stride_ms = 20, mel_bins = 40, mfcc_count = 10, lower_hz = 20, upper_hz = 4000
 #   type = "csv"     path = "imu.csv", columns = ["ax", "ay", "az"], label_column = "activity",
 #                    window = 128, stride = 64 (default: window)

@@ -331,8 +331,8 @@ def test_log_mel_front_end_puts_a_tone_in_its_mel_band(tmp_path: Path) -> None:
     from tflmake.data.audio import audio_features
 
     write_wav(tmp_path / "tone.wav", 1000.0)
-    options = {"sample_rate": 16000, "clip_ms": 1000, "features": "log_mel", "window_ms": 30, "stride_ms": 20,
-               "mel_bins": 40, "mfcc_count": 10, "lower_hz": 20, "upper_hz": 4000}
+    options = {"sample_rate": 16000, "clip_ms": 1000, "normalize": "max", "features": "log_mel", "window_ms": 30,
+               "stride_ms": 20, "mel_bins": 40, "mfcc_count": 10, "lower_hz": 20, "upper_hz": 4000}
     log_mel = audio_features([str(tmp_path / "tone.wav")], options)
     assert log_mel.shape == (1, 49, 40)
     mel = np.linspace(1127 * np.log1p(20 / 700), 1127 * np.log1p(4000 / 700), 42)

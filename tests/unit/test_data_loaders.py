@@ -189,3 +189,14 @@ def test_python_entry_extra_inputs_are_split_and_scaled_with_x(tmp_path: Path) -
     for part in ("train", "test"):
         assert np.array_equal(arrays[f"x1_{part}"], arrays[f"y_{part}"].astype(np.float32))
         assert np.array_equal(arrays[f"x_{part}"][:, 0], arrays[f"y_{part}"].astype(np.float32))
+
+
+def test_normalize_divides_by_the_largest_sample_as_the_kws_reference_does() -> None:
+    """max divides by the largest value (not absolute), peak by the largest magnitude; silence stays silence."""
+    from tflmake.data.audio import normalize
+
+    clip = np.array([-0.8, 0.2, 0.4], dtype=np.float32)
+    assert normalize(clip, "max").tolist() == pytest.approx([-2.0, 0.5, 1.0])
+    assert normalize(clip, "peak").tolist() == pytest.approx([-1.0, 0.25, 0.5])
+    assert normalize(clip, "none").tolist() == pytest.approx(clip.tolist())
+    assert normalize(np.zeros(3, dtype=np.float32), "max").tolist() == [0.0, 0.0, 0.0]

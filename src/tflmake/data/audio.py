@@ -1,8 +1,9 @@
 """`audio_folder` data sets: one subfolder of .wav clips per class, turned into MFCC or log-mel features.
 
 The front end is the one the DS-CNN keyword-spotting references were trained
-with (MLPerf Tiny KWS, after ARM's ML-KWS-for-MCU): tf.signal's STFT with a Hann
-window, a mel filter bank, log(mel + 1e-6), then the DCT of
+with (MLPerf Tiny KWS, after ARM's ML-KWS-for-MCU): each clip divided by its
+largest sample, tf.signal's STFT with a Hann window, a mel filter bank,
+log(mel + 1e-6), then the DCT of
 tf.signal.mfccs_from_log_mel_spectrograms. tf.signal rather than a numpy
 re-implementation so features match those references' training pipeline.
 """
@@ -10,6 +11,7 @@ re-implementation so features match those references' training pipeline.
 from __future__ import annotations
 
 import wave
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,10 @@ from tflmake.spec import ModelSpec
 BATCH = 256
 LOG_OFFSET = 1e-6
 _SAMPLE_TYPES: dict[int, str] = {1: "u1", 2: "<i2", 4: "<i4"}
+# normalize -> the divisor of a clip.
+DIVISORS: dict[str, Callable[[np.ndarray], float]] = {
+    "max": lambda clip: float(np.max(clip)), "peak": lambda clip: float(np.max(np.abs(clip))),
+    "none": lambda clip: 1.0}
 
 
 def load_audio_folder(spec: ModelSpec) -> Arrays:
@@ -55,12 +61,19 @@ def read_wav(path: str, sample_rate: int, samples: int) -> np.ndarray:
     return clip_values
 
 
+def normalize(clip: np.ndarray, how: str) -> np.ndarray:
+    """The clip divided by its `normalize` divisor; unchanged when that is not positive (silence)."""
+    divisor = DIVISORS[how](clip) if len(clip) else 0.0
+    return clip / np.float32(divisor) if divisor > 0 else clip
+
+
 def audio_features(paths: list[str], options: dict[str, Any]) -> np.ndarray:
     """Features of every clip, (count, frames, coefficients) float32, computed in batches."""
     samples = clip_samples(options)
     batches = []
     for start in range(0, len(paths), BATCH):
-        clips = np.stack([read_wav(path, options["sample_rate"], samples) for path in paths[start:start + BATCH]])
+        clips = np.stack([normalize(read_wav(path, options["sample_rate"], samples), options["normalize"])
+                          for path in paths[start:start + BATCH]])
         batches.append(front_end(clips, options))
     return np.concatenate(batches)
 
