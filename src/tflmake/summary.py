@@ -38,6 +38,7 @@ class ModelSummary:
     tools: Mapping[str, str]
     gates: tuple[GateResult, ...] = ()
     changes: tuple[Change, ...] | None = None
+    per_class: tuple[str, ...] = ()
 
     @property
     def gates_passed(self) -> bool:
@@ -127,7 +128,26 @@ def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
         operators=tuple([*keras_line(report)] + [f"{e['name']} ({e['op_count']}): {operator_list(e['ops'])}"
                                                  + optimization_note(e) for e in entries]),
         tools=report.get("tools", {}), gates=tuple(gates or ()),
-        changes=None if changes is None else tuple(changes))
+        changes=None if changes is None else tuple(changes),
+        per_class=tuple(line for entry in entries if (line := per_class_line(entry, report.get("labels")))))
+
+
+# Above this many classes a line names only the weakest ones.
+PER_CLASS_SHOWN = 10
+
+
+def per_class_line(entry: Mapping[str, Any], labels: list[str] | None) -> str:
+    """`int8: cat 95.00 %, dog 80.00 %`, or the weakest classes of a model with many ("" if not measured)."""
+    accuracies = entry.get("per_class_accuracy")
+    if not accuracies:
+        return ""
+    names = labels if labels and len(labels) == len(accuracies) else [str(k) for k in range(len(accuracies))]
+    measured = [(name, value) for name, value in zip(names, accuracies, strict=True) if value is not None]
+    if len(measured) > PER_CLASS_SHOWN:
+        weakest = sorted(measured, key=lambda item: item[1])[:PER_CLASS_SHOWN // 2]
+        shown = ", ".join(f"{name} {_percent(value)}" for name, value in weakest)
+        return f"{entry['name']}: weakest {len(weakest)} of {len(measured)} classes: {shown}"
+    return f"{entry['name']}: " + ", ".join(f"{name} {_percent(value)}" for name, value in measured)
 
 
 def sentence(entry: Mapping[str, Any], report: Mapping[str, Any]) -> str:

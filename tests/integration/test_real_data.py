@@ -74,6 +74,8 @@ def test_image_folder_model_learns_and_reports_classification_metrics(images: Pr
     assert report["variants"]["int8"]["micro"]["accuracy"] is not None
     with np.load(images.build / "shapes" / "dataset.npz") as data:
         assert data["x_train"].dtype == np.uint8 and data["labels"].tolist() == ["blue", "green", "red"]
+    assert report["labels"] == ["blue", "green", "red"]
+    assert "## Per-class accuracy" in (images.build / "shapes" / "report.md").read_text()
 
 
 def test_a_new_image_makes_the_dataset_stale(images: Project, tmp_path: Path) -> None:

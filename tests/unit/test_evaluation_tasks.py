@@ -103,3 +103,16 @@ def test_report_table_has_a_top_k_column_only_when_measured() -> None:
     summary = summarise(report, [], [])
     column = summary.header.index("Top-5")
     assert [row[column].text for row in summary.rows] == ["99.00 %", "99.00 %"]
+
+
+def test_per_class_accuracy_is_listed_by_class_name_and_weakest_first_when_many() -> None:
+    """The report names each class's accuracy (with the data set's labels); with many classes only the weakest."""
+    from tflmake.summary import per_class_line
+
+    entry = {"name": "int8", "per_class_accuracy": [1.0, 0.5, None]}
+    assert per_class_line(entry, ["cat", "dog", "eel"]) == "int8: cat 100.00 %, dog 50.00 %"
+    assert per_class_line(entry, None) == "int8: 0 100.00 %, 1 50.00 %"
+    many = {"name": "f", "per_class_accuracy": [0.9 + k / 1000 for k in range(12)]}
+    many["per_class_accuracy"][7] = 0.1
+    assert per_class_line(many, None).startswith("f: weakest 5 of 12 classes: 7 10.00 %, 0 90.00 %")
+    assert per_class_line({"name": "old"}, None) == ""

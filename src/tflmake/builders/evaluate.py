@@ -70,6 +70,7 @@ def build(spec: ModelSpec, layout: Layout) -> None:
         "task": spec.evaluation["task"],
         "reference": reference.name if reference else None,
         "test_samples": int(len(x)),
+        "labels": read_stored(layout, spec.name, ("labels",)).get("labels", np.array([])).tolist() or None,
         "keras_layers": read_stamp(layout.saved_model_stamp(spec.name)).get("keras_layers"),
         "variants": {},
     }
