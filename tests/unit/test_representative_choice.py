@@ -83,3 +83,11 @@ def test_seeded_samples_still_choose_the_same_rows(images: Path) -> None:
     chosen, split = calibrate(images, "[representative]\nsamples = 3\nseed = 4\n")
     expected = np.sort(np.random.default_rng(4).choice(8, 3, replace=False))
     assert np.array_equal(chosen, split["x_train"][expected])
+
+
+def test_samples_next_to_indices_is_an_error(images: Path) -> None:
+    """samples or seed beside indices would be silently ignored, so the spec says so instead."""
+    from tests.conftest import spec_problems
+
+    assert spec_problems(images, SPEC + "[representative]\nindices = [1]\nseed = 3\n") == [
+        "representative.seed: not used when representative.indices chooses the samples; remove it"]
