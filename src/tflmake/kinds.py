@@ -10,7 +10,7 @@ imports beyond the standard library, so every layer may read it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 PathKind = Literal["file", "directory"]
@@ -72,20 +72,41 @@ QUANTIZE_MODES = {
 }
 
 
+# keras.utils.image_dataset_from_directory's accepted formats.
+IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+AUDIO_EXTENSIONS = (".wav",)
+
+
 @dataclass(frozen=True)
 class DatasetKind:
-    """`[dataset] type`: where samples come from and which keys name files on disk."""
+    """`[dataset] type`: where samples come from and which keys name files on disk (its dependencies).
+
+    Per-type defaults live in the schema's if/then branch of the type.
+    """
 
     doc: str
-    files: tuple[str, ...] = ()  # keys whose values are files read by the loader (dependencies)
-    defaults: dict[str, str] = field(default_factory=dict)
+    files: tuple[str, ...] = ()  # keys naming files the loader reads
+    folders: tuple[str, ...] = ()  # keys naming folders of class subfolders; every file in them is read
+    extensions: tuple[str, ...] = ()  # which files of those folders count
+    entry: bool = False  # `entry = "module:function"` in the spec's folder returns the arrays
+    # The libraries whose versions decide the loaded arrays (part of the dataset task's key).
+    tools: tuple[str, ...] = ("numpy", "scikit-learn")
 
 
 DATASET_KINDS = {
     "digits": DatasetKind("scikit-learn's bundled 8x8 digits, offline."),
     "npz": DatasetKind("A local .npz file (optionally a second one for the test split).",
-                       files=("path", "test_path"), defaults={"x_key": "x", "y_key": "y"}),
+                       files=("path", "test_path")),
     "mnist": DatasetKind("Keras MNIST (downloads on first use)."),
+    "image_folder": DatasetKind("One subfolder of images per class (Keras' image_dataset_from_directory).",
+                                folders=("path", "test_path"), extensions=IMAGE_EXTENSIONS,
+                                tools=("numpy", "pillow")),
+    "audio_folder": DatasetKind("One subfolder of wav clips per class, through an MFCC or log-mel front end.",
+                                folders=("path", "test_path"), extensions=AUDIO_EXTENSIONS,
+                                tools=("numpy", "tensorflow")),
+    "csv": DatasetKind("Sensor rows cut into labelled windows.", files=("path", "test_path"), tools=("numpy",)),
+    "python": DatasetKind("module:function in the spec's folder returning the arrays.", entry=True,
+                          tools=("numpy",)),
 }
 
 
@@ -127,27 +148,32 @@ class Metric:
 
     doc: str
     unit: str  # "fraction", "bytes", "ms", "count" or "" (a plain number)
-    tasks: tuple[str, ...] = ("classification", "regression")  # evaluation tasks that measure it
+    tasks: tuple[str, ...] = ("classification", "regression", "anomaly")  # evaluation tasks that measure it
     compared: bool = True  # `tflmake report --diff` lists its moves
     gate: str | None = None  # the [gates] key that limits it
     gate_is_minimum: bool = False
 
 
-EVALUATION_TASKS = ("classification", "regression")
+# `[evaluation] task`; what each measures is report/evaluation_tasks.TASKS.
+EVALUATION_TASKS = ("classification", "regression", "anomaly")
 # In the order diffs list them and gates are checked.
 METRICS = {
     "size_bytes": Metric(".tflite size", "bytes", gate="max_size_bytes"),
     "gzip_bytes": Metric("gzip -9 size", "bytes"),
     "accuracy": Metric("top-1 accuracy on the test split", "fraction", ("classification",),
                        gate="min_accuracy", gate_is_minimum=True),
+    "top_k_accuracy": Metric("share of samples whose label is among the top k classes", "fraction",
+                             ("classification",)),
     "accuracy_drop": Metric("float accuracy minus this variant's", "fraction", ("classification",),
                             compared=False, gate="max_accuracy_drop"),
     "agreement": Metric("share of samples whose top-1 class matches the float model's", "fraction",
                         ("classification",), gate="min_agreement", gate_is_minimum=True),
     "max_abs_diff": Metric("largest absolute difference from the float outputs", ""),
     "mean_abs_diff": Metric("mean absolute difference from the float outputs", ""),
-    "mse": Metric("mean squared error", "", ("regression",)),
+    "mse": Metric("mean squared error (anomaly: mean reconstruction error)", "", ("regression", "anomaly")),
     "mae": Metric("mean absolute error", "", ("regression",)),
+    "auc": Metric("ROC AUC of the reconstruction error (labels 0 normal, 1 anomaly)", "", ("anomaly",),
+                  gate="min_auc", gate_is_minimum=True),
     "op_count": Metric("operators in the model", "count"),
     "arena_bytes": Metric("TFLite Micro tensor arena", "bytes", gate="max_arena_bytes"),
     "latency_ms_median": Metric("median host latency", "ms", gate="max_latency_ms"),

@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from tflmake import atomic
-from tflmake.builders.dataset import read_split
+from tflmake.builders.dataset import input_names, read_stored, scale_inputs, stored_names
 from tflmake.console import progress
 from tflmake.emit.tradeoff import render_tradeoff
 from tflmake.engine.toolversions import tool_version
 from tflmake.errors import BuildError
 from tflmake.paths import Layout
-from tflmake.report import metrics
+from tflmake.report import evaluation_tasks, metrics
 from tflmake.spec.load import ModelSpec, Variant
 from tflmake.spec.rules import pruning_options
 from tflmake.tflite.modelfacts import dense_granularity, input_batch
@@ -38,20 +38,29 @@ WARMUP_INVOKES = 5
 class Run:
     """One interpreter's pass over the test split: real-valued outputs and its tensors' formats."""
 
-    outputs: np.ndarray
+    outputs: np.ndarray  # the evaluated output tensor (`[evaluation] output`)
     input: Quantization
     output: Quantization
     invoke_seconds: tuple[float, ...] = ()
+    # Every input and output tensor, for models with more than one: name, shape and format, and
+    # each output's real values.
+    tensors: dict[str, list[dict[str, Any]]] | None = None
+    every_output: tuple[np.ndarray, ...] = ()
+    # Where input k and output k sit in the flatbuffer's own tensor lists (TFLite Micro's indices).
+    positions: tuple[tuple[int, ...], tuple[int, ...]] = ((0,), (0,))
 
 
 def build(spec: ModelSpec, layout: Layout) -> None:
-    split = read_split(layout, spec.name)
-    x, y = split["x_test"], split["y_test"]
+    names = tuple(input_names(stored_names(layout, spec.name), "test"))
+    split = scale_inputs(read_stored(layout, spec.name, (*names, "y_test")))
+    inputs, y = [split[name] for name in names], split["y_test"]
+    x = inputs[0]
     runs = {}
     for index, variant in enumerate(spec.variants, start=1):
         progress(f"    evaluating {variant.name} ({index}/{len(spec.variants)}): {len(x)} test samples, "
                  f"{spec.evaluation['latency_runs']} timed invokes")
-        runs[variant.name] = run_litert(layout.tflite(spec.name, variant.name), x, spec.evaluation["latency_runs"])
+        runs[variant.name] = run_litert(layout.tflite(spec.name, variant.name), inputs,
+                                        spec.evaluation["latency_runs"], spec.evaluation.get("output", 0))
     reference = spec.reference_variant
     stamp = read_stamp(layout.saved_model_stamp(spec.name))
     report = {
@@ -64,6 +73,7 @@ def build(spec: ModelSpec, layout: Layout) -> None:
         "task": spec.evaluation["task"],
         "reference": reference.name if reference else None,
         "test_samples": int(len(x)),
+        "labels": read_stored(layout, spec.name, ("labels",)).get("labels", np.array([])).tolist() or None,
         "keras_layers": stamp.get("keras_layers"),
         # Only for loaded model files, so other models' reports stay as they were.
         **({"loaded_by": stamp["loaded_by"]} if "loaded_by" in stamp else {}),
@@ -71,7 +81,7 @@ def build(spec: ModelSpec, layout: Layout) -> None:
     }
     for variant in spec.variants:
         report["variants"][variant.name] = measure_variant(
-            spec, layout, variant, runs, x, y)
+            spec, layout, variant, runs, inputs, y)
     _add_reference_comparisons(report)
     _keep_previous(layout, spec.name)
     atomic.write_text(layout.report_json(spec.name), json.dumps(report, indent=2) + "\n")
@@ -79,8 +89,9 @@ def build(spec: ModelSpec, layout: Layout) -> None:
 
 
 def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dict[str, Run],
-                    x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+                    inputs: list[np.ndarray], y: np.ndarray) -> dict[str, Any]:
     """Every number the report gives for one variant (those relative to the float model later)."""
+    x = inputs[0]
     path = layout.tflite(spec.name, variant.name)
     data = Path(path).read_bytes()
     run = runs[variant.name]
@@ -94,7 +105,7 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
         "gzip_bytes": len(gzip.compress(data, compresslevel=9, mtime=0)),
         "sha256": hashlib.sha256(data).hexdigest(),
         "input": _describe(run.input), "output": _describe(run.output),
-        **task_metrics(spec.evaluation["task"], run.outputs, y),
+        **task_metrics(spec, run.outputs, y, x),
         "agreement": None, "max_abs_diff": None, "mean_abs_diff": None,
         "latency_ms_median": median, "latency_ms_p90": p90,
         "latency_runs": len(run.invoke_seconds), "arena_bytes": arena,
@@ -109,13 +120,19 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
                                        ).get("sparsity")
     if reference is not None:
         reference_outputs = runs[reference.name].outputs
-        if spec.evaluation["task"] == "classification":
+        if evaluation_tasks.TASKS[spec.evaluation["task"]].compares_top1:
             entry["agreement"] = metrics.top1_agreement(run.outputs, reference_outputs)
         entry["max_abs_diff"], entry["mean_abs_diff"] = metrics.abs_differences(
             run.outputs, reference_outputs)
+        if run.tensors is not None:
+            for tensor, own, theirs in zip(run.tensors["outputs"], run.every_output,
+                                           runs[reference.name].every_output, strict=True):
+                tensor["max_abs_diff"] = metrics.abs_differences(own, theirs)[0]
+    if run.tensors is not None:
+        entry["tensors"] = run.tensors
     if variant.c_array:
-        micro = run_micro(path, x, arena_size=max(10 * len(data), 2 * (arena or 0)))
-        entry["micro"] = {**task_metrics(spec.evaluation["task"], micro.outputs, y),
+        micro = run_micro(path, inputs, max(10 * len(data), 2 * (arena or 0)), run)
+        entry["micro"] = {**task_metrics(spec, micro.outputs, y, x),
                           "agreement_with_litert": metrics.top1_agreement(micro.outputs,
                                                                           run.outputs),
                           "max_abs_diff_vs_litert": metrics.abs_differences(micro.outputs,
@@ -123,12 +140,12 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
     return entry
 
 
-def task_metrics(task: str, outputs: np.ndarray, y: np.ndarray) -> dict[str, float | None]:
-    """accuracy for classifiers; mse and mae for regression; the others None."""
-    if task == "regression":
-        mse, mae = metrics.regression_errors(outputs, y)
-        return {"accuracy": None, "mse": mse, "mae": mae}
-    return {"accuracy": metrics.top1_accuracy(outputs, y), "mse": None, "mae": None}
+def task_metrics(spec: ModelSpec, outputs: np.ndarray, y: np.ndarray, x: np.ndarray) -> dict[str, Any]:
+    """What `[evaluation] task` measures (see evaluation_tasks); the other tasks' keys None."""
+    try:
+        return evaluation_tasks.measure(spec.evaluation["task"], outputs, y, x, spec.evaluation)
+    except ValueError as error:
+        raise BuildError(f"evaluation.task: {error}") from None
 
 
 def _add_reference_comparisons(report: dict[str, Any]) -> None:
@@ -162,48 +179,115 @@ def read_arena_bytes(path: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def run_litert(path: str, x: np.ndarray, latency_runs: int) -> Run:
-    """Outputs for every sample, then `latency_runs` timed invokes, single-threaded."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+def run_litert(path: str, inputs: list[np.ndarray], latency_runs: int, evaluated: int = 0) -> Run:
+    """Outputs for every sample, then `latency_runs` timed invokes, single-threaded.
 
-    # XNNPACK refuses sparse (DENSIFY) int8 weights; the built-in kernels run them.
-    resolver = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES \
-        if "DENSIFY" in operator_names(Path(path).read_bytes()) else OpResolverType.AUTO
-    interpreter = Interpreter(model_path=path, num_threads=1, experimental_op_resolver_type=resolver)
-    interpreter.allocate_tensors()
-    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
-    _require_single_io(path, len(inputs), len(outputs))
-    input_q, output_q = _litert_quantization(inputs[0]), _litert_quantization(outputs[0])
-    results = []
-    for sample in quantize(x, input_q):
-        interpreter.set_tensor(inputs[0]["index"], sample[np.newaxis])
+    Input k of the model (in its signature's order) gets the data set's input k (`x`,
+    `x1`, ...); every output is read, and `evaluated` is the one the task's metrics use.
+    """
+    interpreter = _litert_interpreter(path)
+    input_details, output_details = signature_order(interpreter)
+    _check_tensors(path, len(input_details), len(inputs), len(output_details), evaluated)
+    input_q = [_litert_quantization(details) for details in input_details]
+    output_q = [_litert_quantization(details) for details in output_details]
+    quantized = [quantize(values, q) for values, q in zip(inputs, input_q, strict=True)]
+    results: list[list[np.ndarray]] = [[] for _ in output_details]
+    for sample in range(len(inputs[0])):
+        for number, (details, values) in enumerate(zip(input_details, quantized, strict=True)):
+            try:
+                interpreter.set_tensor(details["index"], values[sample][np.newaxis])
+            except ValueError as error:
+                raise BuildError(f"{path}: input {number} ({details['name']}): {error}") from None
         interpreter.invoke()
-        results.append(interpreter.get_tensor(outputs[0]["index"])[0])
+        for collected, details in zip(results, output_details, strict=True):
+            collected.append(interpreter.get_tensor(details["index"])[0])
     timings = []
     for index in range(WARMUP_INVOKES + latency_runs):
         start = time.perf_counter()
         interpreter.invoke()
         if index >= WARMUP_INVOKES:
             timings.append(time.perf_counter() - start)
-    return Run(dequantize(np.stack(results), output_q), input_q, output_q, tuple(timings))
+    every = tuple(dequantize(np.stack(r), q) for r, q in zip(results, output_q, strict=True))
+    tensors = None
+    if len(input_details) > 1 or len(output_details) > 1:
+        tensors = {"inputs": [_tensor(d, q) for d, q in zip(input_details, input_q, strict=True)],
+                   "outputs": [_tensor(d, q) for d, q in zip(output_details, output_q, strict=True)]}
+    positions = (_positions(interpreter.get_input_details(), input_details),
+                 _positions(interpreter.get_output_details(), output_details))
+    return Run(every[evaluated], input_q[0], output_q[evaluated], tuple(timings), tensors, every, positions)
 
 
-def run_micro(path: str, x: np.ndarray, arena_size: int) -> Run:
-    """Outputs for every sample from the TFLite Micro interpreter (the firmware's kernels)."""
+def signature_order(interpreter: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The input and output tensors in the order of the model's one signature (Keras's order).
+
+    The flatbuffer's own lists can differ (a two-input Keras model listed input "b"
+    before "a"); without exactly one signature they are all there is.
+    """
+    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+    signatures = interpreter.get_signature_list()
+    if len(signatures) != 1:
+        return inputs, outputs
+    key = next(iter(signatures))
+    runner = interpreter.get_signature_runner(key)
+    ordered = []
+    for tensors, named, names in ((inputs, runner.get_input_details(), signatures[key]["inputs"]),
+                                  (outputs, runner.get_output_details(), signatures[key]["outputs"])):
+        by_index = {details["index"]: details for details in tensors}
+        ordered.append([by_index[named[name]["index"]] for name in names])
+    return ordered[0], ordered[1]
+
+
+def _positions(flatbuffer_order: list[dict[str, Any]], ordered: list[dict[str, Any]]) -> tuple[int, ...]:
+    indices = [details["index"] for details in flatbuffer_order]
+    return tuple(indices.index(details["index"]) for details in ordered)
+
+
+def _litert_interpreter(path: str) -> Any:
+    """A LiteRT interpreter with its tensors allocated: XNNPACK where it takes the model, else built-in kernels."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    # XNNPACK refuses sparse (DENSIFY) int8 weights; the built-in kernels run them.
+    resolver = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES \
+        if "DENSIFY" in operator_names(Path(path).read_bytes()) else OpResolverType.AUTO
+    interpreter = Interpreter(model_path=path, num_threads=1, experimental_op_resolver_type=resolver)
+    try:
+        interpreter.allocate_tensors()
+    except RuntimeError as error:
+        # XNNPACK also fails to prepare some int8 graphs (e.g. Conv1D's EXPAND_DIMS + CONV_2D).
+        if resolver != OpResolverType.AUTO or "XNNPACK" not in str(error):
+            raise
+        interpreter = Interpreter(model_path=path, num_threads=1,
+                                  experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        interpreter.allocate_tensors()
+    return interpreter
+
+
+def run_micro(path: str, inputs: list[np.ndarray], arena_size: int, litert: Run) -> Run:
+    """Outputs for every sample from the TFLite Micro interpreter (the firmware's kernels).
+
+    `litert` is the same file's LiteRT run, which says where each tensor sits and which
+    output is evaluated.
+    """
     from tflite_micro.python.tflite_micro import runtime
 
     try:
         interpreter = runtime.Interpreter.from_file(path, arena_size=arena_size)
     except RuntimeError as error:
         raise BuildError(f"{path}: TFLite Micro cannot load the model: {error}") from None
-    input_q = _micro_quantization(interpreter.get_input_details(0))
-    output_q = _micro_quantization(interpreter.get_output_details(0))
-    results = []
-    for sample in quantize(x, input_q):
-        interpreter.set_input(sample[np.newaxis], 0)
+    input_positions, output_positions = litert.positions
+    input_q = [_micro_quantization(interpreter.get_input_details(k)) for k in input_positions]
+    output_q = [_micro_quantization(interpreter.get_output_details(k)) for k in output_positions]
+    quantized = [quantize(values, q) for values, q in zip(inputs, input_q, strict=True)]
+    results: list[list[np.ndarray]] = [[] for _ in output_q]
+    for sample in range(len(inputs[0])):
+        for position, values in zip(input_positions, quantized, strict=True):
+            interpreter.set_input(values[sample][np.newaxis], position)
         interpreter.invoke()
-        results.append(np.array(interpreter.get_output(0))[0])
-    return Run(dequantize(np.stack(results), output_q), input_q, output_q)
+        for position, collected in zip(output_positions, results, strict=True):
+            collected.append(np.array(interpreter.get_output(position))[0])
+    every = tuple(dequantize(np.stack(r), q) for r, q in zip(results, output_q, strict=True))
+    evaluated = next((k for k, output in enumerate(litert.every_output) if output is litert.outputs), 0)
+    return Run(every[evaluated], input_q[0], output_q[evaluated], every_output=every)
 
 
 def _litert_quantization(details: dict[str, Any]) -> Quantization:
@@ -218,10 +302,19 @@ def _micro_quantization(details: dict[str, Any]) -> Quantization:
                         int(zero_points[0]) if len(zero_points) else 0)
 
 
-def _require_single_io(path: str, inputs: int, outputs: int) -> None:
-    if inputs != 1 or outputs != 1:
-        raise BuildError(f"{path}: evaluation supports one input and one output tensor; this "
-                         f"model has {inputs} input(s) and {outputs} output(s)")
+def _check_tensors(path: str, model_inputs: int, data_inputs: int, model_outputs: int, evaluated: int) -> None:
+    if model_inputs != data_inputs:
+        names = ", ".join(["x", *(f"x{k}" for k in range(1, model_inputs))])
+        raise BuildError(f"{path}: the model has {model_inputs} input tensor(s) but the data set gives "
+                         f"{data_inputs}; a model with several inputs needs the arrays {names} "
+                         '(dataset type = "python")')
+    if evaluated >= model_outputs:
+        raise BuildError(f"evaluation.output: {evaluated} but {path} has {model_outputs} output tensor(s) "
+                         f"(0..{model_outputs - 1})")
+
+
+def _tensor(details: dict[str, Any], quantization: Quantization) -> dict[str, Any]:
+    return {"name": details["name"], "shape": [int(n) for n in details["shape"]], **_describe(quantization)}
 
 
 def _describe(quantization: Quantization) -> dict[str, Any]:

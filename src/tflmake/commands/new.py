@@ -42,6 +42,15 @@ layers = [
 #   type = "mnist"   MNIST, downloaded through Keras
 #   type = "npz"     your arrays: path = "data/train.npz", test_path = "data/test.npz"
 #                    (optional; then test_fraction is not used), x_key = "x", y_key = "y"
+#   type = "image_folder"  path = "images" (one subfolder per class, sorted = labels),
+#                    image_size = [96, 96], color_mode = "rgb", interpolation = "bilinear",
+#                    class_names = ["cat", "dog"] (optional: folders and label order)
+#   type = "audio_folder"  path = "speech" (one subfolder of .wav per class), sample_rate = 16000,
+#                    clip_ms = 1000, normalize = "max", features = "mfcc" (or "log_mel"), window_ms = 30,
+#                    stride_ms = 20, mel_bins = 40, mfcc_count = 10, lower_hz = 20, upper_hz = 4000
+#   type = "csv"     path = "imu.csv", columns = ["ax", "ay", "az"], label_column = "activity",
+#                    window = 128, stride = 64 (default: window)
+#   type = "python"  entry = "mydata:load" (returns {{ x = ..., y = ... }} as numpy arrays)
 [dataset]
 type = "digits"
 scale = 16.0             # inputs are divided by this (digits are 0..16); default: 1
@@ -63,6 +72,8 @@ epochs = 5
 [representative]
 # samples = 100
 # seed = 0
+# indices = [0, 5, 9]       # or exactly these positions in the training split
+# indices_file = "calibration.txt"   # or those listed (positions or data-folder file names)
 
 # The firmware bundle of variants with c_array = true: <variant>_model_data.h/.c (model
 # array, I/O constants, labels, measured arena, golden self-test), <variant>_op_resolver.h,
@@ -75,7 +86,10 @@ epochs = 5
 
 # How the evaluate task measures every variant on the test split (report.json, report.md).
 [evaluation]
-# task = "classification"   # or "regression" (MSE/MAE instead of accuracy/agreement)
+# task = "classification"   # or "regression" (MSE/MAE instead of accuracy/agreement),
+#                           # or "anomaly" (ROC AUC of the reconstruction error)
+# top_k = 5                 # k of the top-k accuracy (classification)
+# output = 0                # models with several outputs: the one the metrics use
 # latency_runs = 100        # timed single-thread invokes (host latency, not device)
 
 # Quality gates: the report task fails when a variant breaks one. Omitted = not checked.
@@ -87,6 +101,7 @@ epochs = 5
 # max_size_bytes = 100000   # .tflite size
 # max_arena_bytes = 65536   # TFLite Micro arena (c_array variants)
 # max_latency_ms = 1.0      # median host latency
+# min_auc = 0.9             # ROC AUC (task = "anomaly")
 
 # One [[variant]] per .tflite file (build/<name>/<variant>.tflite).
 #   name      file name of the variant; unique in this spec

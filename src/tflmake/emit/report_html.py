@@ -46,11 +46,12 @@ def _section(summary: ModelSummary, plot: bytes | None) -> str:
     image = (f'<img alt="{escape(summary.model)}: size vs accuracy" '
              f'src="data:image/png;base64,{base64.b64encode(plot).decode("ascii")}">'
              if plot else "")
+    per_class = f"<h3>Per-class accuracy</h3>{_list(summary.per_class)}" if summary.per_class else ""
     return (f'<section id="{escape(summary.model)}"><h2>{escape(summary.model)}</h2>'
             f"<p>{summary.test_samples} test samples; {reference}.</p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
             f'<p class="note">Best value of each column highlighted. {HOST_LATENCY_NOTE}</p>'
-            f"{_list(summary.sentences)}"
+            f"{_list(summary.sentences)}{per_class}"
             f"<h3>Quality gates</h3>{_gate_list(summary)}"
             f"<h3>Changes since the previous build</h3>{_list(change_lines(summary))}"
             f"{image}<h3>Operators</h3>{_list(summary.operators)}"

@@ -17,6 +17,8 @@ def render_model(summary: ModelSummary, level: int = 1) -> str:
               _table(summary.header, summary.rows), "",
               f"Best value of each column in **bold**. {HOST_LATENCY_NOTE}", ""]
     lines += [f"- {line}" for line in summary.sentences] + [""]
+    if summary.per_class:
+        lines += [f"{head}# Per-class accuracy", "", *(f"- {line}" for line in summary.per_class), ""]
     lines += [f"{head}# Quality gates", "", *gate_lines(summary), ""]
     lines += [f"{head}# Changes since the previous build", "", *change_lines(summary), ""]
     lines += [f"{head}# Operators", "", *(f"- {line}" for line in summary.operators), ""]

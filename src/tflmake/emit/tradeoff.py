@@ -14,15 +14,17 @@ def render_tradeoff(report: Mapping[str, Any]) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    regression = report.get("task") == "regression"
-    metric, label = ("mse", "test MSE (lower is better)") if regression else \
-        ("accuracy", "test accuracy (higher is better)")
+    from tflmake.report.evaluation_tasks import TASKS
+
+    task = TASKS[report.get("task", "classification")]
+    metric = task.headline
+    label = f"{task.headline_label} ({'higher' if task.higher_is_better else 'lower'} is better)"
     figure = Figure(figsize=(6.4, 4.0), dpi=100)
     axes = figure.subplots()
     points = sorted((entry["size_bytes"] / 1024, entry[metric], name)
                     for name, entry in report["variants"].items() if entry.get(metric) is not None)
     for index, (size, value, name) in enumerate(points):
-        shown = value if regression else value * 100
+        shown = value * 100 if task.as_percent else value
         axes.scatter(size, shown, s=40, zorder=3)
         # Quantized variants often tie on accuracy: alternate labels above and below the point.
         axes.annotate(name, (size, shown), textcoords="offset points", fontsize=9,

@@ -21,6 +21,7 @@ from tflmake.errors import SpecError
 from tflmake.kinds import DATASET_KINDS, TASK_KINDS
 from tflmake.paths import Layout
 from tflmake.spec.cache import ValidSpecCache
+from tflmake.spec.datafiles import dataset_files as data_set_files
 from tflmake.spec.load import (
     ModelSpec,
     Variant,
@@ -100,6 +101,8 @@ def input_files(spec: ModelSpec) -> list[str]:
     """
     files = source_files(spec) + (dataset_files(spec) if spec.dataset else [])
     files += [spec.resolve(v.recipe) for v in spec.variants if isinstance(v.recipe, str)]
+    if "indices_file" in spec.representative:
+        files.append(spec.resolve(spec.representative["indices_file"]))
     return sorted(set(files))
 
 
@@ -195,11 +198,11 @@ def _artifact_task(basename: str, name: str, key: dict[str, Any], **fields: Any)
 
 def dataset_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     assert spec.dataset is not None
-    files = dataset_files(spec)
     return _artifact_task(
-        "dataset", spec.name, {"dataset": spec.dataset, "tools": tool_versions("numpy", "scikit-learn")},
+        "dataset", spec.name,
+        {"dataset": spec.dataset, "tools": tool_versions(*DATASET_KINDS[spec.dataset["type"]].tools)},
         actions=[(run_step, ["dataset", spec, layout])],
-        file_dep=files,
+        file_dep=dataset_files(spec),
         targets=[layout.dataset(spec.name)])
 
 
@@ -226,7 +229,8 @@ def representative_task(spec: ModelSpec, layout: Layout) -> TaskDict:
         "representative", spec.name,
         {"representative": spec.representative, "tools": tool_versions("numpy")},
         actions=[(run_step, ["representative", spec, layout])],
-        file_dep=[layout.dataset(spec.name)],
+        file_dep=[layout.dataset(spec.name)] + [spec.resolve(spec.representative[key])
+                                                for key in ("indices_file",) if key in spec.representative],
         targets=[layout.representative(spec.name)])
 
 
@@ -374,10 +378,8 @@ def source_files(spec: ModelSpec) -> list[str]:
 
 
 def dataset_files(spec: ModelSpec) -> list[str]:
-    """The files a data set type reads (its file keys), so editing them rebuilds the split."""
-    assert spec.dataset is not None
-    keys = DATASET_KINDS[spec.dataset["type"]].files
-    return [spec.resolve(spec.dataset[key]) for key in keys if key in spec.dataset]
+    """The user's files a data set reads (every image of an image folder), so a new one makes it stale."""
+    return data_set_files(spec.dataset, spec.resolve, spec.folder) if spec.dataset else []
 
 
 def _files_under(path: str) -> list[str]:

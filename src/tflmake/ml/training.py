@@ -9,6 +9,7 @@ import numpy as np
 from tflmake.console import progress
 from tflmake.errors import BuildError
 from tflmake.ml.tensorflow import import_keras
+from tflmake.report.evaluation_tasks import TASKS
 from tflmake.spec.load import ModelSpec
 
 
@@ -66,11 +67,23 @@ def fit(model: Any, spec: ModelSpec, data: dict[str, np.ndarray], epochs: int,
     if not getattr(model, "compiled", False):
         compile_model(model, options)
     try:
-        model.fit(data["x_train"], data["y_train"], epochs=epochs,
+        model.fit(*training_pairs(spec, data), epochs=epochs,
                   batch_size=options["batch_size"], shuffle=True, verbose=0,
                   callbacks=[*(callbacks or []), _epoch_printer(epochs)])
     except ValueError as error:
         raise BuildError(f"training failed: {str(error).strip().splitlines()[-1]}") from None
+
+
+def training_pairs(spec: ModelSpec, data: dict[str, np.ndarray]) -> tuple[Any, np.ndarray]:
+    """(inputs, targets): the labels, or for a model that reconstructs (anomaly) its normal inputs."""
+    if TASKS[spec.evaluation["task"]].reconstructs:
+        normal = data["x_train"][data["y_train"].reshape(-1) == 0]
+        return normal, normal
+    extra = 1
+    while f"x{extra}_train" in data:  # a model with several inputs: x, x1, x2, ...
+        extra += 1
+    inputs = data["x_train"] if extra == 1 else [data["x_train"], *(data[f"x{k}_train"] for k in range(1, extra))]
+    return inputs, data["y_train"]
 
 
 def steps_per_epoch(samples: int, batch_size: int) -> int:

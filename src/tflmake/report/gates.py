@@ -88,7 +88,9 @@ def show(metric: str, value: float) -> str:
         return f"{value * 100:.2f} {'pt' if metric.endswith('_drop') else '%'}"
     if unit == "bytes":
         return f"{int(value)} B"
-    return f"{value:.3f} {unit}"
+    if unit == "ms":
+        return f"{value:.3f} ms"
+    return f"{value:.4f}"
 
 
 def _order(key: str) -> int:

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from tflmake.errors import SpecError
-from tflmake.kinds import DATASET_KINDS, METRICS, QUANTIZE_MODES, SOURCE_KINDS, QuantizeMode, SourceKind
+from tflmake.kinds import METRICS, QUANTIZE_MODES, SOURCE_KINDS, QuantizeMode, SourceKind
 from tflmake.spec.cache import ValidSpecCache
 from tflmake.spec.converter_controls import converter_control_problems, variant_batch
+from tflmake.spec.datafiles import dataset_problems, option_problems
 from tflmake.spec.python_entry import entry_parts, module_file
 from tflmake.spec.rules import optimization_problems
 from tflmake.spec.schema import NAME_PATTERN, schema_problems, spec_schema
@@ -227,6 +228,23 @@ def _defaults(definition: str, parent: str | None = None) -> dict[str, Any]:
     return fresh
 
 
+def _type_defaults(definition: str, kind: str) -> dict[str, Any]:
+    """The schema's defaults of the keys only one type of a section has (its `if`/`then` branch)."""
+    fresh: dict[str, Any] = json.loads(_schema_type_defaults(definition, kind))
+    return fresh
+
+
+@cache
+def _schema_type_defaults(definition: str, kind: str) -> str:
+    defaults: dict[str, Any] = {}
+    for branch in spec_schema()["$defs"][definition].get("allOf", []):
+        condition = branch["if"]["properties"]["type"]
+        if condition.get("const") == kind or kind in condition.get("enum", ()):
+            defaults |= {key: prop["default"] for key, prop in branch["then"]["properties"].items()
+                         if isinstance(prop, dict) and "default" in prop}
+    return json.dumps(defaults)
+
+
 @cache
 def _schema_defaults(definition: str, parent: str | None) -> str:
     schema = spec_schema()
@@ -244,7 +262,7 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
     model = document["model"]
     dataset = document.get("dataset")
     if dataset is not None:
-        dataset = _defaults("dataset") | DATASET_KINDS[dataset["type"]].defaults | dataset
+        dataset = _defaults("dataset") | _type_defaults("dataset", dataset["type"]) | dataset
     train = document.get("train")
     if train is None and SOURCE_KINDS[model["source"]["type"]].trains:
         train = {}
@@ -313,6 +331,9 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
         problems.append(f'dataset: a "{source_type}" model is trained, so the spec needs a '
                         "[dataset] section")
     problems.extend(_symbol_problems(spec))
+    problems.extend(_representative_problems(document.get("representative", {})))
+    if spec.dataset:
+        problems.extend(option_problems(spec.dataset))
     problems.extend(missing_files(spec))
     if "input_shapes" in spec.source:
         for name in spec.source["input_shapes"]:
@@ -348,6 +369,15 @@ def _symbol_problems(spec: ModelSpec) -> list[str]:
             return [f'c_array.symbol: "{spec.c_symbol(name)}" (for variant "{name}") is not a '
                     "C identifier"]
     return []
+
+def _representative_problems(table: dict[str, Any]) -> list[str]:
+    """`indices` and `indices_file` each choose the samples: one of them, without samples or seed."""
+    chosen = [key for key in ("indices", "indices_file") if key in table]
+    if len(chosen) > 1:
+        return ["representative: set indices or indices_file, not both"]
+    return [f"representative.{key}: not used when representative.{chosen[0]} chooses the samples; "
+            "remove it" for key in ("samples", "seed") if chosen and key in table]
+
 
 def _gate_problems(spec: ModelSpec) -> list[str]:
     """Gates the model cannot be measured against: a typo-like mistake, so an error, not a skip."""
@@ -385,9 +415,8 @@ def missing_files(spec: ModelSpec) -> list[str]:
                             f"{relative}/__init__.py) in {spec.folder}")
     checks += [(f"model.source.sources[{index}]", relative, None)
                for index, relative in enumerate(spec.source.get("sources", []))]
-    if spec.dataset:
-        checks += [(f"dataset.{key}", spec.dataset[key], False)
-                   for key in DATASET_KINDS[spec.dataset["type"]].files if key in spec.dataset]
+    if "indices_file" in spec.representative:
+        checks.append(("representative.indices_file", spec.representative["indices_file"], False))
     checks += [(f"variant[{index}].recipe", variant.recipe, False) for index, variant in enumerate(spec.variants)
                if variant.backend != "converter" and isinstance(variant.recipe, str)]
     for key_path, relative, is_dir in checks:
@@ -396,4 +425,6 @@ def missing_files(spec: ModelSpec) -> list[str]:
         if not exists:
             kind = "file or directory" if is_dir is None else "directory" if is_dir else "file"
             problems.append(f"{key_path}: no such {kind}: {spec.resolve(relative)}")
+    if spec.dataset:
+        problems += dataset_problems(spec.dataset, spec.resolve, spec.folder)
     return problems

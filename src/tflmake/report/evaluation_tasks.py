@@ -1,0 +1,67 @@
+"""What each `[evaluation] task` measures and how reports show it: one record per task, no branches.
+
+Every variant's report entry has every task's keys (None where not measured),
+so report readers never need to know which task wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tflmake.report import metrics
+
+DEFAULT_TOP_K = 5
+Measure = Callable[[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class EvaluationTask:
+    """One evaluation task: its measurements and the facts the rest of the code asks."""
+
+    measure: Measure
+    headline: str  # the report.json key a one-line summary and the trade-off plot show
+    headline_label: str
+    higher_is_better: bool
+    as_percent: bool
+    reconstructs: bool = False  # the model's target is its own input (trained on normal samples)
+    compares_top1: bool = False  # top-1 agreement with the float model means something
+
+
+def classification(outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
+    """Top-1 and top-k accuracy, per-class accuracy and the confusion matrix."""
+    classes = max(int(outputs.shape[-1]), int(y.max()) + 1 if len(y) else 0)
+    k = min(options.get("top_k", DEFAULT_TOP_K), int(outputs.shape[-1]))
+    confusion = metrics.confusion_matrix(outputs, y, classes)
+    return {"accuracy": metrics.top1_accuracy(outputs, y), "top_k": k,
+            "top_k_accuracy": metrics.top_k_accuracy(outputs, y, k),
+            "per_class_accuracy": metrics.per_class_accuracy(confusion),
+            "confusion_matrix": confusion.tolist()}
+
+
+def regression(outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
+    mse, mae = metrics.regression_errors(outputs, y)
+    return {"mse": mse, "mae": mae}
+
+
+def anomaly(outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
+    """ROC AUC of the reconstruction error (labels 0 normal, 1 anomaly) and the mean error itself."""
+    scores = metrics.reconstruction_errors(outputs, x)
+    return {"auc": metrics.roc_auc(scores, y), "mse": float(np.mean(scores))}
+
+
+TASKS = {
+    "classification": EvaluationTask(classification, "accuracy", "test accuracy", True, True, compares_top1=True),
+    "regression": EvaluationTask(regression, "mse", "test MSE", False, False),
+    "anomaly": EvaluationTask(anomaly, "auc", "ROC AUC", True, False, reconstructs=True),
+}
+# Every key any task measures, so each report entry has them all.
+MEASURED = ("accuracy", "top_k", "top_k_accuracy", "per_class_accuracy", "confusion_matrix", "mse", "mae", "auc")
+
+
+def measure(task: str, outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
+    """The task's measurements, with every other task's keys set to None."""
+    return {key: None for key in MEASURED} | TASKS[task].measure(outputs, y, x, options)

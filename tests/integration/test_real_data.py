@@ -1,0 +1,344 @@
+"""Real builds on data a user has: an image folder, an audio folder (DS-CNN-like), sensor CSV, a Python entry."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import Project, make_project
+from tests.datafixtures import write_audio_folder, write_image_folder, write_sensor_csv
+
+pytestmark = pytest.mark.integration
+
+IMAGE_SPEC = """
+[model.source]
+type = "layers"
+input_shape = [12, 10, 3]
+layers = [
+  { type = "Conv2D", filters = 4, kernel_size = 3, activation = "relu" },
+  { type = "GlobalAveragePooling2D" },
+  { type = "Dense", units = 3, activation = "softmax" },
+]
+
+[dataset]
+type = "image_folder"
+path = "../images"
+image_size = [12, 10]
+scale = 255.0
+test_fraction = 0.25
+
+[train]
+epochs = 30
+learning_rate = 0.02
+
+[representative]
+samples = 20
+
+[evaluation]
+top_k = 2
+latency_runs = 3
+
+[[variant]]
+name = "float32"
+
+[[variant]]
+name = "int8"
+quantize = "int8"
+c_array = true
+"""
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A project whose spec trains a tiny CNN on 3 classes of 16 PNGs each, built once."""
+    project = make_project(tmp_path_factory.mktemp("images") / "project")
+    write_image_folder(project.root / "images", {"red": 16, "green": 16, "blue": 16})
+    project.add_spec("shapes", IMAGE_SPEC)
+    run = project.doit()
+    assert run.returncode == 0, run.output
+    return project
+
+
+def test_image_folder_model_learns_and_reports_classification_metrics(images: Project) -> None:
+    """The CNN beats chance clearly; the report has top-k, per-class accuracy and the confusion matrix."""
+    report = json.loads((images.build / "shapes" / "report.json").read_text())
+    float32 = report["variants"]["float32"]
+    assert float32["accuracy"] >= 0.8
+    assert float32["top_k"] == 2 and float32["top_k_accuracy"] >= float32["accuracy"]
+    assert len(float32["per_class_accuracy"]) == 3
+    assert np.array(float32["confusion_matrix"]).sum() == report["test_samples"] == 12
+    assert report["variants"]["int8"]["micro"]["accuracy"] is not None
+    with np.load(images.build / "shapes" / "dataset.npz") as data:
+        assert data["x_train"].dtype == np.uint8 and data["labels"].tolist() == ["blue", "green", "red"]
+    assert report["labels"] == ["blue", "green", "red"]
+    assert "## Per-class accuracy" in (images.build / "shapes" / "report.md").read_text()
+
+
+def test_a_new_image_makes_the_dataset_stale(images: Project, tmp_path: Path) -> None:
+    """Nothing runs twice; one more PNG in a class folder: status says stale and doit rebuilds the data set."""
+    assert images.doit().executed == []
+    copy = Project(Path(shutil.copytree(images.root, tmp_path / "copy")))
+    assert copy.doit("dataset").executed == []
+    # A copy of an existing image: only the file list changes, no existing file's bytes.
+    shutil.copy(copy.root / "images" / "red" / "000.png", copy.root / "images" / "red" / "extra.png")
+    status = copy.tflmake("status")
+    dataset_line = next(line for line in status.output.splitlines() if " dataset:shapes" in f" {line}")
+    assert dataset_line.startswith("stale"), status.output
+    assert copy.doit("dataset").executed == ["dataset:shapes"]
+
+
+AUDIO_SPEC = """
+[model.source]
+type = "layers"
+input_shape = [49, 10, 1]
+layers = [
+  { type = "Conv2D", filters = 8, kernel_size = [5, 3], strides = 2, padding = "same", activation = "relu" },
+  { type = "DepthwiseConv2D", kernel_size = 3, padding = "same", activation = "relu" },
+  { type = "Conv2D", filters = 8, kernel_size = 1, activation = "relu" },
+  { type = "GlobalAveragePooling2D" },
+  { type = "Dense", units = 3, activation = "softmax" },
+]
+
+[dataset]
+type = "audio_folder"
+path = "speech"
+shape = [49, 10, 1]
+test_fraction = 0.25
+
+[train]
+epochs = 40
+learning_rate = 0.01
+
+[representative]
+samples = 10
+
+[evaluation]
+latency_runs = 3
+
+[[variant]]
+name = "float32"
+
+[[variant]]
+name = "int8"
+quantize = "int8"
+io_type = "int8"
+c_array = true
+"""
+
+
+def test_audio_folder_mfcc_ds_cnn_builds_and_classifies_tones(tmp_path: Path) -> None:
+    """49x10 MFCCs (30 ms window, 20 ms hop, 40 mel bins) of 1 s clips train a DS-CNN-shaped model."""
+    project = make_project(tmp_path / "project")
+    write_audio_folder(project.specs / "speech", {"high": 3000.0, "low": 300.0, "mid": 1000.0}, per_class=8)
+    project.add_spec("kws", AUDIO_SPEC)
+    run = project.doit()
+    assert run.returncode == 0, run.output
+    with np.load(project.build / "kws" / "dataset.npz") as data:
+        assert data["x_train"].shape == (18, 49, 10, 1) and data["x_train"].dtype == np.float32
+        assert "x_scale" not in data.files
+    report = json.loads((project.build / "kws" / "report.json").read_text())
+    assert report["variants"]["float32"]["accuracy"] >= 0.8
+    assert report["variants"]["int8"]["accuracy"] >= 0.8
+    assert project.doit().executed == []
+
+
+CSV_SPEC = """
+[model.source]
+type = "layers"
+input_shape = [16, 3]
+layers = [
+  { type = "Conv1D", filters = 8, kernel_size = 3, activation = "relu" },
+  { type = "Flatten" },
+  { type = "Dense", units = 3, activation = "softmax" },
+]
+
+[dataset]
+type = "csv"
+path = "imu.csv"
+columns = ["ax", "ay", "az"]
+label_column = "activity"
+window = 16
+stride = 8
+scale = 4.0
+
+[train]
+epochs = 60
+learning_rate = 0.02
+
+[representative]
+indices = [0, 1, 2, 3]
+
+[evaluation]
+latency_runs = 3
+
+[[variant]]
+name = "float32"
+
+[[variant]]
+name = "int8"
+quantize = "int8"
+"""
+
+
+def test_csv_sensor_windows_build_with_listed_calibration_samples(tmp_path: Path) -> None:
+    """Windows of a sensor CSV train a Conv1D model; int8 calibrates on exactly the four listed samples."""
+    project = make_project(tmp_path / "project")
+    write_sensor_csv(project.specs / "imu.csv", 64, ["walk", "run", "sit", "walk", "sit", "run"])
+    project.add_spec("har", CSV_SPEC)
+    run = project.doit()
+    assert run.returncode == 0, run.output
+    with np.load(project.build / "har" / "representative.npz") as data:
+        assert data["x"].shape == (4, 16, 3)
+    report = json.loads((project.build / "har" / "report.json").read_text())
+    assert report["variants"]["int8"]["accuracy"] >= 0.8
+
+
+ANOMALY_DATA = '''
+import numpy as np
+
+
+def load():
+    """Normal: smooth sine windows (label 0); anomalies: the same with spikes (label 1)."""
+    rng = np.random.default_rng(0)
+    phases = rng.uniform(0, 2 * np.pi, size=(300, 1))
+    x = np.sin(np.linspace(0, 4 * np.pi, 32)[None, :] + phases).astype(np.float32)
+    y = np.zeros(300, dtype=np.int64)
+    y[250:] = 1
+    x[250:] += rng.choice([0.0, 2.0], size=(50, 32), p=[0.8, 0.2])
+    return {"x": x, "y": y}
+'''
+
+ANOMALY_SPEC = """
+[model.source]
+type = "layers"
+input_shape = [32]
+layers = [
+  { type = "Dense", units = 8, activation = "relu" },
+  { type = "Dense", units = 32 },
+]
+
+[dataset]
+type = "python"
+entry = "sensordata:load"
+test_fraction = 0.3
+
+[train]
+epochs = 40
+loss = "mse"
+metrics = []
+learning_rate = 0.01
+
+[evaluation]
+task = "anomaly"
+latency_runs = 3
+
+[gates]
+min_auc = 0.9
+
+[[variant]]
+name = "float32"
+
+[[variant]]
+name = "int8"
+quantize = "int8"
+c_array = true
+"""
+
+
+def test_autoencoder_from_a_python_entry_reports_roc_auc(tmp_path: Path) -> None:
+    """An autoencoder trained on normal windows separates spiky ones: ROC AUC >= 0.9 under LiteRT and TFLM."""
+    project = make_project(tmp_path / "project")
+    (project.specs / "sensordata.py").write_text(ANOMALY_DATA)
+    project.add_spec("detector", ANOMALY_SPEC)
+    run = project.doit()
+    assert run.returncode == 0, run.output
+    report = json.loads((project.build / "detector" / "report.json").read_text())
+    for variant in ("float32", "int8"):
+        assert report["variants"][variant]["auc"] >= 0.9
+        assert report["variants"][variant]["accuracy"] is None
+    assert report["variants"]["int8"]["micro"]["auc"] >= 0.9
+    assert "ROC AUC" in (project.build / "detector" / "report.md").read_text()
+
+
+TWO_TENSOR_DATA = '''
+import numpy as np
+
+
+def load():
+    """Two inputs (4 and 3 values) and a label that depends on the first."""
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(120, 4)).astype(np.float32)
+    b = rng.normal(size=(120, 3)).astype(np.float32)
+    return {"x": a, "x1": b, "y": (a[:, 0] > 0).astype(np.int64)}
+'''
+
+TWO_TENSOR_SPEC = """
+[model.source]
+type = "keras_file"
+path = "two.keras"
+
+[dataset]
+type = "python"
+entry = "pairs:load"
+
+[evaluation]
+output = {output}
+latency_runs = 3
+
+[[variant]]
+name = "float32"
+
+[[variant]]
+name = "dynamic"
+quantize = "dynamic"
+"""
+
+
+def test_model_with_two_inputs_and_two_outputs_is_evaluated_on_the_chosen_output(tmp_path: Path) -> None:
+    """Input k gets the data set's xk; the report lists every tensor; accuracy is the chosen output's, as Keras says."""
+    from tflmake.ml.tensorflow import import_keras
+
+    keras = import_keras()
+    keras.utils.set_random_seed(0)
+    first, second = keras.Input(shape=(4,), name="a"), keras.Input(shape=(3,), name="b")
+    hidden = keras.layers.Dense(8, activation="relu")(keras.layers.Concatenate()([first, second]))
+    outputs = [keras.layers.Dense(2, activation="softmax", name="head_a")(hidden),
+               keras.layers.Dense(3, activation="softmax", name="head_b")(hidden)]
+    model = keras.Model([first, second], outputs)
+    project = make_project(tmp_path / "project")
+    model.save(project.specs / "two.keras")
+    (project.specs / "pairs.py").write_text(TWO_TENSOR_DATA)
+    project.add_spec("two", TWO_TENSOR_SPEC.format(output=1))
+    run = project.doit()
+    assert run.returncode == 0, run.output
+    report = json.loads((project.build / "two" / "report.json").read_text())
+    entry = report["variants"]["float32"]
+    assert [len(t["shape"]) and t["shape"][-1] for t in entry["tensors"]["inputs"]] == [4, 3]
+    assert sorted(t["shape"][-1] for t in entry["tensors"]["outputs"]) == [2, 3]
+    with np.load(project.build / "two" / "dataset.npz") as data:
+        x, x1, y = data["x_test"], data["x1_test"], data["y_test"]
+    predictions = model.predict([x, x1], verbose=0)
+    evaluated = next(p for p in predictions if p.shape[-1] == entry["tensors"]["outputs"][1]["shape"][-1])
+    assert entry["accuracy"] == pytest.approx(float(np.mean(evaluated.argmax(axis=1) == y)), abs=1e-9)
+    assert all("max_abs_diff" in t for t in report["variants"]["dynamic"]["tensors"]["outputs"])
+
+
+def test_log_mel_front_end_puts_a_tone_in_its_mel_band(tmp_path: Path) -> None:
+    """A 1 kHz tone's log-mel energy peaks in the band centred nearest 1 kHz (HTK mel, 20-4000 Hz, 40 bands)."""
+    from tests.datafixtures import write_wav
+    from tflmake.data.audio import audio_features
+
+    write_wav(tmp_path / "tone.wav", 1000.0)
+    options = {"sample_rate": 16000, "clip_ms": 1000, "normalize": "max", "features": "log_mel", "window_ms": 30,
+               "stride_ms": 20, "mel_bins": 40, "mfcc_count": 10, "lower_hz": 20, "upper_hz": 4000}
+    log_mel = audio_features([str(tmp_path / "tone.wav")], options)
+    assert log_mel.shape == (1, 49, 40)
+    mel = np.linspace(1127 * np.log1p(20 / 700), 1127 * np.log1p(4000 / 700), 42)
+    centres = 700 * np.expm1(mel[1:-1] / 1127)
+    assert abs(int(np.argmax(log_mel[0].mean(axis=0))) - int(np.argmin(np.abs(centres - 1000)))) <= 1
+    mfcc = audio_features([str(tmp_path / "tone.wav")], {**options, "features": "mfcc"})
+    assert mfcc.shape == (1, 49, 10) and np.isfinite(mfcc).all()
