@@ -212,13 +212,14 @@ def run_doit(args: list[str], settings: Settings) -> int:
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
+    from tflmake.cache.commands import CacheCommand
     from tflmake.graph import project_tasks
     from tflmake.refresh import Refresh
     from tflmake.status import Status
 
     class TflmakeMain(DoitMain):  # type: ignore[misc]
         BIN_NAME = "tflmake"
-        DOIT_CMDS = (*DoitMain.DOIT_CMDS, Status, Refresh)
+        DOIT_CMDS = (*DoitMain.DOIT_CMDS, Status, Refresh, CacheCommand)
 
     namespace = project_tasks(settings.specs, settings.build_dir)
     return int(TflmakeMain(ModuleTaskLoader(namespace)).run(args) or 0)
