@@ -24,8 +24,8 @@ from tflmake.errors import TflmakeError
 
 # Bounded waits for S3-like stores: an unreachable cache must cost seconds, not minutes.
 _S3_DEFAULTS: dict[str, Any] = {"config_kwargs": {"connect_timeout": 3, "read_timeout": 30,
-                                                   "retries": {"max_attempts": 1, "mode": "standard"}}}
-_S3_ATTEMPTS = 2  # s3fs's own retries of one request (botocore's are set to one above)
+                                                   "retries": {"max_attempts": 0, "mode": "standard"}}}
+_S3_ATTEMPTS = 1  # s3fs retries nothing, botocore neither (max_attempts counts retries): one failure decides
 
 
 class CacheUnavailable(TflmakeError):
