@@ -90,9 +90,9 @@ class Project:
     def doit(self, *args: str, timeout: float = 600) -> DoitRun:
         return self._run([sys.executable, "-m", "doit", *args], timeout)
 
-    def tflmake(self, *args: str, timeout: float = 600) -> DoitRun:
-        """`tflmake ARGS` in a subprocess (as `python -m tflmake`)."""
-        return self._run([sys.executable, "-m", "tflmake", *args], timeout)
+    def tflmake(self, *args: str, timeout: float = 600, python_options: tuple[str, ...] = ()) -> DoitRun:
+        """`tflmake ARGS` in a subprocess (as `python [python_options] -m tflmake`)."""
+        return self._run([sys.executable, *python_options, "-m", "tflmake", *args], timeout)
 
     def _run(self, command: list[str], timeout: float) -> DoitRun:
         result = subprocess.run(

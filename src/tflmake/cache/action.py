@@ -25,7 +25,7 @@ from tflmake import atomic
 from tflmake.cache import RESTORED
 from tflmake.cache.archive import pack_folder, unpack_folder
 from tflmake.cache.config import RUN_ENV, CacheConfig
-from tflmake.cache.key import KINDS, InputHashes, Stat, TaskFacts, action_key, file_stat, key_document
+from tflmake.cache.key import KINDS, InputHashes, Stat, TaskFacts, action_key, file_stat, key_document, role
 from tflmake.cache.store import CacheUnavailable, Store
 from tflmake.fingerprint import sha256_file
 
@@ -164,23 +164,29 @@ def publish(store: Store, facts: TaskFacts, key: str, document: dict[str, Any], 
                 store.write_blob(record["sha256"], files[role], overwrite=overwrite)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    # The targets too: a SavedModel's bytes differ between equal trainings, its weights stamp does not.
     entry = {"format": 1, "task": facts.name, "key": key, "key_document": document, "outputs": outputs,
-             "tools": facts.fragment.get("tools", {}), "writer": writer()}
+             "targets": target_digests(facts), "tools": facts.fragment.get("tools", {}), "writer": writer()}
     return store.write_entry(facts.kind, facts.label, key, entry, overwrite=overwrite)
 
 
 def _blob_files(facts: TaskFacts, staging: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Each output role's record (sha256, size) and the local file holding its blob."""
     outputs, files = {}, {}
-    for number, (role, path) in enumerate(sorted(facts.outputs().items())):
+    for number, (output, path) in enumerate(sorted(facts.outputs().items())):
         if KINDS[facts.kind].folder_outputs:
-            files[role] = os.path.join(staging, f"{number}.tar")
-            pack_folder(path, files[role])
+            files[output] = os.path.join(staging, f"{number}.tar")
+            pack_folder(path, files[output])
         else:
-            files[role] = path
-        outputs[role] = {"sha256": sha256_file(files[role]), "size": os.path.getsize(files[role]),
+            files[output] = path
+        outputs[output] = {"sha256": sha256_file(files[output]), "size": os.path.getsize(files[output]),
                          "folder": KINDS[facts.kind].folder_outputs}
     return outputs, files
+
+
+def target_digests(facts: TaskFacts) -> dict[str, str]:
+    """sha256 of each target (for a folder kind, the files standing for the folder), by role."""
+    return {role(path, facts.build_dir, facts.spec_folder): sha256_file(path) for path in facts.targets}
 
 
 def _stat(path: str) -> Stat | None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
-import tempfile
 from typing import Any
 
 from doit.cmd_base import check_tasks_exist
 
 from tflmake.cache import maintenance
-from tflmake.cache.action import INPUT_HASHES, publish
+from tflmake.cache.action import INPUT_HASHES, publish, target_digests
 from tflmake.cache.config import CacheConfig, from_environment
 from tflmake.cache.key import KINDS, InputHashes, TaskFacts, action_key, facts_from_task, key_differences, key_document
 from tflmake.cache.store import CacheUnavailable, Store
@@ -180,22 +178,15 @@ def _nearest(store: Store, facts: TaskFacts, document: dict[str, Any]) -> str:
 
 
 def _compare(facts: TaskFacts, entry: dict[str, Any]) -> list[str]:
-    """One line per output whose local bytes differ from the entry's blob."""
-    from tflmake.cache.archive import pack_folder
+    """One line per output whose local bytes differ from the entry's.
 
-    lines = []
-    folder = tempfile.mkdtemp(prefix=".cache-verify.", dir=facts.build_dir)
-    try:
-        for role, path in sorted(facts.outputs().items()):
-            local = path
-            if KINDS[facts.kind].folder_outputs:
-                local = os.path.join(folder, "output.tar")
-                pack_folder(path, local)
-            recorded = entry.get("outputs", {}).get(role, {}).get("sha256", "")
-            actual = sha256_file(local)
-            if actual != recorded:
-                lines.append(f"{facts.name}: cache entry differs from a local rebuild: {role} is "
-                             f"{recorded[:12]} in the cache, {actual[:12]} rebuilt")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    return lines
+    Folder outputs (a SavedModel) are compared by their targets, the weights stamp
+    standing for the folder: TensorFlow writes different SavedModel bytes for equal weights.
+    """
+    recorded: dict[str, Any] = entry.get("targets", {}) if KINDS[facts.kind].folder_outputs else {
+        role: record.get("sha256", "") for role, record in entry.get("outputs", {}).items()}
+    local = target_digests(facts) if KINDS[facts.kind].folder_outputs else {
+        role: sha256_file(path) for role, path in facts.outputs().items()}
+    return [f"{facts.name}: cache entry differs from a local rebuild: {role} is "
+            f"{str(recorded.get(role, 'absent'))[:12]} in the cache, {digest[:12]} rebuilt"
+            for role, digest in sorted(local.items()) if recorded.get(role) != digest]
