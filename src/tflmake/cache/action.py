@@ -184,9 +184,10 @@ def _blob_files(facts: TaskFacts, staging: str) -> tuple[dict[str, dict[str, Any
     return outputs, files
 
 
-def target_digests(facts: TaskFacts) -> dict[str, str]:
-    """sha256 of each target (for a folder kind, the files standing for the folder), by role."""
-    return {role(path, facts.build_dir, facts.spec_folder): sha256_file(path) for path in facts.targets}
+def target_digests(facts: TaskFacts) -> dict[str, dict[str, Any]]:
+    """sha256 and size of each target (for a folder kind, the files standing for the folder), by role."""
+    return {role(path, facts.build_dir, facts.spec_folder): {"sha256": sha256_file(path), "size": os.path.getsize(path)}
+            for path in facts.targets}
 
 
 def _stat(path: str) -> Stat | None:

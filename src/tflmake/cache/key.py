@@ -149,11 +149,19 @@ def platform_tuple() -> dict[str, str]:
     return {"os": platform.system(), "machine": platform.machine(), "python": python}
 
 
-def key_document(facts: TaskFacts, namespace: str, hashes: InputHashes) -> tuple[dict[str, Any], dict[str, Stat]]:
-    """What the key digests, and the stat of each input when it was hashed (to notice edits later)."""
+def key_document(facts: TaskFacts, namespace: str, hashes: InputHashes,
+                 known: dict[str, dict[str, Any]] | None = None) -> tuple[dict[str, Any], dict[str, Stat]]:
+    """What the key digests, and the stat of each input when it was hashed (to notice edits later).
+
+    `known` gives inputs not built yet by path (`{"sha256", "size"}`, from an
+    upstream entry), so `cache status` can follow a chain of hits.
+    """
     inputs: dict[str, Any] = {}
     stats: dict[str, Stat] = {}
     for path in facts.inputs:
+        if known and path in known:
+            inputs[role(path, facts.build_dir, facts.spec_folder)] = known[path]
+            continue
         digest, stats[path] = hashes.digest(path)
         inputs[role(path, facts.build_dir, facts.spec_folder)] = {"sha256": digest, "size": stats[path][0]}
     document = {

@@ -12,7 +12,16 @@ from doit.cmd_base import check_tasks_exist
 from tflmake.cache import maintenance
 from tflmake.cache.action import INPUT_HASHES, publish, target_digests
 from tflmake.cache.config import CacheConfig, from_environment
-from tflmake.cache.key import KINDS, InputHashes, TaskFacts, action_key, facts_from_task, key_differences, key_document
+from tflmake.cache.key import (
+    KINDS,
+    InputHashes,
+    TaskFacts,
+    action_key,
+    facts_from_task,
+    key_differences,
+    key_document,
+    role,
+)
 from tflmake.cache.store import CacheUnavailable, Store
 from tflmake.errors import TflmakeError
 from tflmake.fingerprint import sha256_file
@@ -67,17 +76,22 @@ class CacheOperations:
 
     def _status(self, store: Store, config: CacheConfig, names: list[str]) -> int:
         lines, misses = [], 0
+        # What hits upstream will restore: downstream keys are computed from those bytes.
+        known: dict[str, dict[str, Any]] = {}
         for task, state in self._cacheable(names):
             if state == UP_TO_DATE:
                 continue
             facts = _facts(task)
-            missing = [path for path in facts.inputs if not os.path.exists(path)]
+            missing = [path for path in facts.inputs if path not in known and not os.path.exists(path)]
             if missing:
-                lines.append(f"later  {task.name}  (needs {missing[0]} first)")
+                lines.append(f"later  {task.name}  (needs {missing[0]} built first)")
                 continue
-            document, _ = key_document(facts, config.namespace, _hashes(facts))
-            if store.read_entry(facts.kind, facts.label, action_key(document)) is not None:
+            document, _ = key_document(facts, config.namespace, _hashes(facts), known)
+            entry = store.read_entry(facts.kind, facts.label, action_key(document))
+            if entry is not None:
                 lines.append(f"hit    {task.name}")
+                targets = entry.get("targets", {})
+                known.update({path: targets[role] for role, path in _target_roles(facts).items() if role in targets})
                 continue
             misses += 1
             lines.append(f"miss   {task.name}  ({_nearest(store, facts, document)})")
@@ -163,6 +177,10 @@ def _facts(task: Any) -> TaskFacts:
     return facts_from_task(task, layout.build_dir, spec.folder, spec.name)
 
 
+def _target_roles(facts: TaskFacts) -> dict[str, str]:
+    return {role(path, facts.build_dir, facts.spec_folder): path for path in facts.targets}
+
+
 def _hashes(facts: TaskFacts) -> InputHashes:
     return InputHashes(f"{facts.build_dir}/{INPUT_HASHES}")
 
@@ -183,10 +201,10 @@ def _compare(facts: TaskFacts, entry: dict[str, Any]) -> list[str]:
     Folder outputs (a SavedModel) are compared by their targets, the weights stamp
     standing for the folder: TensorFlow writes different SavedModel bytes for equal weights.
     """
-    recorded: dict[str, Any] = entry.get("targets", {}) if KINDS[facts.kind].folder_outputs else {
-        role: record.get("sha256", "") for role, record in entry.get("outputs", {}).items()}
-    local = target_digests(facts) if KINDS[facts.kind].folder_outputs else {
-        role: sha256_file(path) for role, path in facts.outputs().items()}
+    records = entry.get("targets", {}) if KINDS[facts.kind].folder_outputs else entry.get("outputs", {})
+    recorded = {role: record.get("sha256", "") for role, record in records.items() if isinstance(record, dict)}
+    local = {role: record["sha256"] for role, record in target_digests(facts).items()} \
+        if KINDS[facts.kind].folder_outputs else {role: sha256_file(path) for role, path in facts.outputs().items()}
     return [f"{facts.name}: cache entry differs from a local rebuild: {role} is "
             f"{str(recorded.get(role, 'absent'))[:12]} in the cache, {digest[:12]} rebuilt"
             for role, digest in sorted(local.items()) if recorded.get(role) != digest]
