@@ -325,9 +325,11 @@ def test_no_op_with_a_cache_makes_no_request(origin: tuple[Project, CacheLocatio
     options = {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": url}}
     table = {"url": "s3://bucket", "storage-options": options}
     (work / "pyproject.toml").write_text(tomli_w.dumps({"tool": {"tflmake": {"cache": table}}}))
-    run = Project(work).tflmake()
+    run = Project(work).tflmake(python_options=("-X", "importtime"))
     assert run.returncode == 0 and run.executed == [], run.output
     assert accepted == []
+    imported = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)", run.output, re.MULTILINE)
+    assert "doit" in imported and "fsspec" not in imported and "tflmake.cache.store" not in imported
 
 
 def test_unreachable_cache_warns_once_and_builds(dead_endpoint: tuple[str, list[int]], tmp_path: Path) -> None:

@@ -6,8 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from tflmake.cache.config import CacheConfig, CacheConfigError, from_environment, parse_table, to_environment, \
-    with_overrides
+from tflmake.cache.config import (
+    CacheConfig,
+    CacheConfigError,
+    from_environment,
+    parse_table,
+    to_environment,
+    with_overrides,
+)
 from tflmake.cli import main, parse_options, project_settings
 
 
@@ -30,7 +36,8 @@ def test_no_url_means_no_cache() -> None:
 
 
 def test_unknown_key_is_an_error_with_a_suggestion() -> None:
-    with pytest.raises(CacheConfigError, match=r'pyproject.toml: tool.tflmake.cache.urll: unknown key; did you mean "url"'):
+    with pytest.raises(CacheConfigError,
+                       match=r'pyproject.toml: tool.tflmake.cache.urll: unknown key; did you mean "url"'):
         parse_table({"urll": "x"}, "pyproject.toml")
 
 

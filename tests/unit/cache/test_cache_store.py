@@ -7,9 +7,9 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import CacheLocation
 from tests.s3server import free_port
+
 from tflmake.cache.archive import pack_folder, unpack_folder
 from tflmake.cache.store import CacheUnavailable, Store
 from tflmake.fingerprint import sha256_file
