@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,14 @@ def test_folder_archive_is_deterministic(tmp_path: Path) -> None:
     assert (tmp_path / "a.tar").read_bytes() == (tmp_path / "b.tar").read_bytes()
     unpack_folder(str(tmp_path / "a.tar"), str(tmp_path / "c"))
     assert (tmp_path / "c" / "variables" / "v.data").read_bytes() == b"weights"
+
+
+def test_stopped_s3_server_is_unavailable_within_seconds() -> None:
+    """Nothing listens on the port (a stopped server): CacheUnavailable at once, no minutes of retries."""
+    port = free_port()
+    store = Store("s3://bucket", {"key": "k", "secret": "s",
+                                  "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}"}})
+    started = time.monotonic()
+    with pytest.raises(CacheUnavailable, match="unavailable"):
+        store.read_entry("tflite", "m.int8", "k" * 64)
+    assert time.monotonic() - started < 5
