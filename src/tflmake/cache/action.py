@@ -1,0 +1,212 @@
+"""Around one stale artifact task: restore its outputs from the cache, or build them and publish.
+
+Restore verifies every blob's sha256 before anything is renamed into the build
+folder; a bad blob is reported on one line and the task is built locally (and,
+in read-write mode, the entry healed). Publish writes the blobs first and the
+entry last, and only when no input changed while the task ran. A cache that
+cannot be reached costs one warning per run, then the build goes on without it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tflmake import atomic
+from tflmake.cache import RESTORED
+from tflmake.cache.archive import pack_folder, unpack_folder
+from tflmake.cache.config import RUN_ENV, CacheConfig
+from tflmake.cache.key import InputHashes, Stat, TaskFacts, action_key, file_stat, key_document, role
+from tflmake.cache.store import CacheUnavailable, Store
+from tflmake.digest import sha256_file
+from tflmake.kinds import TASK_KINDS
+
+UNAVAILABLE_MARK = ".cache-unavailable"
+INPUT_HASHES = ".cache-input-hashes.json"
+
+
+class CorruptEntry(Exception):
+    """An entry or one of its blobs is not what it claims."""
+
+
+# Stores opened by this process, and those that failed (never asked again this run).
+_stores: dict[str, Store] = {}
+_unavailable: set[str] = set()
+
+
+def run_cached(facts: TaskFacts, config: CacheConfig, build: Callable[[], Any]) -> Any:
+    """Restore the task's outputs from the cache or run `build()` (and publish); doit's action result."""
+    store = open_store(config, facts.build_dir)
+    if store is None:
+        return build()
+    hashes = InputHashes(f"{facts.build_dir}/{INPUT_HASHES}")
+    document, stats = key_document(facts, config.namespace, hashes)
+    hashes.save()
+    key = action_key(document)
+    heal = False
+    try:
+        entry = store.read_entry(facts.kind, facts.label, key) if config.reads else None
+        if entry is not None:
+            restore(store, facts, entry)
+            return RESTORED
+    except CorruptEntry as error:
+        say(f"tflmake: cache: {facts.name}: {error}; building it locally")
+        heal = True
+    except CacheUnavailable as error:
+        mark_unavailable(config, facts.build_dir, error)
+        return build()
+    result = build()
+    if result is None and config.writes:
+        try:
+            publish(store, facts, key, document, stats, config, overwrite=heal)
+        except CacheUnavailable as error:
+            mark_unavailable(config, facts.build_dir, error)
+    return result
+
+
+def open_store(config: CacheConfig, build_dir: str) -> Store | None:
+    """This process's store for `config.url`, or None once it proved unavailable in this run."""
+    assert config.url is not None
+    if config.url in _unavailable or _marked_unavailable(build_dir):
+        return None
+    if config.url not in _stores:
+        try:
+            _stores[config.url] = Store(config.url, config.storage_options)
+        except CacheUnavailable as error:
+            mark_unavailable(config, build_dir, error)
+            return None
+    return _stores[config.url]
+
+
+def mark_unavailable(config: CacheConfig, build_dir: str, error: Exception) -> None:
+    """Warn once per run (across `doit -n` processes) and stop asking the cache."""
+    assert config.url is not None
+    _unavailable.add(config.url)
+    if _marked_unavailable(build_dir):
+        return
+    run = os.environ.get(RUN_ENV)
+    if run:
+        try:
+            atomic.write_text(f"{build_dir}/{UNAVAILABLE_MARK}", run)
+        except OSError:
+            pass
+    say(f"tflmake: warning: {error}; building without the cache")
+
+
+def _marked_unavailable(build_dir: str) -> bool:
+    run = os.environ.get(RUN_ENV)
+    try:
+        return bool(run) and Path(f"{build_dir}/{UNAVAILABLE_MARK}").read_text() == run
+    except OSError:
+        return False
+
+
+def restore(store: Store, facts: TaskFacts, entry: dict[str, Any]) -> None:
+    """Fetch and verify every output blob, then rename each into place (all verified before any moves)."""
+    outputs = facts.outputs()
+    recorded = entry.get("outputs")
+    if not isinstance(recorded, dict) or set(recorded) != set(outputs):
+        raise CorruptEntry("entry does not list this task's outputs")
+    staging = tempfile.mkdtemp(dir=facts.build_dir, prefix=".cache-restore.")
+    try:
+        fetched = {}
+        for number, (role, record) in enumerate(sorted(recorded.items())):
+            local = os.path.join(staging, str(number))
+            digest = record.get("sha256", "") if isinstance(record, dict) else ""
+            if not store.read_blob(digest, local):
+                raise CorruptEntry(f"blob {digest[:12]} of {role} is missing")
+            actual = sha256_file(local)
+            if actual != digest:
+                raise CorruptEntry(f"blob {digest[:12]} of {role} is corrupt (its sha256 is {actual[:12]})")
+            fetched[role] = local
+        folders = TASK_KINDS[facts.kind].folder_outputs
+        for role, local in fetched.items():
+            _install(local, outputs[role], folders)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _install(local: str, path: str, folder: bool) -> None:
+    if folder:
+        with atomic.directory_for_write(path) as work:
+            unpack_folder(local, str(work))
+        return
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    os.chmod(local, 0o666 & ~atomic._UMASK)
+    os.replace(local, path)
+
+
+def publish(store: Store, facts: TaskFacts, key: str, document: dict[str, Any], stats: dict[str, Stat],
+            config: CacheConfig, overwrite: bool = False) -> bool:
+    """Blobs first, the entry last; nothing when an input changed while the task ran or a blob is too big."""
+    changed = [path for path, stat in stats.items() if _stat(path) != stat]
+    if changed:
+        say(f"tflmake: cache: {facts.name}: not published: {changed[0]} changed while the task ran")
+        return False
+    staging = tempfile.mkdtemp(dir=facts.build_dir, prefix=".cache-publish.")
+    try:
+        outputs, files = _blob_files(facts, staging)
+        too_big = [role for role, record in outputs.items() if record["size"] > config.max_blob_mb * 2**20]
+        if too_big:
+            say(f"tflmake: cache: {facts.name}: not published: {too_big[0]} is larger than "
+                f"max-blob-mb = {config.max_blob_mb:g}")
+            return False
+        for role, record in outputs.items():
+            if overwrite or not store.has_blob(record["sha256"]):
+                store.write_blob(record["sha256"], files[role], overwrite=overwrite)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    # The targets too: a SavedModel's bytes differ between equal trainings, its weights stamp does not.
+    entry = {"format": 1, "task": facts.name, "key": key, "key_document": document, "outputs": outputs,
+             "targets": target_digests(facts), "tools": facts.fragment.get("tools", {}), "writer": writer()}
+    return store.write_entry(facts.kind, facts.label, key, entry, overwrite=overwrite)
+
+
+def _blob_files(facts: TaskFacts, staging: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Each output role's record (sha256, size) and the local file holding its blob."""
+    outputs, files = {}, {}
+    for number, (output, path) in enumerate(sorted(facts.outputs().items())):
+        if TASK_KINDS[facts.kind].folder_outputs:
+            files[output] = os.path.join(staging, f"{number}.tar")
+            pack_folder(path, files[output])
+        else:
+            files[output] = path
+        outputs[output] = {"sha256": sha256_file(files[output]), "size": os.path.getsize(files[output]),
+                         "folder": TASK_KINDS[facts.kind].folder_outputs}
+    return outputs, files
+
+
+def target_digests(facts: TaskFacts) -> dict[str, dict[str, Any]]:
+    """sha256 and size of each target (for a folder kind, the files standing for the folder), by role."""
+    return {role(path, facts.build_dir, facts.spec_folder): {"sha256": sha256_file(path), "size": os.path.getsize(path)}
+            for path in facts.targets}
+
+
+def _stat(path: str) -> Stat | None:
+    try:
+        return file_stat(path)
+    except OSError:
+        return None
+
+
+def writer() -> dict[str, str]:
+    """Who wrote an entry, for people reading the cache."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return {"host": platform.node(), "user": user, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "ci": json.dumps(bool(os.environ.get("CI")))}
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
