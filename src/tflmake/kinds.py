@@ -54,17 +54,19 @@ class QuantizeMode:
     micro_reason: str = ""  # why not, for the validation message
     io_types: tuple[str, ...] = ("float32",)  # allowed `io_type` values (the first is the default)
     int8_weights: bool = False  # the converter stores Dense weights as int8 with scales (per_channel_dense)
+    full_integer: bool = False  # every tensor integer: what QAT and the converter's keep_float build on
+    float_reference: bool = False  # the float model every variant is compared with
 
 
 QUANTIZE_MODES = {
-    "none": QuantizeMode("float32", ("converter",)),
+    "none": QuantizeMode("float32", ("converter",), float_reference=True),
     "dynamic": QuantizeMode("int8 weights, float activations", ("converter", "litert_quantizer"),
                             int8_weights=True, micro=False, micro_reason="hybrid models (int8 weights with float "
                             "activations) have no TFLite Micro kernels"),
     "float16": QuantizeMode("float16 weights", ("converter",), micro=False,
                             micro_reason="TFLite Micro cannot dequantize float16 weights"),
     "int8": QuantizeMode("full integer, calibrated", ("converter", "litert_quantizer"), calibrated=True,
-                         io_types=("float32", "int8", "uint8"), int8_weights=True),
+                         io_types=("float32", "int8", "uint8"), int8_weights=True, full_integer=True),
     "int16x8": QuantizeMode("int16 activations, int8 weights, calibrated", ("converter", "litert_quantizer"),
                             calibrated=True, int8_weights=True),
     "int4_weights": QuantizeMode("int4 weights, float activations", ("litert_quantizer",), micro=False,
@@ -75,6 +77,22 @@ QUANTIZE_MODES = {
 # keras.utils.image_dataset_from_directory's accepted formats.
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 AUDIO_EXTENSIONS = (".wav",)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A variant's `backend`: what makes its .tflite."""
+
+    doc: str
+    quantizes_float_tflite: bool  # starts from the float32 variant's .tflite, not the SavedModel
+    tools: tuple[str, ...]  # packages whose versions decide the bytes (the tflite task's key)
+
+
+BACKENDS = {
+    "converter": Backend("TFLiteConverter's post-training flags, from the SavedModel.", False, ("tensorflow",)),
+    "litert_quantizer": Backend("The LiteRT Quantizer on the float32 variant's .tflite.", True,
+                                ("litert-quantizer", "ai-edge-litert")),
+}
 
 
 @dataclass(frozen=True)
@@ -157,8 +175,23 @@ class Metric:
     gate_is_minimum: bool = False
 
 
-# `[evaluation] task`; what each measures is report/evaluation_tasks.TASKS.
-EVALUATION_TASKS = ("classification", "regression", "anomaly")
+@dataclass(frozen=True)
+class EvaluationTask:
+    """`[evaluation] task`: what the model predicts; report/evaluation_tasks.MEASURES measures it."""
+
+    headline: str  # the report.json key a one-line summary and the trade-off plot show
+    headline_label: str
+    higher_is_better: bool
+    as_percent: bool
+    reconstructs: bool = False  # the model's target is its own input (trained on normal samples)
+    class_labels: bool = False  # labels are class indices (range-checked; top-1 agreement means something)
+
+
+EVALUATION_TASKS = {
+    "classification": EvaluationTask("accuracy", "test accuracy", True, True, class_labels=True),
+    "regression": EvaluationTask("mse", "test MSE", False, False),
+    "anomaly": EvaluationTask("auc", "ROC AUC", True, False, reconstructs=True),
+}
 # In the order diffs list them and gates are checked.
 METRICS = {
     "size_bytes": Metric(".tflite size", "bytes", gate="max_size_bytes"),

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import write_spec
 from tflmake.kinds import (
+    BACKENDS,
     DATASET_KINDS,
     EVALUATION_TASKS,
     METRICS,
@@ -33,7 +34,7 @@ def test_schema_enums_equal_the_kind_tables() -> None:
     assert schema_enum("$defs", "source", "properties", "type") == list(SOURCE_KINDS)
     assert schema_enum("$defs", "dataset", "properties", "type") == list(DATASET_KINDS)
     assert schema_enum("$defs", "variant", "properties", "quantize") == list(QUANTIZE_MODES)
-    assert schema_enum("$defs", "variant", "properties", "backend") == \
+    assert schema_enum("$defs", "variant", "properties", "backend") == list(BACKENDS) == \
         list(dict.fromkeys(backend for mode in QUANTIZE_MODES.values() for backend in mode.backends))
     assert schema_enum("properties", "evaluation", "properties", "task") == list(EVALUATION_TASKS)
     assert set(spec_schema()["$defs"]["gates"]["properties"]) == {m.gate for m in METRICS.values() if m.gate}
@@ -47,11 +48,14 @@ def test_builder_tables_cover_exactly_their_kinds() -> None:
     from tflmake.builders.savedmodel import KERAS_MODEL_MAKERS
     from tflmake.builders.tflite import CONVERTER_FLAGS
     from tflmake.ml.litert_quantizer import RECIPES
+    from tflmake.report.evaluation_tasks import MEASURES
+    from tflmake.report.summary import QUALITY_COLUMNS
 
     assert set(LOADERS) == set(DATASET_KINDS)
     assert set(KERAS_MODEL_MAKERS) == {name for name, kind in SOURCE_KINDS.items() if kind.keras}
     assert tuple(CONVERTER_FLAGS) == backend_modes("converter")
     assert tuple(RECIPES) == backend_modes("litert_quantizer")
+    assert list(MEASURES) == list(QUALITY_COLUMNS) == list(EVALUATION_TASKS)
     assert "tensorflow" not in sys.modules
 
 

@@ -23,6 +23,7 @@ from tflmake.console import progress
 from tflmake.emit.tradeoff import render_tradeoff
 from tflmake.engine.toolversions import tool_version
 from tflmake.errors import BuildError
+from tflmake.kinds import EVALUATION_TASKS
 from tflmake.paths import Layout
 from tflmake.report import evaluation_tasks, metrics
 from tflmake.spec.load import ModelSpec, Variant
@@ -120,7 +121,7 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
                                        ).get("sparsity")
     if reference is not None:
         reference_outputs = runs[reference.name].outputs
-        if evaluation_tasks.TASKS[spec.evaluation["task"]].compares_top1:
+        if EVALUATION_TASKS[spec.evaluation["task"]].class_labels:
             entry["agreement"] = metrics.top1_agreement(run.outputs, reference_outputs)
         entry["max_abs_diff"], entry["mean_abs_diff"] = metrics.abs_differences(
             run.outputs, reference_outputs)

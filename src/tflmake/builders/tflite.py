@@ -16,6 +16,7 @@ import numpy as np
 from tflmake import atomic
 from tflmake.console import progress
 from tflmake.errors import BuildError
+from tflmake.kinds import BACKENDS
 from tflmake.ml.tensorflow import import_tensorflow
 from tflmake.npzio import load_npz
 from tflmake.paths import Layout
@@ -27,7 +28,7 @@ def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
     variant = spec.variant(variant_name)
     samples = load_npz(layout.representative(spec.name))["x"] \
         if variant.needs_representative else None
-    if variant.backend == "litert_quantizer":
+    if BACKENDS[variant.backend].quantizes_float_tflite:
         from tflmake.ml.litert_quantizer import quantize
 
         model = quantize(spec, layout, variant, samples)

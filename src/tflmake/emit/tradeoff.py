@@ -6,6 +6,8 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+from tflmake.kinds import EVALUATION_TASKS
+
 
 def render_tradeoff(report: Mapping[str, Any]) -> bytes:
     """The plot as PNG bytes, drawn off-screen (Agg) so it works without a display."""
@@ -14,9 +16,8 @@ def render_tradeoff(report: Mapping[str, Any]) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from tflmake.report.evaluation_tasks import TASKS
 
-    task = TASKS[report.get("task", "classification")]
+    task = EVALUATION_TASKS[report.get("task", "classification")]
     metric = task.headline
     label = f"{task.headline_label} ({'higher' if task.higher_is_better else 'lower'} is better)"
     figure = Figure(figsize=(6.4, 4.0), dpi=100)

@@ -18,7 +18,7 @@ from tflmake.engine.runner import fail_spec, run_project_step, run_step
 from tflmake.engine.taskcache import TaskCache
 from tflmake.engine.toolversions import load_cached_versions, save_cached_versions, tool_versions
 from tflmake.errors import SpecError
-from tflmake.kinds import DATASET_KINDS, TASK_KINDS
+from tflmake.kinds import BACKENDS, DATASET_KINDS, TASK_KINDS
 from tflmake.paths import Layout
 from tflmake.spec.cache import ValidSpecCache
 from tflmake.spec.datafiles import dataset_files as data_set_files
@@ -248,7 +248,6 @@ def prune_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
 
 def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
     variant = spec.variant(variant_name)
-    tools = ["tensorflow"]
     if not spec.source_kind.saved_model:
         file_dep, model_key = source_files(spec), {"source": spec.source}
     elif variant.prune:
@@ -260,12 +259,12 @@ def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
         file_dep.append(layout.dataset(spec.name))
     if variant.needs_representative:
         file_dep.append(layout.representative(spec.name))
-    if variant.backend == "litert_quantizer":
+    if BACKENDS[variant.backend].quantizes_float_tflite:
         # One conversion, many quantizations: the quantizer reads the float32 variant's bytes.
         source = float_source(spec)
         assert source is not None
         file_dep = [layout.tflite(spec.name, source.name)] + file_dep[1:]
-        tools = ["litert-quantizer", "ai-edge-litert"]
+    tools = BACKENDS[variant.backend].tools
     if isinstance(variant.recipe, str):
         file_dep.append(spec.resolve(variant.recipe))
     return _artifact_task(

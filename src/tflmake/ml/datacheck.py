@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from tflmake.errors import BuildError
+from tflmake.kinds import EVALUATION_TASKS
 
 Arrays = dict[str, np.ndarray]
 
@@ -37,7 +38,7 @@ def check_loaded(loaded: Arrays, options: dict[str, Any], origin: dict[str, str]
                              "they must match")
         _check_finite(x, where, x_name)
         _check_finite(y, where, y_name)
-        if task == "classification":
+        if EVALUATION_TASKS[task].class_labels:
             _check_class_labels(y, where, y_name, classes)
 
 

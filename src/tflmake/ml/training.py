@@ -8,8 +8,8 @@ import numpy as np
 
 from tflmake.console import progress
 from tflmake.errors import BuildError
+from tflmake.kinds import EVALUATION_TASKS
 from tflmake.ml.tensorflow import import_keras
-from tflmake.report.evaluation_tasks import TASKS
 from tflmake.spec.load import ModelSpec
 
 
@@ -76,7 +76,7 @@ def fit(model: Any, spec: ModelSpec, data: dict[str, np.ndarray], epochs: int,
 
 def training_pairs(spec: ModelSpec, data: dict[str, np.ndarray]) -> tuple[Any, np.ndarray]:
     """(inputs, targets): the labels, or for a model that reconstructs (anomaly) its normal inputs."""
-    if TASKS[spec.evaluation["task"]].reconstructs:
+    if EVALUATION_TASKS[spec.evaluation["task"]].reconstructs:
         normal = data["x_train"][data["y_train"].reshape(-1) == 0]
         return normal, normal
     extra = 1

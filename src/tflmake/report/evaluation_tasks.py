@@ -1,4 +1,4 @@
-"""What each `[evaluation] task` measures and how reports show it: one record per task, no branches.
+"""What each `[evaluation] task` measures: one function per task (its facts are kinds.EVALUATION_TASKS).
 
 Every variant's report entry has every task's keys (None where not measured),
 so report readers never need to know which task wrote it.
@@ -7,7 +7,6 @@ so report readers never need to know which task wrote it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,19 +15,6 @@ from tflmake.report import metrics
 
 DEFAULT_TOP_K = 5
 Measure = Callable[[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class EvaluationTask:
-    """One evaluation task: its measurements and the facts the rest of the code asks."""
-
-    measure: Measure
-    headline: str  # the report.json key a one-line summary and the trade-off plot show
-    headline_label: str
-    higher_is_better: bool
-    as_percent: bool
-    reconstructs: bool = False  # the model's target is its own input (trained on normal samples)
-    compares_top1: bool = False  # top-1 agreement with the float model means something
 
 
 def classification(outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
@@ -53,15 +39,12 @@ def anomaly(outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: dict[str
     return {"auc": metrics.roc_auc(scores, y), "mse": float(np.mean(scores))}
 
 
-TASKS = {
-    "classification": EvaluationTask(classification, "accuracy", "test accuracy", True, True, compares_top1=True),
-    "regression": EvaluationTask(regression, "mse", "test MSE", False, False),
-    "anomaly": EvaluationTask(anomaly, "auc", "ROC AUC", True, False, reconstructs=True),
-}
+# What each `[evaluation] task` (kinds.EVALUATION_TASKS) measures.
+MEASURES: dict[str, Measure] = {"classification": classification, "regression": regression, "anomaly": anomaly}
 # Every key any task measures, so each report entry has them all.
 MEASURED = ("accuracy", "top_k", "top_k_accuracy", "per_class_accuracy", "confusion_matrix", "mse", "mae", "auc")
 
 
 def measure(task: str, outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
     """The task's measurements, with every other task's keys set to None."""
-    return {key: None for key in MEASURED} | TASKS[task].measure(outputs, y, x, options)
+    return {key: None for key in MEASURED} | MEASURES[task](outputs, y, x, options)

@@ -72,20 +72,33 @@ def _times_smaller(ratio: float) -> str:
     return f"{1 / ratio:.2f}×" if ratio else "n/a"
 
 
+def _classification_columns(top_k: int | None) -> list[Column]:
+    return [Column("Accuracy", lambda e: e["accuracy"], _percent, max),
+            # Reports from before top-k was measured have no top_k: no column.
+            *([Column(f"Top-{top_k}", lambda e: e.get("top_k_accuracy"), _percent, max)] if top_k else []),
+            Column("Agreement", lambda e: e["agreement"], _percent),
+            Column("Max abs diff", lambda e: e["max_abs_diff"], lambda v: f"{v:.4f}")]
+
+
+def _regression_columns(top_k: int | None) -> list[Column]:
+    return [Column("MSE", lambda e: e["mse"], lambda v: f"{v:.4g}", min),
+            Column("MAE", lambda e: e["mae"], lambda v: f"{v:.4g}", min),
+            Column("Max abs diff", lambda e: e["max_abs_diff"], lambda v: f"{v:.4g}")]
+
+
+def _anomaly_columns(top_k: int | None) -> list[Column]:
+    return [Column("ROC AUC", lambda e: e.get("auc"), lambda v: f"{v:.4f}", max),
+            Column("Reconstruction MSE", lambda e: e["mse"], lambda v: f"{v:.4g}"),
+            Column("Max abs diff", lambda e: e["max_abs_diff"], lambda v: f"{v:.4g}")]
+
+
+# The quality columns of each evaluation task (kinds.EVALUATION_TASKS).
+QUALITY_COLUMNS = {"classification": _classification_columns, "regression": _regression_columns,
+                   "anomaly": _anomaly_columns}
+
+
 def _columns(task: str, top_k: int | None = None) -> list[Column]:
-    quality = [Column("Accuracy", lambda e: e["accuracy"], _percent, max),
-               # Reports from before top-k was measured have no top_k: no column.
-               *([Column(f"Top-{top_k}", lambda e: e.get("top_k_accuracy"), _percent, max)] if top_k else []),
-               Column("Agreement", lambda e: e["agreement"], _percent),
-               Column("Max abs diff", lambda e: e["max_abs_diff"], lambda v: f"{v:.4f}")]
-    if task == "regression":
-        quality = [Column("MSE", lambda e: e["mse"], lambda v: f"{v:.4g}", min),
-                   Column("MAE", lambda e: e["mae"], lambda v: f"{v:.4g}", min),
-                   Column("Max abs diff", lambda e: e["max_abs_diff"], lambda v: f"{v:.4g}")]
-    if task == "anomaly":
-        quality = [Column("ROC AUC", lambda e: e.get("auc"), lambda v: f"{v:.4f}", max),
-                   Column("Reconstruction MSE", lambda e: e["mse"], lambda v: f"{v:.4g}"),
-                   Column("Max abs diff", lambda e: e["max_abs_diff"], lambda v: f"{v:.4g}")]
+    quality = QUALITY_COLUMNS[task](top_k)
     return [
         Column("Variant", lambda e: e["name"], str),
         Column("Quantize", lambda e: e["quantize"], str),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tflmake.kinds import QUANTIZE_MODES, SOURCE_KINDS
+from tflmake.kinds import BACKENDS, QUANTIZE_MODES, SOURCE_KINDS
 
 if TYPE_CHECKING:
     from tflmake.spec.load import ModelSpec
@@ -44,13 +44,13 @@ def converter_control_problems(spec: ModelSpec, document: dict[str, Any]) -> lis
                 problems.append(f'{where}.batch: a "{spec.source["type"]}" model gets its batch from '
                                 "model.source.input_shapes (a missing batch dimension becomes 1); "
                                 "remove batch")
-            elif variant.backend != "converter":
+            elif BACKENDS[variant.backend].quantizes_float_tflite:
                 source = float_source(spec)
                 named = f'variant "{source.name}"' if source else "the float32 variant"
                 problems.append(f'{where}.batch: backend = "{variant.backend}" quantizes the float32 '
                                 f".tflite, whose batch it keeps; set batch on {named} instead")
         if not variant.per_channel_dense:
-            if variant.backend != "converter":
+            if BACKENDS[variant.backend].quantizes_float_tflite:
                 problems.append(f'{where}.per_channel_dense: only with backend = "converter" (a LiteRT '
                                 "Quantizer recipe sets the granularity itself)")
             elif not variant.mode.int8_weights:

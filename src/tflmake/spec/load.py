@@ -114,7 +114,7 @@ class ModelSpec:
     @property
     def reference_variant(self) -> Variant | None:
         """The float model every variant is compared with: the first quantize = "none" variant."""
-        return next((v for v in self.variants if v.quantize == "none"), None)
+        return next((v for v in self.variants if v.mode.float_reference), None)
 
     @property
     def source_kind(self) -> SourceKind:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from tflmake.kinds import SOURCE_KINDS, backend_modes
+from tflmake.kinds import BACKENDS, SOURCE_KINDS, backend_modes
 
 if TYPE_CHECKING:
     from tflmake.spec.load import ModelSpec, Variant
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def float_source(spec: ModelSpec) -> Variant | None:
     """The variant whose `.tflite` the LiteRT Quantizer quantizes: plain float32, converter-made."""
-    return next((v for v in spec.variants if v.quantize == "none" and not v.optimized), None)
+    return next((v for v in spec.variants if v.mode.float_reference and not v.optimized), None)
 
 
 def pruning_options(spec: ModelSpec, variant: Variant) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def _backend_problems(spec: ModelSpec, variant: Variant, where: str, io_type_set
         other = variant.mode.backends[0]
         return [f'{where}.quantize: "{variant.quantize}" is not available with backend = '
                 f'"{variant.backend}"; use one of {", ".join(allowed)} or backend = "{other}"']
-    if variant.backend == "converter":
+    if not BACKENDS[variant.backend].quantizes_float_tflite:
         return [f'{where}.recipe: only with backend = "litert_quantizer"'] if variant.recipe else []
     problems = []
     if io_type_set:
@@ -63,8 +63,8 @@ def _keep_float_problems(variant: Variant, where: str) -> list[str]:
         except re.error as error:
             problems.append(f'{where}.keep_float[{position}]: "{pattern}" is not a regular '
                             f"expression ({error})")
-    if variant.keep_float and variant.backend == "converter" and \
-            (variant.quantize != "int8" or variant.io_type != "float32"):
+    if variant.keep_float and not BACKENDS[variant.backend].quantizes_float_tflite and \
+            (not variant.mode.full_integer or variant.io_type != "float32"):
         problems.append(f'{where}.keep_float: with backend = "converter" only for quantize = '
                         '"int8" with io_type = "float32"; this variant has quantize = '
                         f'"{variant.quantize}", io_type = "{variant.io_type}" '
@@ -78,7 +78,7 @@ def _training_problems(spec: ModelSpec, variant: Variant, where: str) -> list[st
     for option in ("prune", "qat"):
         if getattr(variant, option) is None:
             continue
-        if variant.backend != "converter":
+        if BACKENDS[variant.backend].quantizes_float_tflite:
             problems.append(f'{where}.{option}: only with backend = "converter" (the LiteRT '
                             "Quantizer starts from the float32 variant's .tflite)")
         elif not spec.trains:
@@ -88,7 +88,7 @@ def _training_problems(spec: ModelSpec, variant: Variant, where: str) -> list[st
     if variant.prune is not None and variant.prune["encoding"] == "sparse" and variant.c_array:
         problems.append(f'{where}.prune.encoding: "sparse" needs the DENSIFY op, which TFLite Micro '
                         'does not have; use encoding = "dense" for a c_array variant')
-    if variant.qat is not None and variant.quantize != "int8":
+    if variant.qat is not None and not variant.mode.full_integer:
         problems.append(f'{where}.qat: only for quantize = "int8"; this variant has quantize = '
                         f'"{variant.quantize}"')
     return problems

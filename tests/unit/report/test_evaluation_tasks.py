@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tflmake.kinds import EVALUATION_TASKS as TASKS
 from tflmake.report import metrics
 from tflmake.report.diff import COMPARED, diff_reports
-from tflmake.report.evaluation_tasks import MEASURED, TASKS, measure
+from tflmake.report.evaluation_tasks import MEASURED, measure
 from tflmake.report.gates import GATES_BY_KEY, check_gates
 from tflmake.spec.schema import spec_schema
 
