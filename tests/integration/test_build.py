@@ -234,3 +234,17 @@ def test_parallel_build_matches_serial_and_leaves_a_no_op(built_mlp: Project, tm
     assert digests(parallel.build) == digests(built_mlp.build)
     again = parallel.doit()
     assert again.returncode == 0 and again.executed == [], again.output
+
+
+def test_report_entries_have_exactly_the_typed_keys(built_mlp: Project) -> None:
+    """report.json as evaluate writes it matches report.entry.ReportEntry (what mypy checks readers against)."""
+    import typing
+
+    from tflmake.report.entry import MicroMeasures, ReportEntry
+
+    typed = set(typing.get_type_hints(ReportEntry)) - {"name", "tensors"}  # readers add name; tensors: multi-I/O
+    report = json.loads((built_mlp.build / "digits_mlp" / "report.json").read_text())
+    for name, entry in report["variants"].items():
+        assert set(entry) == typed, name
+    micro = report["variants"]["int8"]["micro"]
+    assert set(micro) == set(typing.get_type_hints(MicroMeasures))

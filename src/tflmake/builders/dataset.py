@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from tflmake.ml.datacheck import check_loaded, check_split
 from tflmake.npzio import load_npz, save_npz
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
+from tflmake.spec.sections import DatasetSection
 
 Arrays = dict[str, np.ndarray]
 
@@ -57,7 +58,7 @@ def data_origin(spec: ModelSpec) -> dict[str, str]:
     return {"": main, "_train": main, "_test": test}
 
 
-def split(arrays: Arrays, options: dict[str, Any]) -> Arrays:
+def split(arrays: Arrays, options: DatasetSection) -> Arrays:
     """A seeded shuffle, then the last `test_fraction` of it becomes the test split."""
     samples = {name: arrays.pop(name) for name in [*input_names(arrays, None), "y"]}
     train, test = split_indices(len(samples["x"]), options)
@@ -78,7 +79,7 @@ def input_names(arrays: Container[str], part: str | None) -> list[str]:
     return names
 
 
-def prepare_inputs(x: np.ndarray, options: dict[str, Any], raw: bool = False) -> np.ndarray:
+def prepare_inputs(x: np.ndarray, options: DatasetSection, raw: bool = False) -> np.ndarray:
     """Samples reshaped to `shape`; scaled to float32 now unless they are kept `raw` (uint8)."""
     if not raw:
         x = x.astype(np.float32) / np.float32(options.get("scale", 1.0))
@@ -126,7 +127,7 @@ def load_npz_dataset(spec: ModelSpec) -> Arrays:
     return {"x_train": x, "y_train": y, "x_test": x_test, "y_test": y_test, **labels}
 
 
-def _read_xy(spec: ModelSpec, path_key: str) -> tuple[np.ndarray, np.ndarray, Arrays]:
+def _read_xy(spec: ModelSpec, path_key: Literal["path", "test_path"]) -> tuple[np.ndarray, np.ndarray, Arrays]:
     assert spec.dataset is not None
     options = spec.dataset
     path = spec.resolve(options[path_key])

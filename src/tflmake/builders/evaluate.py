@@ -26,6 +26,7 @@ from tflmake.errors import BuildError
 from tflmake.kinds import EVALUATION_TASKS
 from tflmake.paths import Layout
 from tflmake.report import evaluation_tasks, metrics
+from tflmake.report.entry import ReportEntry, TaskMeasures
 from tflmake.spec.load import ModelSpec, Variant
 from tflmake.spec.rules import pruning_options
 from tflmake.tflite.modelfacts import dense_granularity, input_batch
@@ -90,7 +91,7 @@ def build(spec: ModelSpec, layout: Layout) -> None:
 
 
 def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dict[str, Run],
-                    inputs: list[np.ndarray], y: np.ndarray) -> dict[str, Any]:
+                    inputs: list[np.ndarray], y: np.ndarray) -> ReportEntry:
     """Every number the report gives for one variant (those relative to the float model later)."""
     x = inputs[0]
     path = layout.tflite(spec.name, variant.name)
@@ -100,7 +101,7 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
     arena = read_arena_bytes(layout.firmware_manifest(spec.name, variant.name))
     median, p90 = metrics.latency_stats(run.invoke_seconds)
     ops = operator_names(data)
-    entry: dict[str, Any] = {
+    entry: ReportEntry = {
         "quantize": variant.quantize, "io_type": variant.io_type, "c_array": variant.c_array,
         "path": path, "size_bytes": len(data), "size_ratio": None,
         "gzip_bytes": len(gzip.compress(data, compresslevel=9, mtime=0)),
@@ -141,7 +142,7 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
     return entry
 
 
-def task_metrics(spec: ModelSpec, outputs: np.ndarray, y: np.ndarray, x: np.ndarray) -> dict[str, Any]:
+def task_metrics(spec: ModelSpec, outputs: np.ndarray, y: np.ndarray, x: np.ndarray) -> TaskMeasures:
     """What `[evaluation] task` measures (see evaluation_tasks); the other tasks' keys None."""
     try:
         return evaluation_tasks.measure(spec.evaluation["task"], outputs, y, x, spec.evaluation)

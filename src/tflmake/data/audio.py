@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import wave
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from tflmake.data.folders import Arrays, load_labelled_folders
 from tflmake.errors import BuildError
 from tflmake.kinds import AUDIO_EXTENSIONS
 from tflmake.spec.load import ModelSpec
+from tflmake.spec.sections import DatasetSection
 
 # Clips turned into features per tf.signal call: bounds memory for large folders.
 BATCH = 256
@@ -38,7 +38,7 @@ def load_audio_folder(spec: ModelSpec) -> Arrays:
                                  lambda paths: audio_features(paths, options))
 
 
-def clip_samples(options: dict[str, Any]) -> int:
+def clip_samples(options: DatasetSection) -> int:
     return round(options["sample_rate"] * options["clip_ms"] / 1000)
 
 
@@ -67,7 +67,7 @@ def normalize(clip: np.ndarray, how: str) -> np.ndarray:
     return clip / np.float32(divisor) if divisor > 0 else clip
 
 
-def audio_features(paths: list[str], options: dict[str, Any]) -> np.ndarray:
+def audio_features(paths: list[str], options: DatasetSection) -> np.ndarray:
     """Features of every clip, (count, frames, coefficients) float32, computed in batches."""
     samples = clip_samples(options)
     batches = []
@@ -78,7 +78,7 @@ def audio_features(paths: list[str], options: dict[str, Any]) -> np.ndarray:
     return np.concatenate(batches)
 
 
-def front_end(clips: np.ndarray, options: dict[str, Any]) -> np.ndarray:
+def front_end(clips: np.ndarray, options: DatasetSection) -> np.ndarray:
     """MFCCs (or log-mel energies) of a batch of clips with tf.signal."""
     from tflmake.ml.tensorflow import import_tensorflow
 

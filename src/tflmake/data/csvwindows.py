@@ -9,12 +9,12 @@ in different splits share rows; give a separate `test_path` for a clean test set
 from __future__ import annotations
 
 import csv
-from typing import Any
 
 import numpy as np
 
 from tflmake.errors import BuildError
 from tflmake.spec.load import ModelSpec
+from tflmake.spec.sections import DatasetSection
 
 Arrays = dict[str, np.ndarray]
 
@@ -39,7 +39,7 @@ def load_csv_windows(spec: ModelSpec) -> Arrays:
     return arrays
 
 
-def read_series(path: str, options: dict[str, Any]) -> tuple[np.ndarray, list[str]]:
+def read_series(path: str, options: DatasetSection) -> tuple[np.ndarray, list[str]]:
     """(rows x columns float32, the label of each row) from a CSV file with a header."""
     wanted = [*options["columns"], options["label_column"]]
     try:
@@ -62,7 +62,7 @@ def read_series(path: str, options: dict[str, Any]) -> tuple[np.ndarray, list[st
     return values, [str(row[-1]).strip() for row in rows]
 
 
-def windows(values: np.ndarray, labels: np.ndarray, options: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def windows(values: np.ndarray, labels: np.ndarray, options: DatasetSection) -> tuple[np.ndarray, np.ndarray]:
     """Every window of `window` rows, `stride` apart, inside each run of one label."""
     size, stride = options["window"], options.get("stride", options["window"])
     starts: list[int] = []

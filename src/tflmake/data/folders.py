@@ -7,19 +7,19 @@ its split's array: no full copy of the data set is ever made by fancy indexing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from tflmake.errors import BuildError
 from tflmake.spec.datafiles import class_folders, labelled_files
+from tflmake.spec.sections import DatasetSection
 
 Arrays = dict[str, np.ndarray]
 # Decodes files into one array, one sample per file, in the given order.
 Decoder = Callable[[list[str]], np.ndarray]
 
 
-def load_labelled_folders(dataset: dict[str, Any], resolve: Callable[[str], str],
+def load_labelled_folders(dataset: DatasetSection, resolve: Callable[[str], str],
                           extensions: tuple[str, ...], decode: Decoder) -> Arrays:
     """x/y of both splits, the class names (`labels`) and each sample's file (`files_train`, `files_test`).
 
@@ -48,7 +48,7 @@ def load_labelled_folders(dataset: dict[str, Any], resolve: Callable[[str], str]
     return arrays
 
 
-def split_indices(count: int, options: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def split_indices(count: int, options: DatasetSection) -> tuple[np.ndarray, np.ndarray]:
     """(train, test) indices: a seeded shuffle, then the last `test_fraction` of it is the test split."""
     test_count = min(max(1, round(count * options["test_fraction"])), count - 1)
     if count < 2:

@@ -8,14 +8,13 @@ pixels can differ slightly from Keras's tf.image.resize.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from tflmake.data.folders import Arrays, load_labelled_folders
 from tflmake.errors import BuildError
 from tflmake.kinds import IMAGE_EXTENSIONS
 from tflmake.spec.load import ModelSpec
+from tflmake.spec.sections import DatasetSection
 
 # color_mode -> (Pillow mode, channels)
 COLOR_MODES = {"grayscale": ("L", 1), "rgb": ("RGB", 3), "rgba": ("RGBA", 4)}
@@ -28,7 +27,7 @@ def load_image_folder(spec: ModelSpec) -> Arrays:
                                  lambda paths: decode_images(paths, options))
 
 
-def decode_images(paths: list[str], options: dict[str, Any]) -> np.ndarray:
+def decode_images(paths: list[str], options: DatasetSection) -> np.ndarray:
     """Every image as uint8 (count, height, width, channels), decoded into one preallocated array."""
     from PIL import Image, UnidentifiedImageError
 

@@ -8,17 +8,16 @@ array and the first bad sample in the file's own order.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from tflmake.errors import BuildError
 from tflmake.kinds import EVALUATION_TASKS
+from tflmake.spec.sections import DatasetSection
 
 Arrays = dict[str, np.ndarray]
 
 
-def check_loaded(loaded: Arrays, options: dict[str, Any], origin: dict[str, str], task: str) -> None:
+def check_loaded(loaded: Arrays, options: DatasetSection, origin: dict[str, str], task: str) -> None:
     """Every x/y pair a loader returned (`x`/`y` or `x_train`/.../`y_test`), before it is split.
 
     `origin` maps each pair's suffix ("", "_train", "_test") to where it came from

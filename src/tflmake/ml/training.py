@@ -11,6 +11,7 @@ from tflmake.errors import BuildError
 from tflmake.kinds import EVALUATION_TASKS
 from tflmake.ml.tensorflow import import_keras
 from tflmake.spec.load import ModelSpec
+from tflmake.spec.sections import TrainSection
 
 
 def model_from_layers(spec: ModelSpec) -> Any:
@@ -33,7 +34,7 @@ def model_from_layers(spec: ModelSpec) -> Any:
         raise BuildError(f"model.source.layers: {error}") from None
 
 
-def compile_model(model: Any, options: dict[str, Any]) -> None:
+def compile_model(model: Any, options: TrainSection) -> None:
     keras = import_keras()
     optimizers = {name.lower(): value for name, value in vars(keras.optimizers).items()
                   if isinstance(value, type) and issubclass(value, keras.optimizers.Optimizer)}

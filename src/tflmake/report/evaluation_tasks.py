@@ -7,17 +7,19 @@ so report readers never need to know which task wrote it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from tflmake.report import metrics
+from tflmake.report.entry import TaskMeasures
+from tflmake.spec.sections import EvaluationSection
 
 DEFAULT_TOP_K = 5
-Measure = Callable[[np.ndarray, np.ndarray, np.ndarray, dict[str, Any]], dict[str, Any]]
+Measure = Callable[[np.ndarray, np.ndarray, np.ndarray, EvaluationSection], dict[str, Any]]
 
 
-def classification(outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
+def classification(outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: EvaluationSection) -> dict[str, Any]:
     """Top-1 and top-k accuracy, per-class accuracy and the confusion matrix."""
     classes = max(int(outputs.shape[-1]), int(y.max()) + 1 if len(y) else 0)
     k = min(options.get("top_k", DEFAULT_TOP_K), int(outputs.shape[-1]))
@@ -28,12 +30,12 @@ def classification(outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: d
             "confusion_matrix": confusion.tolist()}
 
 
-def regression(outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
+def regression(outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: EvaluationSection) -> dict[str, Any]:
     mse, mae = metrics.regression_errors(outputs, y)
     return {"mse": mse, "mae": mae}
 
 
-def anomaly(outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
+def anomaly(outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: EvaluationSection) -> dict[str, Any]:
     """ROC AUC of the reconstruction error (labels 0 normal, 1 anomaly) and the mean error itself."""
     scores = metrics.reconstruction_errors(outputs, x)
     return {"auc": metrics.roc_auc(scores, y), "mse": float(np.mean(scores))}
@@ -42,9 +44,11 @@ def anomaly(outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: dict[str
 # What each `[evaluation] task` (kinds.EVALUATION_TASKS) measures.
 MEASURES: dict[str, Measure] = {"classification": classification, "regression": regression, "anomaly": anomaly}
 # Every key any task measures, so each report entry has them all.
-MEASURED = ("accuracy", "top_k", "top_k_accuracy", "per_class_accuracy", "confusion_matrix", "mse", "mae", "auc")
+MEASURED = tuple(TaskMeasures.__annotations__)
 
 
-def measure(task: str, outputs: np.ndarray, y: np.ndarray, x: np.ndarray, options: dict[str, Any]) -> dict[str, Any]:
+def measure(task: str, outputs: np.ndarray, y: np.ndarray, x: np.ndarray,
+            options: EvaluationSection) -> TaskMeasures:
     """The task's measurements, with every other task's keys set to None."""
-    return {key: None for key in MEASURED} | MEASURES[task](outputs, y, x, options)
+    measured = {key: None for key in MEASURED} | MEASURES[task](outputs, y, x, options)
+    return cast(TaskMeasures, measured)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from tflmake.report.diff import Change
+from tflmake.report.entry import ReportEntry
 from tflmake.report.gates import GateResult
 
 HOST_LATENCY_NOTE = ("Host latency: single-thread LiteRT on the build machine "
@@ -50,7 +51,7 @@ class Column:
     """A table column: its title, how to format a variant's value, and which value is best."""
 
     title: str
-    value: Callable[[Mapping[str, Any]], Any]
+    value: Callable[[ReportEntry], Any]
     text: Callable[[Any], str]
     best: Callable[[list[Any]], Any] | None = None
 
@@ -115,7 +116,8 @@ def _columns(task: str, top_k: int | None = None) -> list[Column]:
 def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
               changes: list[Change] | None = None) -> ModelSummary:
     """The summary of one report.json; `changes` None means there was no previous report."""
-    entries = [{"name": name, **entry} for name, entry in report["variants"].items()]
+    # report.json as written by builders/evaluate, read back: the typed entry names its keys.
+    entries = [cast(ReportEntry, {"name": name, **entry}) for name, entry in report["variants"].items()]
     top_k = next((entry.get("top_k") for entry in entries if entry.get("top_k")), None)
     columns = _columns(report.get("task", "classification"), top_k)
     bests = {}

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
 
 from tflmake.kinds import DATASET_KINDS
 from tflmake.spec.python_entry import entry_parts, local_imports, module_file
+from tflmake.spec.sections import DatasetSection
 
 
-def audio_option_problems(dataset: dict[str, Any]) -> list[str]:
+def audio_option_problems(dataset: DatasetSection) -> list[str]:
     """A frame must fit in a clip, MFCCs come from mel bins, the bank lies below Nyquist."""
     problems = []
     if dataset["window_ms"] > dataset["clip_ms"]:
@@ -31,7 +31,7 @@ def audio_option_problems(dataset: dict[str, Any]) -> list[str]:
 
 
 # Checks of a type's option values against each other (the schema checks each alone).
-OPTION_PROBLEMS: dict[str, Callable[[dict[str, Any]], list[str]]] = {"audio_folder": audio_option_problems}
+OPTION_PROBLEMS: dict[str, Callable[[DatasetSection], list[str]]] = {"audio_folder": audio_option_problems}
 
 
 def class_folders(root: str, class_names: list[str] | None = None) -> list[str]:
@@ -73,7 +73,7 @@ def labelled_files(root: str, extensions: tuple[str, ...],
     return paths, labels, classes
 
 
-def dataset_files(dataset: dict[str, Any], resolve: Callable[[str], str], folder: str) -> list[str]:
+def dataset_files(dataset: DatasetSection, resolve: Callable[[str], str], folder: str) -> list[str]:
     """Every file a data set reads, as the task graph names them (its dependencies, sorted).
 
     Args:
@@ -82,9 +82,10 @@ def dataset_files(dataset: dict[str, Any], resolve: Callable[[str], str], folder
         folder: the spec's folder.
     """
     kind = DATASET_KINDS[dataset["type"]]
-    files = [resolve(dataset[key]) for key in kind.files if key in dataset]
+    paths = _path_keys(dataset)
+    files = [resolve(paths[key]) for key in kind.files if key in paths]
     for key in kind.folders:
-        root = resolve(dataset[key]) if key in dataset else None
+        root = resolve(paths[key]) if key in paths else None
         if root is not None and os.path.isdir(root):
             # Only folders that exist: a missing one is the validation's message, not a crash here.
             classes = [name for name in class_folders(root, dataset.get("class_names"))
@@ -96,11 +97,18 @@ def dataset_files(dataset: dict[str, Any], resolve: Callable[[str], str], folder
     return files
 
 
-def dataset_problems(dataset: dict[str, Any], resolve: Callable[[str], str], folder: str) -> list[str]:
+def _path_keys(dataset: DatasetSection) -> dict[str, str]:
+    """The data set's path keys by name: the kind tables name them as data."""
+    return {key: value for key, value in (("path", dataset.get("path")), ("test_path", dataset.get("test_path")))
+            if value is not None}
+
+
+def dataset_problems(dataset: DatasetSection, resolve: Callable[[str], str], folder: str) -> list[str]:
     """The disk checks of a data set: named files and folders exist, class folders hold files."""
     kind = DATASET_KINDS[dataset["type"]]
-    problems = [f"dataset.{key}: no such file: {resolve(dataset[key])}" for key in kind.files
-                if key in dataset and not os.path.isfile(resolve(dataset[key]))]
+    paths = _path_keys(dataset)
+    problems = [f"dataset.{key}: no such file: {resolve(paths[key])}" for key in kind.files
+                if key in paths and not os.path.isfile(resolve(paths[key]))]
     if kind.entry:
         module, _ = entry_parts(dataset["entry"])
         if module_file(folder, module) is None:
@@ -108,9 +116,9 @@ def dataset_problems(dataset: dict[str, Any], resolve: Callable[[str], str], fol
             problems.append(f'dataset.entry: no module "{module}" ({relative}.py or {relative}/__init__.py) '
                             f"in {folder}")
     for key in kind.folders:
-        if key not in dataset:
+        if key not in paths:
             continue
-        root = resolve(dataset[key])
+        root = resolve(paths[key])
         if not os.path.isdir(root):
             problems.append(f"dataset.{key}: no such directory: {root}")
             continue
@@ -132,7 +140,7 @@ def _class_folder_problems(key: str, root: str, extensions: tuple[str, ...],
     return []
 
 
-def option_problems(dataset: dict[str, Any]) -> list[str]:
+def option_problems(dataset: DatasetSection) -> list[str]:
     """What the schema cannot say about a data set's options: limits that relate two keys."""
     check = OPTION_PROBLEMS.get(dataset["type"])
     return check(dataset) if check else []

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from tflmake.errors import SpecError
 from tflmake.kinds import METRICS, QUANTIZE_MODES, SOURCE_KINDS, QuantizeMode, SourceKind
@@ -18,6 +18,15 @@ from tflmake.spec.datafiles import dataset_problems, option_problems
 from tflmake.spec.python_entry import entry_parts, module_file
 from tflmake.spec.rules import optimization_problems
 from tflmake.spec.schema import NAME_PATTERN, schema_problems, spec_schema
+from tflmake.spec.sections import (
+    CArraySection,
+    DatasetSection,
+    EvaluationSection,
+    GatesSection,
+    RepresentativeSection,
+    SourceSection,
+    TrainSection,
+)
 
 SYMBOL_FIELDS = ("model", "variant")
 
@@ -82,15 +91,15 @@ class ModelSpec:
     spec_path: str
     name: str
     description: str
-    source: dict[str, Any]
-    dataset: dict[str, Any] | None
-    train: dict[str, Any] | None
-    representative: dict[str, Any]
-    c_array: dict[str, Any]
+    source: SourceSection
+    dataset: DatasetSection | None
+    train: TrainSection | None
+    representative: RepresentativeSection
+    c_array: CArraySection
     variants: tuple[Variant, ...]
     folder: str = field(default=".")
-    evaluation: dict[str, Any] = field(default_factory=lambda: _defaults("evaluation"))
-    gates: dict[str, Any] = field(default_factory=dict)
+    evaluation: EvaluationSection = field(default_factory=lambda: cast(EvaluationSection, _defaults("evaluation")))
+    gates: GatesSection = field(default_factory=lambda: GatesSection())
 
     def resolve(self, relative: str) -> str:
         """A path from the spec, resolved against the spec's folder (as a cwd-relative string)."""
@@ -271,7 +280,7 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
         spec_path=shown,
         name=model.get("name", path.stem),
         description=model.get("description", ""),
-        source=dict(model["source"]),
+        source=cast(SourceSection, dict(model["source"])),
         dataset=dataset,
         train=None if train is None else _defaults("train") | train,
         representative=_defaults("representative") | document.get("representative", {}),
@@ -279,7 +288,7 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
         variants=variants,
         folder=_display(os.path.dirname(os.path.abspath(path))),
         evaluation=_defaults("evaluation") | document.get("evaluation", {}),
-        gates=dict(document.get("gates", {})),
+        gates=cast(GatesSection, dict(document.get("gates", {}))),
     )
 
 

@@ -1,0 +1,65 @@
+"""One variant's entry in report.json, typed: the evaluate task writes it, reports and gates read it.
+
+At run time entries are plain JSON objects; the types let mypy check every key
+the writer sets and the report columns read. `tests/unit/report/test_entry.py`
+checks a real entry's keys against them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class TaskMeasures(TypedDict):
+    """What `[evaluation] task` measured (every task's keys; None where another task measures it)."""
+
+    accuracy: float | None
+    top_k: int | None
+    top_k_accuracy: float | None
+    per_class_accuracy: list[float | None] | None
+    confusion_matrix: list[list[int]] | None
+    mse: float | None
+    mae: float | None
+    auc: float | None
+
+
+class MicroMeasures(TaskMeasures):
+    """The same measures through TensorFlow Lite Micro, and how far they are from LiteRT."""
+
+    agreement_with_litert: float
+    max_abs_diff_vs_litert: float
+
+
+class ReportEntry(TaskMeasures, total=False):
+    """`report.json` → `variants` → one variant (`name` is added by readers, from the key)."""
+
+    name: str
+    quantize: str
+    io_type: str
+    c_array: bool
+    path: str
+    size_bytes: int
+    size_ratio: float | None
+    gzip_bytes: int
+    sha256: str
+    input: dict[str, Any]
+    output: dict[str, Any]
+    accuracy_drop: float | None
+    agreement: float | None
+    max_abs_diff: float | None
+    mean_abs_diff: float | None
+    latency_ms_median: float
+    latency_ms_p90: float
+    latency_runs: int
+    arena_bytes: int | None
+    ops: list[str]
+    op_count: int
+    micro: MicroMeasures | None
+    backend: str
+    keep_float: list[str]
+    sparsity: float | None
+    prune: dict[str, Any] | None
+    qat: dict[str, Any] | None
+    batch: int | str | None
+    dense_weights: str | None
+    tensors: dict[str, Any]
