@@ -84,7 +84,7 @@ def digests(build: Path, pattern: str = "*/*.tflite") -> dict[str, str]:
             for p in sorted(build.glob(pattern))}
 
 
-def instructions(command: list[str], cwd: Path) -> int | None:
+def instructions(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> int | None:
     """Instructions the command executes, counted by valgrind (None without valgrind).
 
     Unlike wall time this does not move with other jobs on the machine, so it
@@ -93,7 +93,7 @@ def instructions(command: list[str], cwd: Path) -> int | None:
     if shutil.which("valgrind") is None:
         return None
     result = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
-                            cwd=cwd, capture_output=True, text=True, env=ENVIRONMENT)
+                            cwd=cwd, capture_output=True, text=True, env=env or ENVIRONMENT)
     collected = [line for line in result.stderr.splitlines() if "Collected :" in line]
     return int(collected[-1].split()[-1]) if result.returncode == 0 and collected else None
 
