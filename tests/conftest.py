@@ -14,6 +14,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
+# The tests' own copies of the example specs: a user editing modelspecs/ must not break the tests.
+SPECS = DATA / "specs"
 DODO_SHIM = (REPO / "dodo.py").read_text()
 
 # The smallest valid spec: the base that spec tests edit one key of.
@@ -29,6 +31,31 @@ type = "digits"
 [[variant]]
 name = "float32"
 """
+
+
+# System tools some integration tests run on real outputs, with the Debian package that has each.
+SYSTEM_TOOLS = {
+    "chromium": "chromium",
+    "gcc": "gcc",
+    "g++": "g++",
+    "arm-none-eabi-gcc": "gcc-arm-none-eabi",
+}
+
+
+def require_tool(name: str) -> str:
+    """The path of system tool `name`; skips the test when it is missing, but fails it under CI.
+
+    CI (the environment variable CI set to anything but "" or "false") must run every test,
+    so a missing tool there is a broken CI image, not a reason to skip.
+    """
+    found = shutil.which(name)
+    if found:
+        return found
+    message = (f"{name} is not installed (Debian/Ubuntu: sudo apt-get install {SYSTEM_TOOLS[name]}; "
+               "see README, System requirements)")
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(f"{message}; CI is set, so tests that need it must run", pytrace=False)
+    pytest.skip(message)
 
 
 def write_spec(folder: Path, text: str, name: str = "demo") -> Path:
@@ -98,12 +125,12 @@ class Project:
 
 
 def make_project(root: Path, *spec_names: str, dodo: bool = True) -> Project:
-    """A project under `root` holding copies of the repo's example specs (and the dodo.py shim)."""
+    """A project under `root` holding copies of the fixture specs in tests/data/specs (and the dodo.py shim)."""
     (root / "modelspecs").mkdir(parents=True)
     if dodo:
         (root / "dodo.py").write_text(DODO_SHIM)
     for name in spec_names:
-        shutil.copy(REPO / "modelspecs" / f"{name}.toml", root / "modelspecs")
+        shutil.copy(SPECS / f"{name}.toml", root / "modelspecs")
     return Project(root)
 
 

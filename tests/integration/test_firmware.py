@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import Project, make_project
+from tests.conftest import Project, make_project, require_tool
 from tflmake.emit.opresolver import RESOLVER_METHODS
 from tflmake.tflm import probe_arena, run_reference
 
@@ -75,6 +74,7 @@ def bundle(request: pytest.FixtureRequest, built_mlp: Project) -> Bundle:
 
 
 def compile_c(args: list[str], cwd: Path) -> None:
+    require_tool(args[0])
     result = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -91,8 +91,7 @@ COMPILERS = {
 def test_model_data_compiles(bundle: Bundle, compiler: str, tmp_path: Path) -> None:
     """The generated .c compiles warning-free as C99, as C++17 and for a Cortex-M4."""
     command = COMPILERS[compiler]
-    if shutil.which(command[0]) is None:
-        pytest.skip(f"{command[0]} is not installed (Debian: apt-get install gcc-arm-none-eabi)")
+    require_tool(command[0])
     compile_c([*command, str(bundle.path("_model_data.c")), "-o", str(tmp_path / "m.o")],
               bundle.path("").parent)
 

@@ -126,9 +126,9 @@ def test_lambda_layer_is_refused_without_trust_code(project: Project) -> None:
 def test_mnist_offline_fails_with_a_clear_message(
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without network, the MNIST data set fails naming the download and the offline options."""
-    from tests.conftest import REPO
+    from tests.conftest import SPECS
 
-    project.add_spec("mnist_mlp", (REPO / "examples" / "mnist_mlp.toml").read_text())
+    project.add_spec("mnist_mlp", (SPECS / "mnist_mlp.toml").read_text())
     for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         monkeypatch.setenv(key, "http://127.0.0.1:9")  # nothing listens there: offline
     monkeypatch.setenv("KERAS_HOME", str(project.root / "keras_home"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.conftest import REPO, Project
+from tests.conftest import SPECS, Project
 
 from tflmake.cli import Settings, main, parse_options
 from tflmake.validation import spec_schema
@@ -74,15 +74,15 @@ def add_npz_model(project: Project, name: str = "tiny") -> Path:
 
 
 def copy_mlp(project: Project) -> None:
-    shutil.copy(REPO / "modelspecs" / "digits_mlp.toml", project.specs)
+    shutil.copy(SPECS / "digits_mlp.toml", project.specs)
 
 
 def test_validate_reports_every_problem_of_every_spec(cli_project: Project, capsys) -> None:
-    """validate lists all problems of all specs at once and exits 1."""
+    """validate lists all problems of all specs at once and exits 2 (invalid spec)."""
     cli_project.add_spec("broken", BROKEN)
     cli_project.add_spec("typo", TYPO)
     code, out, _ = run(capsys, "validate")
-    assert code == 1
+    assert code == 2
     assert "modelspecs/broken.toml: dataset.seed: expected a number >= 0; got -1" in out
     assert "modelspecs/broken.toml: variant[0].quantize: expected one of" in out
     assert 'modelspecs/typo.toml: trian: unknown key; did you mean "train"?' in out

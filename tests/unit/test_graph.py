@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -13,7 +15,7 @@ from tflmake.paths import Layout
 from tflmake.spec import load_spec, load_specs
 
 REPO = Path(__file__).resolve().parents[2]
-MLP = (REPO / "modelspecs" / "digits_mlp.toml").read_text()
+MLP = (REPO / "tests" / "data" / "specs" / "digits_mlp.toml").read_text()
 
 
 def tasks_of(tmp_path: Path, text: str = MLP) -> dict[str, dict[str, Any]]:
@@ -143,15 +145,17 @@ def test_saved_model_source_depends_on_its_files(tmp_path: Path) -> None:
     assert [Path(p).name for p in task["file_dep"]] == ["saved_model.pb", "variables.index"]
 
 
-def test_loading_the_graph_never_imports_tensorflow() -> None:
+def test_loading_the_graph_never_imports_tensorflow(tmp_path: Path) -> None:
     """Building every task dict of the examples imports neither TensorFlow nor Keras."""
+    shutil.copytree(REPO / "tests" / "data" / "specs", tmp_path / "modelspecs")
     code = (
         "import sys; from tflmake.graph import project_tasks;"
         "ns = project_tasks('modelspecs', 'build');"
         "[list(f()) for k, f in ns.items() if k.startswith('task_')];"
         "heavy = [m for m in ('tensorflow', 'keras', 'numpy') if m in sys.modules];"
         "print(heavy); sys.exit(1 if heavy else 0)")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -15,7 +15,7 @@ from tflmake.spec import load_spec
 from tflmake.speccache import ValidSpecCache
 
 REPO = Path(__file__).resolve().parents[2]
-MLP = (REPO / "modelspecs" / "digits_mlp.toml").read_text()
+MLP = (REPO / "tests" / "data" / "specs" / "digits_mlp.toml").read_text()
 
 
 def known(path: Path, text: str) -> bool:
