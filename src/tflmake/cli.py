@@ -23,8 +23,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tflmake import exits
 from tflmake.console import VERBOSE_ENV
 from tflmake.errors import SpecError, TflmakeError
+from tflmake.exits import guarded_stdout
 from tflmake.reporter import TRACEBACK_ENV
 
 USAGE = """\
@@ -75,8 +77,26 @@ class UsageError(TflmakeError):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `tflmake` with `argv` (default: sys.argv[1:]) in the current directory; the exit code."""
+    """Run `tflmake` with `argv` (default: sys.argv[1:]) in the current directory; the exit code.
+
+    Exit codes (tflmake.exits): 0 ok, 1 a build step or gate failed, 2 an invalid
+    spec or command line, 130 interrupted, 141 the reader of the output went away.
+    """
     args = sys.argv[1:] if argv is None else list(argv)
+    with guarded_stdout():
+        try:
+            code = _run_command(args)
+            sys.stdout.flush()
+            return code
+        except KeyboardInterrupt:
+            print(exits.INTERRUPTED_MESSAGE, file=sys.stderr)
+            return exits.INTERRUPTED
+        except (exits.ReaderGone, BrokenPipeError):
+            exits.silence_stdout()
+            return exits.READER_GONE
+
+
+def _run_command(args: list[str]) -> int:
     try:
         settings, rest = parse_options(args, project_settings(Path("pyproject.toml")))
         if rest in (["-h"], ["--help"]):
@@ -89,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_doit(rest, settings)
     except TflmakeError as error:
         print(f"tflmake: error: {error}", file=sys.stderr)
-        return 2
+        return exits.INVALID
 
 
 def project_settings(pyproject: Path) -> Settings:
@@ -189,8 +209,30 @@ def run_doit(args: list[str], settings: Settings) -> int:
         BIN_NAME = "tflmake"
         DOIT_CMDS = (*DoitMain.DOIT_CMDS, Status, Refresh)
 
+    if len(args) >= 2 and args[1] in ("-h", "--help"):
+        args = ["help", args[0]]  # doit's own spelling of `COMMAND --help`
     namespace = project_tasks(settings.specs, settings.build_dir)
-    return int(TflmakeMain(ModuleTaskLoader(namespace)).run(args) or 0)
+    code = int(TflmakeMain(ModuleTaskLoader(namespace)).run(args) or 0)
+    builds = not args or args[0] == "run" or args[0] not in {c.name for c in TflmakeMain.DOIT_CMDS}
+    return doit_exit_code(code, namespace if builds else {})
+
+
+def doit_exit_code(code: int, namespace: dict[str, Any]) -> int:
+    """doit's exit code in tflmake's set.
+
+    doit: 1 a task failed, 2 a task raised (or its dependency failed), 3 a
+    command-line or task-loading error. tflmake: 1 for both task cases, 2 when
+    the build had an invalid spec or the command line was wrong. `namespace`
+    holds the task creators of a build (empty for other commands).
+    """
+    if code in (1, 2) and any(task.get("basename") == "spec" and task.get("name")
+                              for creator in _creators(namespace) for task in creator()):
+        return exits.INVALID
+    return {1: exits.FAILED, 2: exits.FAILED, 3: exits.INVALID}.get(code, code)
+
+
+def _creators(namespace: dict[str, Any]) -> list[Callable[[], Iterator[dict[str, Any]]]]:
+    return [value for name, value in namespace.items() if name.startswith("task_")]
 
 
 def _parser(command: str, description: str) -> argparse.ArgumentParser:
@@ -262,7 +304,7 @@ def command_validate(args: list[str], settings: Settings) -> int:
         print(json.dumps(validation_report(ordered), indent=2))
     else:
         print(validation_text(ordered, settings.specs), end="")
-    return 0 if paths and not errors else 1
+    return exits.OK if paths and not errors else exits.INVALID
 
 
 def validation_report(results: dict[str, list[str]]) -> dict[str, Any]:
@@ -334,7 +376,11 @@ def command_report(args: list[str], settings: Settings) -> int:
         print("tflmake: report is not available in this installation of tflmake "
               "(no tflmake.report_cli module)", file=sys.stderr)
         return 2
-    return int(report_cli.main(args))
+    # The configured build folder; a --build-dir after `report` still wins (argparse keeps the last).
+    try:
+        return int(report_cli.main(["--build-dir", settings.build_dir, *args]))
+    except SystemExit as exit_:  # argparse: --help or a usage error
+        return int(exit_.code or 0)
 
 
 OWN_COMMANDS: dict[str, Callable[[list[str], Settings], int]] = {

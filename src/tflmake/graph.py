@@ -13,6 +13,7 @@ from tflmake.errors import SpecError
 from tflmake.filestats import MD5Checker
 from tflmake.fingerprint import key_and_targets_unchanged
 from tflmake.fragment import fragment_changed
+from tflmake.lastrun import PROJECT_META
 from tflmake.lock import hold_build_lock
 from tflmake.optimization import float_source, pruning_options
 from tflmake.paths import Layout
@@ -340,6 +341,8 @@ def summary_task(specs: list[ModelSpec], layout: Layout) -> TaskDict:
         "targets": [layout.project_report_md, layout.project_report_html],
         "uptodate": [fragment_changed({s.name: s.effective_gates() for s in specs})],
         "clean": True,
+        # For the reporter: it builds the report from what exists when a model failed (lastrun).
+        "meta": {PROJECT_META: (specs, layout)},
     }
 
 

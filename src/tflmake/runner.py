@@ -35,6 +35,8 @@ def run_step(step: str, spec: ModelSpec, layout: Layout, variant: str | None = N
             failure = TaskError(f"{where} ({spec.spec_path}): unexpected {cause}", error)
             failure.traceback = [*failure.traceback, captured_tail(capture)]
             return failure
+        except KeyboardInterrupt:
+            raise  # Ctrl-C: the CLI prints one line; TensorFlow's last words would bury it
         except BaseException:
             replay_tail(capture)
             raise

@@ -114,5 +114,5 @@ def read_split(layout: Layout, model: str) -> Arrays:
     """The arrays a dataset task wrote (for the builders downstream)."""
     path = layout.dataset(model)
     if not Path(path).is_file():
-        raise BuildError(f"{path} is missing; run `doit dataset:{model}` first")
+        raise BuildError(f"{path} is missing; run `tflmake dataset:{model}` first")
     return load_npz(path)
