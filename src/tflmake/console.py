@@ -66,3 +66,19 @@ def captured_tail(capture: TextIO | None, lines: int = 40) -> str:
     capture.seek(0)
     tail = capture.read().splitlines()[-lines:]
     return "---- last lines of TensorFlow's output ----\n" + "\n".join(tail) if tail else ""
+
+
+def release_captured_streams() -> None:
+    """Point absl's log handler at the real stderr if it was created while doit captured sys.stderr.
+
+    absl binds its handler to the sys.stderr of the moment `absl.logging` is first
+    imported. Imported inside a doit action (the LiteRT Quantizer does), that is
+    doit's Writer, which has no close(): `logging.shutdown` at interpreter exit
+    then printed an AttributeError traceback after every such build.
+    """
+    absl_logging = sys.modules.get("absl.logging")
+    if absl_logging is None:
+        return
+    handler = absl_logging.get_absl_handler().python_handler
+    if not callable(getattr(handler.stream, "close", None)):
+        handler.setStream(sys.__stderr__)

@@ -7,7 +7,7 @@ from typing import Any
 
 from doit.exceptions import TaskError, TaskFailed
 
-from tflmake.console import captured_tail, native_output_captured, replay_tail
+from tflmake.console import captured_tail, native_output_captured, release_captured_streams, replay_tail
 from tflmake.errors import TflmakeError
 from tflmake.paths import Layout
 from tflmake.spec import ModelSpec
@@ -40,6 +40,8 @@ def run_step(step: str, spec: ModelSpec, layout: Layout, variant: str | None = N
         except BaseException:
             replay_tail(capture)
             raise
+        finally:
+            release_captured_streams()
     return None
 
 
