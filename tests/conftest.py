@@ -163,3 +163,40 @@ def copy_of_built(built_mlp: Project, tmp_path: Path) -> Project:
     root = tmp_path / "copy"
     shutil.copytree(built_mlp.root, root, symlinks=True)
     return Project(root)
+
+
+# The CNN is exported twice (float32 and int8) to cover float tolerance, a symbol
+# template and a linker section (test_firmware).
+CNN_FIRMWARE = """
+[c_array]
+symbol = "g_{model}_{variant}"
+section = ".rodata.model"
+"""
+
+# A variant that disagrees with its float model on some test samples whatever training and
+# calibration happen to give (test_report's gates): 95 % of the weights pruned away, which
+# 1 epoch of fine-tuning cannot win back.
+FAR_FROM_FLOAT = """
+[[variant]]
+name = "far_from_float"
+quantize = "none"
+prune = { sparsity = 0.95, schedule = "constant", epochs = 1 }
+"""
+
+
+@pytest.fixture(scope="session")
+def built_pair(built_mlp: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A copy of built_mlp plus far_from_float and digits_cnn (both CNN variants exported), built
+    once for the session on top of the built MLP; tests must not modify it."""
+    root = tmp_path_factory.mktemp("pair") / "project"
+    shutil.copytree(built_mlp.root, root, symlinks=True)
+    built = Project(root)
+    mlp = built.specs / "digits_mlp.toml"
+    mlp.write_text(mlp.read_text() + FAR_FROM_FLOAT)
+    shutil.copy(SPECS / "digits_cnn.toml", built.specs)
+    cnn = built.specs / "digits_cnn.toml"
+    cnn.write_text(cnn.read_text().replace('quantize = "none"', 'quantize = "none"\nc_array = true')
+                   + CNN_FIRMWARE)
+    run = built.doit()
+    assert run.returncode == 0, run.output
+    return built
