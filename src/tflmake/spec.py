@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tflmake.errors import SpecError
+from tflmake.layercatalog import layer_problems
 from tflmake.optimization import optimization_problems
 from tflmake.speccache import ValidSpecCache
 from tflmake.validation import NAME_PATTERN, schema_problems, spec_schema
@@ -297,6 +298,8 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
                         "[dataset] section")
     problems.extend(_symbol_problems(spec))
     problems.extend(missing_files(spec))
+    if source_type == "layers":
+        problems.extend(layer_problems(spec.source["layers"]))
     if source_type == "frozen_graph":
         for name in spec.source.get("input_shapes", {}):
             if name not in spec.source["input_arrays"]:
