@@ -96,7 +96,7 @@ epochs = 5
 #             "uint8"
 #   c_array   also write the firmware bundle for TFLite Micro (default false)
 #   gates     this variant's own quality gates, e.g. gates = {{ min_agreement = 0.97 }}
-# Optimization (see docs/optimize.md), all optional:
+# Optimization (see the README, "Optimization: LiteRT Quantizer, selective precision, pruning, QAT"), all optional:
 #   keep_float = ["dense_1"]  regexes on op output tensor names kept in float
 #   recipe = "recipe.json"    raw LiteRT Quantizer recipe (litert_quantizer only)
 #   prune = {{ sparsity = 0.5, schedule = "polynomial", epochs = 2, encoding = "dense" }}

@@ -63,3 +63,14 @@ def test_new_spec_from_a_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(TflmakeError, match="--from: cannot read"):
         new_spec("copy", tmp_path, tmp_path / "nope.toml")
     assert not (tmp_path / "copy.toml").exists()
+
+
+def test_starter_spec_points_only_to_documents_that_exist() -> None:
+    """Every file the starter spec refers to exists, and every README section it names is a heading."""
+    repo = Path(__file__).resolve().parents[2]
+    text = starter_spec("blinky")
+    for path in re.findall(r"\b(docs/[\w./-]+\.md)\b", text):
+        assert (repo / path).is_file(), f"the starter spec points to {path}, which does not exist"
+    headings = re.findall(r"^#+ (.+)$", (repo / "README.md").read_text(), flags=re.MULTILINE)
+    for section in re.findall(r'README, "([^"]+)"', text):
+        assert section in headings, f'the starter spec names README section "{section}", which does not exist'
