@@ -17,7 +17,7 @@ from tflmake.lastrun import PROJECT_META
 from tflmake.lock import hold_build_lock
 from tflmake.optimization import float_source, pruning_options
 from tflmake.paths import Layout
-from tflmake.provenance import MANIFEST_TOOLS, spec_sections
+from tflmake.provenance import MANIFEST_TOOLS, input_files, spec_sections
 from tflmake.reporter import TflmakeReporter
 from tflmake.runner import fail_spec, run_project_step, run_step
 from tflmake.spec import (
@@ -286,7 +286,7 @@ def manifest_task(spec: ModelSpec, layout: Layout, upstream: list[TaskDict]) -> 
     return _artifact_task(
         "manifest", spec.name, {"sections": spec_sections(spec), "tools": tool_versions(*MANIFEST_TOOLS)},
         actions=[(run_step, ["manifest", spec, layout])],
-        file_dep=artifacts,
+        file_dep=artifacts + input_files(upstream),
         targets=[layout.manifest(spec.name)])
 
 

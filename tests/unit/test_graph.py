@@ -81,7 +81,7 @@ def test_manifest_depends_on_every_artifact(tmp_path: Path) -> None:
     tasks = tasks_of(tmp_path)
     evaluation = ("manifest", "evaluate", "report")
     others = {t for name, task in tasks.items() if not name.startswith(evaluation) for t in task["targets"]}
-    assert set(tasks["manifest:digits_mlp"]["file_dep"]) == others
+    assert set(tasks["manifest:digits_mlp"]["file_dep"]) == others  # digits: no input files
 
 
 def test_only_calibrated_variants_depend_on_the_representative_set(tmp_path: Path) -> None:
@@ -118,6 +118,22 @@ def test_dataset_change_touches_only_the_dataset_task(tmp_path: Path) -> None:
     """[dataset] is read by the dataset task; everything else depends on its file."""
     assert changed_tasks(tmp_path, ("test_fraction = 0.2", "test_fraction = 0.25")) == {
         "dataset:digits_mlp", "manifest:digits_mlp"}
+
+
+def test_manifest_reads_every_input_file(tmp_path: Path) -> None:
+    """The manifest task depends on the files the model is made from (here an npz data set), not
+    only on the artifacts, so manifest.json can record their sha256."""
+    import numpy as np
+
+    from tflmake.provenance import input_files
+
+    np.savez(tmp_path / "data.npz", x=np.zeros((10, 4), np.float32), y=np.zeros(10))
+    text = MLP.replace('type = "digits"', 'type = "npz"\npath = "data.npz"')
+    text = text.replace("input_shape = [8, 8]", "input_shape = [4]").replace("\nshape = [8, 8]\n", "\n")
+    tasks = tasks_of(tmp_path, text)
+    data = f"{tmp_path.as_posix()}/data.npz"
+    assert input_files(tasks.values()) == [data]
+    assert data in tasks["manifest:digits_mlp"]["file_dep"]
 
 
 def test_broken_spec_becomes_a_failing_task(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Build `manifest.json`: sha256 of every artifact of a model, spec section hashes, tool versions."""
+"""Build `manifest.json`: sha256 of every artifact and input file of a model, spec section hashes, tool versions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from tflmake import atomic
 from tflmake.fingerprint import sha256_file
 from tflmake.graph import artifact_tasks
 from tflmake.paths import Layout
-from tflmake.provenance import MANIFEST_TOOLS, section_hashes
+from tflmake.provenance import MANIFEST_TOOLS, input_files, section_hashes
 from tflmake.spec import ModelSpec
 from tflmake.toolversions import tool_versions
 
@@ -32,5 +32,8 @@ def build(spec: ModelSpec, layout: Layout) -> None:
         "tools": tool_versions(*MANIFEST_TOOLS),
         "artifacts": {path.relative_to(model_dir).as_posix(): sha256_file(path)
                       for path in artifact_files(spec, layout)},
+        # What the build read, as the spec's tasks name them (relative to the project): a
+        # reviewer can check the model file, data files and Python sources it was made from.
+        "inputs": {path: sha256_file(path) for path in input_files(artifact_tasks(spec, layout))},
     }
     atomic.write_text(layout.manifest(spec.name), json.dumps(manifest, indent=2, sort_keys=True) + "\n")
