@@ -51,6 +51,7 @@ doit's commands work as usual (`tflmake help` lists them), for example:
   tflmake tflite:NAME.int8   build one target (and what it needs)
   tflmake -n 2               build with two processes
   tflmake clean | forget | info TASK
+  tflmake clean --orphans    remove build/<model>/ of specs that no longer exist
 
 options (anywhere before the task names; also [tool.tflmake] in pyproject.toml):
   --specs DIR       folder of the spec files (default: modelspecs; key: specs)
@@ -103,6 +104,8 @@ def _run_command(args: list[str]) -> int:
             print(USAGE, end="")
             return 0
         command = OWN_COMMANDS.get(rest[0]) if rest else None
+        if rest[:1] == ["clean"] and "--orphans" in rest:
+            command = command_clean_orphans
         with tflmake_environment(settings):
             if command is not None:
                 return command(rest[1:], settings)
@@ -381,6 +384,23 @@ def command_report(args: list[str], settings: Settings) -> int:
         return int(report_cli.main(["--build-dir", settings.build_dir, *args]))
     except SystemExit as exit_:  # argparse: --help or a usage error
         return int(exit_.code or 0)
+
+
+@_own
+def command_clean_orphans(args: list[str], settings: Settings) -> int:
+    """`tflmake clean --orphans`: remove build/<model>/ of specs that no longer exist."""
+    from tflmake.orphans import orphan_dirs, remove_orphans
+    from tflmake.paths import Layout
+    from tflmake.spec import find_spec_files, load_specs
+
+    parser = _parser("clean --orphans", "Remove the output folders of models whose spec is gone.")
+    parser.add_argument("--orphans", action="store_true", required=True)
+    _parse(parser, args)
+    files = find_spec_files(settings.specs)
+    specs, _ = load_specs(files)
+    removed = remove_orphans(orphan_dirs(Layout(settings.build_dir), [s.name for s in specs], files))
+    print("\n".join(f"removed {path}/" for path in removed) if removed else "no orphaned model folders")
+    return exits.OK
 
 
 OWN_COMMANDS: dict[str, Callable[[list[str], Settings], int]] = {
