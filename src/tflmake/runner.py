@@ -7,7 +7,13 @@ from typing import Any
 
 from doit.exceptions import TaskError, TaskFailed
 
-from tflmake.console import captured_tail, native_output_captured, release_captured_streams, replay_tail
+from tflmake.console import (
+    captured_tail,
+    native_output_captured,
+    release_captured_streams,
+    replay_tail,
+    task_label,
+)
 from tflmake.errors import TflmakeError
 from tflmake.paths import Layout
 from tflmake.spec import ModelSpec
@@ -22,7 +28,7 @@ def run_step(step: str, spec: ModelSpec, layout: Layout, variant: str | None = N
     """
     where = f"{spec.name}.{variant}" if variant else spec.name
     builder = importlib.import_module(f"tflmake.builders.{step}")
-    with native_output_captured() as capture:
+    with task_label(f"{step}:{where}"), native_output_captured() as capture:
         try:
             layout.check_inside(spec.name)
             builder.build(spec, layout, variant) if variant else builder.build(spec, layout)

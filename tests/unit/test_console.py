@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,3 +31,31 @@ def test_absl_imported_during_a_step_leaves_no_traceback_at_exit(release: bool) 
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0
     assert ("AttributeError" in run.stderr) is not release, run.stderr
+
+
+PROGRESS_IN_A_WORKER = """
+import multiprocessing
+from tflmake.console import progress, task_label
+
+def step():
+    with task_label("savedmodel:digits_mlp"):
+        progress("    epoch 1/5: accuracy 0.5")
+
+if __name__ == "__main__":
+    multiprocessing.set_start_method("spawn")
+    with task_label("savedmodel:digits_mlp"):
+        progress("    epoch 1/5: accuracy 0.5")  # the main process: a serial build
+    worker = multiprocessing.Process(target=step)
+    worker.start()
+    worker.join()
+"""
+
+
+def test_progress_lines_of_parallel_workers_name_their_task(tmp_path: Path) -> None:
+    """In a `-n N` worker each progress line starts with its task; a serial build's lines stay as they were."""
+    script = tmp_path / "progress.py"
+    script.write_text(PROGRESS_IN_A_WORKER)
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert run.stderr.splitlines() == ["    epoch 1/5: accuracy 0.5",
+                                       "    [savedmodel:digits_mlp] epoch 1/5: accuracy 0.5"], run.stderr
