@@ -200,7 +200,9 @@ def dataset_task(spec: ModelSpec, layout: Layout) -> TaskDict:
 
 def savedmodel_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     file_dep = source_files(spec)
-    if spec.trains:
+    if spec.dataset and spec.source["type"] != "saved_model":
+        # Trained on it, or (a loaded .keras/.h5) checked against its sample shape before anything
+        # converts or calibrates: a mismatch is one line naming both shapes.
         file_dep.append(layout.dataset(spec.name))
     return _artifact_task(
         "savedmodel", spec.name,

@@ -120,6 +120,22 @@ def test_python_entry_returning_junk_fails_clearly(sources_project: tuple) -> No
             "builders.mlp:not_a_model() returned int, expected a Keras model") in log
 
 
+def test_keras_file_whose_input_does_not_match_the_data_fails_first_naming_both_shapes(
+        sources_project: tuple, project: Project) -> None:
+    """A loaded .keras model is checked against the data set's sample shape before anything converts
+    or calibrates: one line with both shapes, and no .tflite is attempted."""
+    built, _, _ = sources_project
+    model = (built.root / "models" / "tiny.keras").as_posix()
+    project.add_spec("wrong_shape", f'[model.source]\ntype = "keras_file"\npath = "{model}"\n'
+                     f'{DATASET.replace("[8, 8]", "[8, 8, 1]")}{VARIANTS}')
+    run = project.doit()
+    assert run.returncode != 0
+    assert ("wrong_shape (modelspecs/wrong_shape.toml): model input shape (8, 8) does not match the data "
+            "set's sample shape (8, 8, 1)") in run.output, run.output
+    assert "savedmodel:wrong_shape FAILED" in run.output
+    assert not list(project.build.glob("wrong_shape/*.tflite"))
+
+
 def test_lambda_layer_is_refused_without_trust_code(project: Project) -> None:
     """A .keras file with a Lambda layer is not loaded unless the spec opts in."""
     import keras

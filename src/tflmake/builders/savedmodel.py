@@ -41,10 +41,11 @@ def export_keras_model(spec: ModelSpec, layout: Layout, work: Path) -> dict[str,
     seed = spec.train["seed"] if spec.train else 0
     keras.utils.set_random_seed(seed)
     model = make_model(spec)
-    if spec.trains:
+    if spec.dataset:
         data = read_split(layout, spec.name)
         check_input_shape(model, data["x_train"], spec)
-        training.train(model, spec, data)
+        if spec.trains:
+            training.train(model, spec, data)
     return export_with_stamp(model, spec, work, Path(layout.keras_weights(spec.name)).name)
 
 
