@@ -27,6 +27,7 @@ from tflmake import exits
 from tflmake.console import VERBOSE_ENV
 from tflmake.errors import SpecError, TflmakeError
 from tflmake.exits import guarded_stdout
+from tflmake.keylines import line_of
 from tflmake.reporter import TRACEBACK_ENV
 
 USAGE = """\
@@ -303,19 +304,28 @@ def command_validate(args: list[str], settings: Settings) -> int:
     for error in errors:
         results.setdefault(error.spec_path, []).extend(error.problems)
     ordered = dict(sorted(results.items()))
+    texts = {path: _read_or_empty(path) for path in ordered}
     if options.format == "json":
-        print(json.dumps(validation_report(ordered), indent=2))
+        print(json.dumps(validation_report(ordered, texts), indent=2))
     else:
-        print(validation_text(ordered, settings.specs), end="")
+        print(validation_text(ordered, settings.specs, texts), end="")
     return exits.OK if paths and not errors else exits.INVALID
 
 
-def validation_report(results: dict[str, list[str]]) -> dict[str, Any]:
-    """`validate --format json`: per file, each problem split into key and message."""
+def _read_or_empty(path: str) -> str:
+    try:
+        return Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def validation_report(results: dict[str, list[str]], texts: dict[str, str] | None = None) -> dict[str, Any]:
+    """`validate --format json`: per file, each problem split into key and message, with its line."""
+    texts = texts or {}
     return {
         "valid": bool(results) and not any(results.values()),
         "specs": [{"path": path, "valid": not problems,
-                   "problems": [_problem_record(problem) for problem in problems]}
+                   "problems": [_problem_record(problem, texts.get(path, "")) for problem in problems]}
                   for path, problems in results.items()],
     }
 
@@ -324,23 +334,28 @@ _KEY = re.compile(r"^(\(top level\)|[A-Za-z_][\w.\[\]]*): (.*)$", re.DOTALL)
 _LINE = re.compile(r"at line (\d+), column (\d+)")
 
 
-def _problem_record(problem: str) -> dict[str, Any]:
+def _problem_record(problem: str, text: str = "") -> dict[str, Any]:
     match = _KEY.match(problem)
     key, message = (match.group(1), match.group(2)) if match else (None, problem)
     record: dict[str, Any] = {"key": key, "message": message}
     where = _LINE.search(problem)
     if where:
         record["line"], record["column"] = int(where.group(1)), int(where.group(2))
+    elif key and text and (line := line_of(text, key)) is not None:
+        record["line"] = line
     return record
 
 
-def validation_text(results: dict[str, list[str]], specs_dir: str) -> str:
-    """`validate` for people: one line per problem (`file: key: message`), then a count."""
+def validation_text(results: dict[str, list[str]], specs_dir: str, texts: dict[str, str] | None = None) -> str:
+    """`validate` for people: one line per problem (`file: key: message (line N)`), then a count."""
     if not results:
         return f"no specs in {specs_dir}/ (start one with: tflmake new NAME)\n"
     lines = []
     for path, problems in results.items():
-        lines.extend([f"{path}: {problem}" for problem in problems] or [f"{path}: ok"])
+        records = [_problem_record(problem, (texts or {}).get(path, "")) for problem in problems]
+        lines.extend([f"{path}: {problem}" + (f" (line {record['line']})" if "line" in record and
+                                               "column" not in record else "")
+                      for problem, record in zip(problems, records, strict=True)] or [f"{path}: ok"])
     invalid = sum(bool(problems) for problems in results.values())
     count = sum(len(problems) for problems in results.values())
     summary = f"{len(results)} spec{'s' if len(results) != 1 else ''}: "

@@ -83,7 +83,7 @@ def test_validate_reports_every_problem_of_every_spec(cli_project: Project, caps
     cli_project.add_spec("typo", TYPO)
     code, out, _ = run(capsys, "validate")
     assert code == 2
-    assert "modelspecs/broken.toml: dataset.seed: expected a number >= 0; got -1" in out
+    assert "modelspecs/broken.toml: dataset.seed: expected a number >= 0; got -1 (line 9)" in out
     assert "modelspecs/broken.toml: variant[0].quantize: expected one of" in out
     assert 'modelspecs/typo.toml: trian: unknown key; did you mean "train"?' in out
     assert "2 specs: 0 valid, 2 invalid (3 problems)" in out
@@ -105,7 +105,7 @@ def test_validate_checks_only_the_given_files(cli_project: Project, capsys) -> N
 
 
 def test_validate_json_gives_key_message_and_line(cli_project: Project, capsys) -> None:
-    """--format json splits each problem into key and message, with TOML syntax positions."""
+    """--format json splits each problem into key and message, with its line (and column, for syntax)."""
     cli_project.add_spec("broken", BROKEN)
     cli_project.add_spec("syntax", "[model\n")
     code, out, _ = run(capsys, "validate", "--format", "json")
@@ -113,7 +113,8 @@ def test_validate_json_gives_key_message_and_line(cli_project: Project, capsys) 
     assert code == 2 and report["valid"] is False
     broken, syntax = report["specs"]
     assert broken["path"] == "modelspecs/broken.toml" and not broken["valid"]
-    assert {"key": "dataset.seed", "message": "expected a number >= 0; got -1"} in broken["problems"]
+    assert {"key": "dataset.seed", "message": "expected a number >= 0; got -1", "line": 9} in broken["problems"]
+    assert {"key": "variant[0].quantize", "line": 12}.items() <= broken["problems"][1].items()
     assert syntax["problems"][0]["key"] is None and syntax["problems"][0]["line"] == 1
 
 
