@@ -38,9 +38,10 @@ def load_failures(layout: Layout) -> dict[str, str]:
 
 def save_failures(layout: Layout, failed: Mapping[str, str], succeeded: set[str]) -> None:
     """Update the record after a run: `failed` added, `succeeded` removed, others kept."""
-    record = {name: cause for name, cause in load_failures(layout).items() if name not in succeeded}
+    before = load_failures(layout)
+    record = {name: cause for name, cause in before.items() if name not in succeeded}
     record.update(failed)
-    if record or Path(layout.failed_tasks).exists():
+    if record != before:  # a no-op build writes nothing
         atomic.write_text(layout.failed_tasks, json.dumps(dict(sorted(record.items())), indent=1) + "\n")
 
 

@@ -17,7 +17,7 @@ from doit.dependency import DependencyStatus
 
 from tflmake.fingerprint import key_and_targets_unchanged
 from tflmake.fragment import FRAGMENT_VALUE, fragment_changed, fragment_differences, saved_fragment
-from tflmake.lastrun import load_failures, project_of
+from tflmake.lastrun import load_failures, model_of, project_of
 from tflmake.orphans import orphan_dirs
 from tflmake.reporter import is_artifact_task
 
@@ -60,7 +60,7 @@ class Status(DoitCmdBase):  # type: ignore[misc]
                         if s.task in wanted or s.task.split(":")[0] in wanted]
         self.outstream.write(format_statuses(statuses))
         if project and not pos_args:
-            models = {task.name.partition(":")[2].partition(".")[0] for task in self.task_list}
+            models = {model_of(task.name) for task in self.task_list}
             for folder in orphan_dirs(project[1], models, [spec.spec_path for spec in project[0]]):
                 self.outstream.write(f"orphan: {folder.as_posix()}/ has no spec; "
                                      "`tflmake clean --orphans` removes it\n")

@@ -165,3 +165,22 @@ def test_status_after_a_failed_run_says_it_failed(cli_project: Project, failed_r
     assert code == 1
     assert out.splitlines()[0].startswith("stale       dataset:broken  failed last time: broken (")
     assert "forgotten" not in out
+
+
+def test_a_build_without_failures_writes_no_failure_record(cli_project: Project, capsys) -> None:
+    """The failure record exists only once something failed (a no-op build writes nothing)."""
+    import numpy as np
+
+    np.savez(cli_project.specs / "data.npz", x=np.zeros((20, 4), np.float32), y=np.zeros(20))
+    cli_project.add_spec("fine", BROKEN_DATA.replace('x_key = "images"\n', ""))
+    assert main(["dataset"]) == 0 and main(["dataset"]) == 0
+    assert not (cli_project.build / ".failed-tasks.json").exists()
+
+
+def test_a_fixed_task_leaves_the_failure_record(cli_project: Project, failed_run: tuple[int, str], capsys) -> None:
+    """After the failed task builds, status no longer says it failed."""
+    cli_project.add_spec("broken", BROKEN_DATA.replace('x_key = "images"\n', ""))
+    assert main(["dataset"]) == 0
+    capsys.readouterr()
+    assert main(["status", "dataset"]) == 0
+    assert "failed last time" not in capsys.readouterr().out
