@@ -44,14 +44,15 @@ tflmake's commands:
                              timestamps, so no-op builds stop re-hashing files
   schema                     print the specs' JSON Schema (for editors)
   verify                     check built artifacts against their manifests' sha256
-  report ...                 reports on built models (when installed)
+  report [MODEL...]          each model's measurements from the last build (report.json)
+  COMMAND --help             help on any command (same as: tflmake help COMMAND)
 
 doit's commands work as usual (`tflmake help` lists them), for example:
   tflmake                    build everything that is stale
   tflmake list --all         list the tasks
   tflmake tflite:NAME.int8   build one target (and what it needs)
   tflmake -n 2               build with two processes
-  tflmake clean | forget | info TASK
+  tflmake clean              remove the targets (tflmake forget TASK, tflmake info TASK, ...)
   tflmake clean --orphans    remove build/<model>/ of specs that no longer exist
 
 options (anywhere before the task names; also [tool.tflmake] in pyproject.toml):
