@@ -18,8 +18,11 @@ def test_ctrl_c_during_training_prints_one_line_and_exits_130(tmp_path: Path) ->
     the finished data set is kept."""
     project = make_project(tmp_path / "p", dodo=False)
     project.add_spec("slow", (SPECS / "digits_mlp.toml").read_text().replace("epochs = 5", "epochs = 500"))
+    # A shell without job control starts background jobs (such as a backgrounded pytest) with
+    # SIGINT ignored, and children inherit that: give the build the terminal's default.
     process = subprocess.Popen([sys.executable, "-m", "tflmake"], cwd=project.root, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert process.stdout is not None
     seen = []
     for line in process.stdout:
