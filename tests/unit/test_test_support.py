@@ -16,7 +16,7 @@ MISSING = "no-such-tool-tflmake"
 def test_tests_never_read_the_working_trees_example_specs() -> None:
     """No test reads modelspecs/ or examples/ of the checkout: editing the examples breaks no test."""
     readers = [path.relative_to(REPO).as_posix() for path in sorted((REPO / "tests").rglob("*.py"))
-               if re.search(r'REPO\\s*/\\s*"(modelspecs|examples)"', path.read_text())]
+               if re.search(r'REPO\s*/\s*"(modelspecs|examples)"', path.read_text())]
     assert readers == []
     assert {path.name for path in SPECS.glob("*.toml")} >= {"digits_mlp.toml", "digits_cnn.toml"}
 
