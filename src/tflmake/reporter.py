@@ -7,6 +7,7 @@ scripts that read doit's output keep working; our own lines are indented.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Any, TextIO
 
@@ -90,6 +91,8 @@ class TflmakeReporter(ConsoleReporter):
             self.write("   (run with --traceback for the full error)\n")
         if self.runtime_errors:
             self.write("Execution aborted.\n" + "\n".join(self.runtime_errors) + "\n")
+        if isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            return  # doit finishes the run on its way out of Ctrl-C; the CLI says the one line
         total = time.perf_counter() - self.run_started
         counts = ", ".join(f"{count} {what}" for what, count in self.counts.items()
                            if count or what != "blocked")

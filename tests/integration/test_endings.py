@@ -34,6 +34,7 @@ def test_ctrl_c_during_training_prints_one_line_and_exits_130(tmp_path: Path) ->
     code = process.wait(timeout=120)
     assert code == 130, "".join(seen) + rest
     assert "Traceback" not in rest and rest.rstrip().splitlines()[-1] == INTERRUPTED, rest
+    assert [line for line in rest.splitlines() if line.startswith("tflmake")] == [INTERRUPTED], rest
     assert (project.build / "slow" / "dataset.npz").is_file()
     status = project.tflmake("status", "dataset")
     assert status.output.startswith("up to date  dataset:slow"), status.output
