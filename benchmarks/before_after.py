@@ -38,7 +38,8 @@ def checkout(commit: str, folder: Path) -> Path:
     if not (engine / "statedb.py").exists():
         engine.mkdir(exist_ok=True)
         (engine / "__init__.py").write_text("")
-        (engine / "statedb.py").write_text("from tflmake.statedb import StateDB  # noqa: F401\n")
+        old_backend = "tflmake" + ".statedb"  # the module's name before the layered layout
+        (engine / "statedb.py").write_text(f"from {old_backend} import StateDB  # noqa: F401\n")
     return folder
 
 

@@ -18,6 +18,8 @@ from tests.s3server import S3Server, start_s3_server
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
+# The tests' own copies of the example specs: a user editing modelspecs/ must not break the tests.
+SPECS = DATA / "specs"
 DODO_SHIM = (REPO / "dodo.py").read_text()
 
 # The smallest valid spec: the base that spec tests edit one key of.
@@ -33,6 +35,31 @@ type = "digits"
 [[variant]]
 name = "float32"
 """
+
+
+# System tools some integration tests run on real outputs, with the Debian package that has each.
+SYSTEM_TOOLS = {
+    "chromium": "chromium",
+    "gcc": "gcc",
+    "g++": "g++",
+    "arm-none-eabi-gcc": "gcc-arm-none-eabi",
+}
+
+
+def require_tool(name: str) -> str:
+    """The path of system tool `name`; skips the test when it is missing, but fails it under CI.
+
+    CI (the environment variable CI set to anything but "" or "false") must run every test,
+    so a missing tool there is a broken CI image, not a reason to skip.
+    """
+    found = shutil.which(name)
+    if found:
+        return found
+    message = (f"{name} is not installed (Debian/Ubuntu: sudo apt-get install {SYSTEM_TOOLS[name]}; "
+               "see README, System requirements)")
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(f"{message}; CI is set, so tests that need it must run", pytrace=False)
+    pytest.skip(message)
 
 
 def write_spec(folder: Path, text: str, name: str = "demo") -> Path:
@@ -102,12 +129,12 @@ class Project:
 
 
 def make_project(root: Path, *spec_names: str, dodo: bool = True) -> Project:
-    """A project under `root` holding copies of the repo's example specs (and the dodo.py shim)."""
+    """A project under `root` holding copies of the fixture specs in tests/data/specs (and the dodo.py shim)."""
     (root / "modelspecs").mkdir(parents=True)
     if dodo:
         (root / "dodo.py").write_text(DODO_SHIM)
     for name in spec_names:
-        shutil.copy(REPO / "modelspecs" / f"{name}.toml", root / "modelspecs")
+        shutil.copy(SPECS / f"{name}.toml", root / "modelspecs")
     return Project(root)
 
 
@@ -165,3 +192,40 @@ class CacheLocation:
 
     url: str
     storage_options: dict[str, Any]
+
+
+# The CNN is exported twice (float32 and int8) to cover float tolerance, a symbol
+# template and a linker section (test_firmware).
+CNN_FIRMWARE = """
+[c_array]
+symbol = "g_{model}_{variant}"
+section = ".rodata.model"
+"""
+
+# A variant that disagrees with its float model on some test samples whatever training and
+# calibration happen to give (test_report's gates): 95 % of the weights pruned away, which
+# 1 epoch of fine-tuning cannot win back.
+FAR_FROM_FLOAT = """
+[[variant]]
+name = "far_from_float"
+quantize = "none"
+prune = { sparsity = 0.95, schedule = "constant", epochs = 1 }
+"""
+
+
+@pytest.fixture(scope="session")
+def built_pair(built_mlp: Project, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A copy of built_mlp plus far_from_float and digits_cnn (both CNN variants exported), built
+    once for the session on top of the built MLP; tests must not modify it."""
+    root = tmp_path_factory.mktemp("pair") / "project"
+    shutil.copytree(built_mlp.root, root, symlinks=True)
+    built = Project(root)
+    mlp = built.specs / "digits_mlp.toml"
+    mlp.write_text(mlp.read_text() + FAR_FROM_FLOAT)
+    shutil.copy(SPECS / "digits_cnn.toml", built.specs)
+    cnn = built.specs / "digits_cnn.toml"
+    cnn.write_text(cnn.read_text().replace('quantize = "none"', 'quantize = "none"\nc_array = true')
+                   + CNN_FIRMWARE)
+    run = built.doit()
+    assert run.returncode == 0, run.output
+    return built

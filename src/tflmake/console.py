@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -13,9 +14,30 @@ VERBOSE_ENV = "TFLMAKE_VERBOSE"
 _progress: TextIO | None = None
 
 
+_task = ""  # the task whose step is running, for progress lines of parallel builds
+
+
 def progress(line: str) -> None:
-    """A line for the person watching the build (epochs, steps), even while output is captured."""
+    """A line for the person watching the build (epochs, steps), even while output is captured.
+
+    In a worker process of `-n N`, lines of several tasks interleave, so each starts
+    with its task: `    [savedmodel:digits_mlp] epoch 1/5: ...`.
+    """
+    if _task and multiprocessing.parent_process() is not None:
+        stripped = line.lstrip(" ")
+        line = f"{line[:len(line) - len(stripped)]}[{_task}] {stripped}"
     print(line, file=_progress or sys.stderr, flush=True)
+
+
+@contextmanager
+def task_label(task: str) -> Iterator[None]:
+    """Name the task whose progress lines follow (see progress)."""
+    global _task
+    saved, _task = _task, task
+    try:
+        yield
+    finally:
+        _task = saved
 
 
 @contextmanager
@@ -66,3 +88,19 @@ def captured_tail(capture: TextIO | None, lines: int = 40) -> str:
     capture.seek(0)
     tail = capture.read().splitlines()[-lines:]
     return "---- last lines of TensorFlow's output ----\n" + "\n".join(tail) if tail else ""
+
+
+def release_captured_streams() -> None:
+    """Point absl's log handler at the real stderr if it was created while doit captured sys.stderr.
+
+    absl binds its handler to the sys.stderr of the moment `absl.logging` is first
+    imported. Imported inside a doit action (the LiteRT Quantizer does), that is
+    doit's Writer, which has no close(): `logging.shutdown` at interpreter exit
+    then printed an AttributeError traceback after every such build.
+    """
+    absl_logging = sys.modules.get("absl.logging")
+    if absl_logging is None:
+        return
+    handler = absl_logging.get_absl_handler().python_handler
+    if not callable(getattr(handler.stream, "close", None)):
+        handler.setStream(sys.__stderr__)

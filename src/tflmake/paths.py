@@ -144,6 +144,11 @@ class Layout:
         return f"{self.build_dir}/.tool-versions.json"
 
     @property
+    def failed_tasks(self) -> str:
+        """Tasks whose last run failed, with their one-line causes (see lastrun)."""
+        return f"{self.build_dir}/.failed-tasks.json"
+
+    @property
     def dep_file(self) -> str:
         """doit's state database, kept with the outputs so `rm -rf build` resets everything."""
         return f"{self.build_dir}/.doit.db"

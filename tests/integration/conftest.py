@@ -1,4 +1,4 @@
-"""Every test in this folder builds real models: all of them carry the `integration` marker."""
+"""Every test under tests/integration builds real models: mark them all `integration`."""
 
 from __future__ import annotations
 
@@ -11,5 +11,5 @@ HERE = Path(__file__).resolve().parent
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if HERE in Path(str(item.path)).parents:
+        if HERE in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.integration)

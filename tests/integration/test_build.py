@@ -124,9 +124,9 @@ def test_an_edit_reruns_exactly_what_it_feeds(
 
 def test_adding_a_spec_builds_only_the_new_model(copy_of_built: Project) -> None:
     """A new spec file adds a model; the built one stays up to date (the project summary is redone)."""
-    from tests.conftest import REPO
+    from tests.conftest import SPECS
 
-    shutil.copy(REPO / "modelspecs" / "digits_cnn.toml", copy_of_built.specs)
+    shutil.copy(SPECS / "digits_cnn.toml", copy_of_built.specs)
     run = copy_of_built.doit()
     assert run.returncode == 0, run.output
     assert run.executed and all("digits_cnn" in task for task in run.executed if task != "summary")
@@ -154,9 +154,9 @@ def test_clean_removes_targets_and_rebuild_is_byte_identical(copy_of_built: Proj
 def test_bad_spec_fails_alone(tmp_path: Path) -> None:
     """A broken spec fails with its message; the good spec still builds; doit exits non-zero."""
     project = make_project(tmp_path / "p")
-    from tests.conftest import REPO
+    from tests.conftest import SPECS
 
-    fast = (REPO / "modelspecs" / "digits_mlp.toml").read_text().replace("epochs = 5",
+    fast = (SPECS / "digits_mlp.toml").read_text().replace("epochs = 5",
                                                                          "epochs = 1")
     project.add_spec("good", fast)
     project.add_spec("broken", fast.replace('quantize = "int16x8"', 'quantize = "int3"'))

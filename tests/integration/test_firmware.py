@@ -13,19 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import Project, make_project
+from tests.conftest import Project, require_tool
 from tflmake.emit.opresolver import RESOLVER_METHODS
 from tflmake.tflite.micro import probe_arena, run_reference
 
 pytestmark = pytest.mark.integration
 
-# The CNN is exported twice (float32 and int8) to cover float tolerance, a symbol
-# template and a linker section.
-CNN_FIRMWARE = """
-[c_array]
-symbol = "g_{model}_{variant}"
-section = ".rodata.model"
-"""
 FLOAT_TOLERANCE = 1e-5  # TFLM reference kernels vs LiteRT's (XNNPACK) on float32
 
 
@@ -55,26 +48,22 @@ class Bundle:
         return found.group(1)
 
 
-@pytest.fixture(scope="module")
-def built_cnn(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """digits_cnn with both variants exported, built once for this module."""
-    project = make_project(tmp_path_factory.mktemp("cnn") / "project", "digits_cnn")
-    spec = project.specs / "digits_cnn.toml"
-    text = spec.read_text().replace('quantize = "none"', 'quantize = "none"\nc_array = true')
-    spec.write_text(text + CNN_FIRMWARE)
-    run = project.doit()
-    assert run.returncode == 0, run.output
-    return project
+@pytest.fixture
+def built_cnn(built_pair: Project, tmp_path: Path) -> Project:
+    """A private copy of the session's built pair (digits_cnn with both variants exported)."""
+    shutil.copytree(built_pair.root, tmp_path / "project", symlinks=True)
+    return Project(tmp_path / "project")
 
 
 @pytest.fixture(params=["digits_mlp.int8", "digits_cnn.int8", "digits_cnn.float32"])
 def bundle(request: pytest.FixtureRequest, built_mlp: Project) -> Bundle:
     model, variant = request.param.split(".")
-    project = built_mlp if model == "digits_mlp" else request.getfixturevalue("built_cnn")
+    project = built_mlp if model == "digits_mlp" else request.getfixturevalue("built_pair")
     return Bundle(project, model, variant)
 
 
 def compile_c(args: list[str], cwd: Path) -> None:
+    require_tool(args[0])
     result = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -91,8 +80,7 @@ COMPILERS = {
 def test_model_data_compiles(bundle: Bundle, compiler: str, tmp_path: Path) -> None:
     """The generated .c compiles warning-free as C99, as C++17 and for a Cortex-M4."""
     command = COMPILERS[compiler]
-    if shutil.which(command[0]) is None:
-        pytest.skip(f"{command[0]} is not installed (Debian: apt-get install gcc-arm-none-eabi)")
+    require_tool(command[0])
     compile_c([*command, str(bundle.path("_model_data.c")), "-o", str(tmp_path / "m.o")],
               bundle.path("").parent)
 
@@ -257,15 +245,10 @@ def test_rebuild_is_a_no_op_and_section_change_rebuilds_only_bundles(built_cnn: 
     """A second run executes nothing; editing [c_array] reruns the carray tasks (and the manifest) alone."""
     assert built_cnn.doit().executed == []
     spec = built_cnn.specs / "digits_cnn.toml"
-    original = spec.read_text()
-    try:
-        spec.write_text(original.replace('".rodata.model"', '".rodata.nn"'))
-        assert sorted(built_cnn.doit().executed) == ["carray:digits_cnn.float32",
-                                                     "carray:digits_cnn.int8", "manifest:digits_cnn"]
-        assert ".rodata.nn" in (built_cnn.build / "digits_cnn" / "int8_model_data.c").read_text()
-    finally:
-        spec.write_text(original)
-        assert built_cnn.doit().returncode == 0
+    spec.write_text(spec.read_text().replace('".rodata.model"', '".rodata.nn"'))
+    assert sorted(built_cnn.doit().executed) == ["carray:digits_cnn.float32",
+                                                 "carray:digits_cnn.int8", "manifest:digits_cnn"]
+    assert ".rodata.nn" in (built_cnn.build / "digits_cnn" / "int8_model_data.c").read_text()
 
 
 @pytest.mark.parametrize("variant", ["dynamic", "float16"])

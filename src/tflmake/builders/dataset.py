@@ -181,7 +181,7 @@ def stored_names(layout: Layout, model: str) -> list[str]:
 def _existing(layout: Layout, model: str) -> str:
     path = layout.dataset(model)
     if not Path(path).is_file():
-        raise BuildError(f"{path} is missing; run `doit dataset:{model}` first")
+        raise BuildError(f"{path} is missing; run `tflmake dataset:{model}` first")
     return path
 
 

@@ -1,4 +1,4 @@
-"""Build `manifest.json`: sha256 of every artifact of a model, spec section hashes, tool versions."""
+"""Build `manifest.json`: sha256 of every artifact and input file of a model, spec section hashes, tool versions."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ def artifact_files(spec: ModelSpec, layout: Layout, targets: list[str]) -> list[
     return sorted(files)
 
 
-def build(spec: ModelSpec, layout: Layout, artifacts: list[str]) -> None:
-    """`artifacts`: the targets of the model's artifact tasks (the manifest task's file_dep)."""
+def build(spec: ModelSpec, layout: Layout, artifacts: list[str], inputs: list[str]) -> None:
+    """`artifacts`: the targets of the model's artifact tasks; `inputs`: the user files they read
+    (together, the manifest task's file_dep)."""
     model_dir = Path(layout.model_dir(spec.name))
     manifest = {
         "model": spec.name,
@@ -32,5 +33,8 @@ def build(spec: ModelSpec, layout: Layout, artifacts: list[str]) -> None:
         "tools": tool_versions(*MANIFEST_TOOLS),
         "artifacts": {path.relative_to(model_dir).as_posix(): sha256_file(path)
                       for path in artifact_files(spec, layout, artifacts)},
+        # What the build read, as the spec's tasks name them (relative to the project): a
+        # reviewer can check the model file, data files and Python sources it was made from.
+        "inputs": {path: sha256_file(path) for path in inputs},
     }
     atomic.write_text(layout.manifest(spec.name), json.dumps(manifest, indent=2, sort_keys=True) + "\n")

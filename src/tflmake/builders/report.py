@@ -14,7 +14,7 @@ def build(spec: ModelSpec, layout: Layout) -> None:
     summary = load_summary(layout, spec.name, spec.effective_gates())
     if summary is None:
         raise BuildError(f"{layout.report_json(spec.name)} is missing or unreadable; run "
-                         f"`doit evaluate:{spec.name}` first")
+                         f"`tflmake evaluate:{spec.name}` first")
     # Written before the verdict: a failing build leaves the report there to read.
     atomic.write_text(layout.report_md(spec.name), render_model(summary))
     failed = [result for result in summary.gates if not result.passed]

@@ -46,16 +46,18 @@ def export_keras_model(spec: ModelSpec, layout: Layout, work: Path) -> dict[str,
     if not spec.trains:  # a Keras model file, used as is: say which loading route read it
         loaded = load_model_file(spec.resolve(spec.source["path"]), spec.source.get("trust_code", False))
         progress(loaded.summary(spec.source["path"]))
+        if spec.dataset:
+            # Before anything converts or calibrates it: a mismatch is one line naming both shapes.
+            check_input_shape(loaded.model, read_split(layout, spec.name)["x_train"], spec)
         stamp = export_with_stamp(loaded.model, spec, work, weights_name, loaded.route.export)
         return stamp | {"loaded_by": loaded.route.name, "config_changes": loaded.changes}
     model = make_model(spec)
     if "weights" in spec.source:
         load_weights(model, spec)
-    if spec.trains:
-        data = read_split(layout, spec.name)
-        check_input_shape(model, data["x_train"], spec)
-        if spec.train and spec.train["epochs"] > 0:
-            training.train(model, spec, data)
+    data = read_split(layout, spec.name)
+    check_input_shape(model, data["x_train"], spec)
+    if spec.train and spec.train["epochs"] > 0:
+        training.train(model, spec, data)
     return export_with_stamp(model, spec, work, weights_name)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from tflmake import atomic
@@ -12,7 +13,9 @@ from tflmake.report.read import load_summary
 from tflmake.spec.load import ModelSpec
 
 
-def build(specs: list[ModelSpec], layout: Layout) -> None:
+def build(specs: list[ModelSpec], layout: Layout, failed: Mapping[str, str] | None = None) -> None:
+    """Both pages; `failed` (model -> cause) marks models whose build failed in this run."""
+    failed = dict(failed or {})
     summaries = []
     plots: dict[str, bytes] = {}
     for spec in specs:
@@ -23,5 +26,5 @@ def build(specs: list[ModelSpec], layout: Layout) -> None:
         plot = Path(layout.tradeoff_png(spec.name))
         if plot.is_file():
             plots[spec.name] = plot.read_bytes()
-    atomic.write_text(layout.project_report_md, render_project(summaries))
-    atomic.write_text(layout.project_report_html, render_page(summaries, plots))
+    atomic.write_text(layout.project_report_md, render_project(summaries, failed))
+    atomic.write_text(layout.project_report_html, render_page(summaries, plots, failed))

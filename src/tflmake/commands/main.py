@@ -24,11 +24,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tflmake import exits
 from tflmake.cache import SETTINGS_ENV
 from tflmake.cache.config import RUN_ENV, CacheConfig, parse_table, to_environment, with_overrides
 from tflmake.console import VERBOSE_ENV
 from tflmake.engine.reporter import TRACEBACK_ENV
 from tflmake.errors import SpecError, TflmakeError
+from tflmake.exits import guarded_stdout
+from tflmake.spec.keylines import line_of
 
 USAGE = """\
 usage: tflmake [--specs DIR] [--build-dir DIR] [-v|--verbose] [--traceback] [COMMAND] [ARGS]
@@ -44,7 +47,8 @@ tflmake's commands:
                              timestamps, so no-op builds stop re-hashing files
   schema                     print the specs' JSON Schema (for editors)
   verify                     check built artifacts against their manifests' sha256
-  report ...                 reports on built models (when installed)
+  report [MODEL...]          each model's measurements from the last build (report.json)
+  COMMAND --help             help on any command (same as: tflmake help COMMAND)
   cache status|push|verify|gc
                              the shared artifact cache (tflmake cache --help)
 
@@ -53,7 +57,8 @@ doit's commands work as usual (`tflmake help` lists them), for example:
   tflmake list --all         list the tasks
   tflmake tflite:NAME.int8   build one target (and what it needs)
   tflmake -n 2               build with two processes
-  tflmake clean | forget | info TASK
+  tflmake clean              remove the targets (tflmake forget TASK, tflmake info TASK, ...)
+  tflmake clean --orphans    remove build/<model>/ of specs that no longer exist
 
 options (anywhere before the task names; also [tool.tflmake] in pyproject.toml):
   --specs DIR       folder of the spec files (default: modelspecs; key: specs)
@@ -85,8 +90,26 @@ class UsageError(TflmakeError):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `tflmake` with `argv` (default: sys.argv[1:]) in the current directory; the exit code."""
+    """Run `tflmake` with `argv` (default: sys.argv[1:]) in the current directory; the exit code.
+
+    Exit codes (tflmake.exits): 0 ok, 1 a build step or gate failed, 2 an invalid
+    spec or command line, 130 interrupted, 141 the reader of the output went away.
+    """
     args = sys.argv[1:] if argv is None else list(argv)
+    with guarded_stdout():
+        try:
+            code = _run_command(args)
+            sys.stdout.flush()
+            return code
+        except KeyboardInterrupt:
+            print(exits.INTERRUPTED_MESSAGE, file=sys.stderr)
+            return exits.INTERRUPTED
+        except (exits.ReaderGone, BrokenPipeError):
+            exits.silence_stdout()
+            return exits.READER_GONE
+
+
+def _run_command(args: list[str]) -> int:
     try:
         configured = project_settings(Path("pyproject.toml"))
         configured = replace(configured, cache=with_overrides(configured.cache, os.environ))
@@ -95,13 +118,15 @@ def main(argv: list[str] | None = None) -> int:
             print(USAGE, end="")
             return 0
         command = OWN_COMMANDS.get(rest[0]) if rest else None
+        if rest[:1] == ["clean"] and "--orphans" in rest:
+            command = command_clean_orphans
         with tflmake_environment(settings):
             if command is not None:
                 return command(rest[1:], settings)
             return run_doit(rest, settings)
     except TflmakeError as error:
         print(f"tflmake: error: {error}", file=sys.stderr)
-        return 2
+        return exits.INVALID
 
 
 def project_settings(pyproject: Path) -> Settings:
@@ -221,8 +246,30 @@ def run_doit(args: list[str], settings: Settings) -> int:
         BIN_NAME = "tflmake"
         DOIT_CMDS = (*DoitMain.DOIT_CMDS, Status, Refresh, CacheCommand)
 
+    if len(args) >= 2 and args[1] in ("-h", "--help"):
+        args = ["help", args[0]]  # doit's own spelling of `COMMAND --help`
     namespace = project_tasks(settings.specs, settings.build_dir, args)
-    return int(TflmakeMain(ModuleTaskLoader(namespace)).run(args) or 0)
+    code = int(TflmakeMain(ModuleTaskLoader(namespace)).run(args) or 0)
+    builds = not args or args[0] == "run" or args[0] not in {c.name for c in TflmakeMain.DOIT_CMDS}
+    return doit_exit_code(code, namespace if builds else {})
+
+
+def doit_exit_code(code: int, namespace: dict[str, Any]) -> int:
+    """doit's exit code in tflmake's set.
+
+    doit: 1 a task failed, 2 a task raised (or its dependency failed), 3 a
+    command-line or task-loading error. tflmake: 1 for both task cases, 2 when
+    the build had an invalid spec or the command line was wrong. `namespace`
+    holds the task creators of a build (empty for other commands).
+    """
+    if code in (1, 2) and any(task.get("basename") == "spec" and task.get("name")
+                              for creator in _creators(namespace) for task in creator()):
+        return exits.INVALID
+    return {1: exits.FAILED, 2: exits.FAILED, 3: exits.INVALID}.get(code, code)
+
+
+def _creators(namespace: dict[str, Any]) -> list[Callable[[], Iterator[dict[str, Any]]]]:
+    return [value for name, value in namespace.items() if name.startswith("task_")]
 
 
 def _parser(command: str, description: str) -> argparse.ArgumentParser:
@@ -290,19 +337,28 @@ def command_validate(args: list[str], settings: Settings) -> int:
     for error in errors:
         results.setdefault(error.spec_path, []).extend(error.problems)
     ordered = dict(sorted(results.items()))
+    texts = {path: _read_or_empty(path) for path in ordered}
     if options.format == "json":
-        print(json.dumps(validation_report(ordered), indent=2))
+        print(json.dumps(validation_report(ordered, texts), indent=2))
     else:
-        print(validation_text(ordered, settings.specs), end="")
-    return 0 if paths and not errors else 1
+        print(validation_text(ordered, settings.specs, texts), end="")
+    return exits.OK if paths and not errors else exits.INVALID
 
 
-def validation_report(results: dict[str, list[str]]) -> dict[str, Any]:
-    """`validate --format json`: per file, each problem split into key and message."""
+def _read_or_empty(path: str) -> str:
+    try:
+        return Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def validation_report(results: dict[str, list[str]], texts: dict[str, str] | None = None) -> dict[str, Any]:
+    """`validate --format json`: per file, each problem split into key and message, with its line."""
+    texts = texts or {}
     return {
         "valid": bool(results) and not any(results.values()),
         "specs": [{"path": path, "valid": not problems,
-                   "problems": [_problem_record(problem) for problem in problems]}
+                   "problems": [_problem_record(problem, texts.get(path, "")) for problem in problems]}
                   for path, problems in results.items()],
     }
 
@@ -311,23 +367,28 @@ _KEY = re.compile(r"^(\(top level\)|[A-Za-z_][\w.\[\]]*): (.*)$", re.DOTALL)
 _LINE = re.compile(r"at line (\d+), column (\d+)")
 
 
-def _problem_record(problem: str) -> dict[str, Any]:
+def _problem_record(problem: str, text: str = "") -> dict[str, Any]:
     match = _KEY.match(problem)
     key, message = (match.group(1), match.group(2)) if match else (None, problem)
     record: dict[str, Any] = {"key": key, "message": message}
     where = _LINE.search(problem)
     if where:
         record["line"], record["column"] = int(where.group(1)), int(where.group(2))
+    elif key and text and (line := line_of(text, key)) is not None:
+        record["line"] = line
     return record
 
 
-def validation_text(results: dict[str, list[str]], specs_dir: str) -> str:
-    """`validate` for people: one line per problem (`file: key: message`), then a count."""
+def validation_text(results: dict[str, list[str]], specs_dir: str, texts: dict[str, str] | None = None) -> str:
+    """`validate` for people: one line per problem (`file: key: message (line N)`), then a count."""
     if not results:
         return f"no specs in {specs_dir}/ (start one with: tflmake new NAME)\n"
     lines = []
     for path, problems in results.items():
-        lines.extend([f"{path}: {problem}" for problem in problems] or [f"{path}: ok"])
+        records = [_problem_record(problem, (texts or {}).get(path, "")) for problem in problems]
+        lines.extend([f"{path}: {problem}" + (f" (line {record['line']})" if "line" in record and
+                                               "column" not in record else "")
+                      for problem, record in zip(problems, records, strict=True)] or [f"{path}: ok"])
     invalid = sum(bool(problems) for problems in results.values())
     count = sum(len(problems) for problems in results.values())
     summary = f"{len(results)} spec{'s' if len(results) != 1 else ''}: "
@@ -366,7 +427,28 @@ def command_report(args: list[str], settings: Settings) -> int:
         print("tflmake: report is not available in this installation of tflmake "
               "(no tflmake.commands.report module)", file=sys.stderr)
         return 2
-    return int(report_cli.main(args))
+    # The configured build folder; a --build-dir after `report` still wins (argparse keeps the last).
+    try:
+        return int(report_cli.main(["--build-dir", settings.build_dir, *args]))
+    except SystemExit as exit_:  # argparse: --help or a usage error
+        return int(exit_.code or 0)
+
+
+@_own
+def command_clean_orphans(args: list[str], settings: Settings) -> int:
+    """`tflmake clean --orphans`: remove build/<model>/ of specs that no longer exist."""
+    from tflmake.commands.orphans import orphan_dirs, remove_orphans
+    from tflmake.paths import Layout
+    from tflmake.spec.load import find_spec_files, load_specs
+
+    parser = _parser("clean --orphans", "Remove the output folders of models whose spec is gone.")
+    parser.add_argument("--orphans", action="store_true", required=True)
+    _parse(parser, args)
+    files = find_spec_files(settings.specs)
+    specs, _ = load_specs(files)
+    removed = remove_orphans(orphan_dirs(Layout(settings.build_dir), [s.name for s in specs], files))
+    print("\n".join(f"removed {path}/" for path in removed) if removed else "no orphaned model folders")
+    return exits.OK
 
 
 OWN_COMMANDS: dict[str, Callable[[list[str], Settings], int]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -118,7 +119,7 @@ epochs = 5
 #                             or "dynamic". Default: 1 when c_array = true, else "dynamic"
 #   per_channel_dense = false one scale per Dense weight tensor (smaller model and arena)
 #   gates     this variant's own quality gates, e.g. gates = {{ min_agreement = 0.97 }}
-# Optimization (see docs/optimize.md), all optional:
+# Optimization (see the README, "Optimization: LiteRT Quantizer, selective precision, pruning, QAT"), all optional:
 #   keep_float = ["dense_1"]  regexes on op output tensor names kept in float
 #   recipe = "recipe.json"    raw LiteRT Quantizer recipe (litert_quantizer only)
 #   prune = {{ sparsity = 0.5, schedule = "polynomial", epochs = 2, encoding = "dense" }}
@@ -151,7 +152,11 @@ def new_spec(name: str, specs_dir: str | Path, from_spec: str | Path | None = No
     target = Path(specs_dir) / f"{name}.toml"
     if target.exists():
         raise TflmakeError(f"{target.as_posix()} already exists; not overwriting it")
-    text = starter_spec(name) if from_spec is None else _copied(_source(from_spec, specs_dir), name)
+    if from_spec is None:
+        text = starter_spec(name)
+    else:
+        source = _source(from_spec, specs_dir)
+        text = _rebased(_copied(source, name), source.parent, target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "x", encoding="utf-8") as file:
         file.write(text)
@@ -162,6 +167,23 @@ def _source(from_spec: str | Path, specs_dir: str | Path) -> Path:
     """`--from` takes a spec file or the name of a model in the specs folder."""
     as_name = Path(specs_dir) / f"{from_spec}.toml"
     return as_name if not Path(from_spec).exists() and as_name.is_file() else Path(from_spec)
+
+
+# Spec keys whose string values are paths relative to the spec's folder.
+_PATH_KEYS = re.compile(r"""^(\s*(?:path|test_path|recipe)\s*=\s*)(["'])([^"'\n]*)\2""", re.MULTILINE)
+
+
+def _rebased(text: str, old_folder: Path, new_folder: Path) -> str:
+    """Relative `path`, `test_path` and `recipe` values rewritten to point, from `new_folder`,
+    at the files they named from `old_folder` (absolute ones stay as they are)."""
+    def rebase(match: re.Match[str]) -> str:
+        value = match.group(3)
+        if not value or Path(value).is_absolute():
+            return match.group(0)
+        moved = Path(os.path.relpath(old_folder.resolve() / value, new_folder.resolve())).as_posix()
+        return f"{match.group(1)}{match.group(2)}{moved}{match.group(2)}"
+
+    return _PATH_KEYS.sub(rebase, text)
 
 
 def _copied(source: Path, name: str) -> str:

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing or not available:
         names = ", ".join(missing) if missing else "any model"
         print(f"tflmake report: no report.json for {names} under {layout.build_dir}/; "
-              "run `tflmake build` (or `doit`) first", file=sys.stderr)
+              "build first: run `tflmake`", file=sys.stderr)
         return 1
     summaries = [s for name in (args.models or available)
                  if (s := load_summary(layout, name)) is not None]

@@ -8,15 +8,17 @@ file or tool version changed. It never runs a task, so TensorFlow is not importe
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from doit.cmd_base import DoitCmdBase, check_tasks_exist
 from doit.dependency import DependencyStatus
 
+from tflmake.commands.orphans import orphan_dirs
 from tflmake.engine.fingerprint import key_and_targets_unchanged
 from tflmake.engine.fragment import FRAGMENT_VALUE, fragment_changed, fragment_differences, saved_fragment
+from tflmake.engine.lastrun import load_failures, model_of, project_of
 from tflmake.engine.reporter import is_artifact_task
 
 UP_TO_DATE, STALE, PENDING, INVALID = "up to date", "stale", "pending", "invalid"
@@ -46,8 +48,10 @@ class Status(DoitCmdBase):  # type: ignore[misc]
     def _execute(self, pos_args: list[str] | None = None) -> int:
         tasks = {task.name: task for task in self.task_list}
         check_tasks_exist(tasks, pos_args)
+        project = project_of(tasks)
+        failures = load_failures(project[1]) if project else {}
         try:
-            statuses = target_statuses(self.task_list, self.dep_manager)
+            statuses = target_statuses(self.task_list, self.dep_manager, failures)
         finally:
             self.dep_manager.close()
         if pos_args:
@@ -55,11 +59,20 @@ class Status(DoitCmdBase):  # type: ignore[misc]
             statuses = [s for s in statuses
                         if s.task in wanted or s.task.split(":")[0] in wanted]
         self.outstream.write(format_statuses(statuses))
+        if project and not pos_args:
+            models = {model_of(task.name) for task in self.task_list}
+            for folder in orphan_dirs(project[1], models, [spec.spec_path for spec in project[0]]):
+                self.outstream.write(f"orphan: {folder.as_posix()}/ has no spec; "
+                                     "`tflmake clean --orphans` removes it\n")
         return 0 if all(s.state == UP_TO_DATE for s in statuses) else 1
 
 
-def target_statuses(task_list: Iterable[Any], dep_manager: Any) -> list[TargetStatus]:
-    """The status of every task that builds something, in build order."""
+def target_statuses(task_list: Iterable[Any], dep_manager: Any,
+                    failures: Mapping[str, str] | None = None) -> list[TargetStatus]:
+    """The status of every task that builds something, in build order.
+
+    `failures`: task -> cause, for tasks whose last run failed (see lastrun).
+    """
     tasks = {task.name: task for task in task_list}
     producer = {target: task.name for task in tasks.values() for target in task.targets}
     statuses: list[TargetStatus] = []
@@ -67,7 +80,7 @@ def target_statuses(task_list: Iterable[Any], dep_manager: Any) -> list[TargetSt
     for task in tasks.values():
         if not is_artifact_task(task):
             continue
-        status = _status_of(task, tasks, dep_manager, producer, not_current)
+        status = _status_of(task, tasks, dep_manager, producer, not_current, failures or {})
         if status.state != UP_TO_DATE:
             not_current.add(task.name)
         statuses.append(status)
@@ -75,10 +88,12 @@ def target_statuses(task_list: Iterable[Any], dep_manager: Any) -> list[TargetSt
 
 
 def _status_of(task: Any, tasks: dict[str, Any], dep_manager: Any, producer: dict[str, str],
-               not_current: set[str]) -> TargetStatus:
+               not_current: set[str], failures: Mapping[str, str]) -> TargetStatus:
     if task.name.startswith("spec:"):
         return TargetStatus(task.name, INVALID, ("the spec does not validate (tflmake validate)",))
     values = dep_manager.get_values(task.name)
+    if not values and task.name in failures:
+        return TargetStatus(task.name, STALE, (f"failed last time: {failures[task.name]}",))
     if not values:
         built_before = all(dep_manager.checker.exists(target) for target in task.targets)
         return TargetStatus(task.name, STALE, ("no build record (forgotten?)" if built_before

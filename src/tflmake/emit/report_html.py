@@ -6,7 +6,7 @@ import base64
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from tflmake.emit.report_md import change_lines
+from tflmake.emit.report_md import STALE_NOTE, change_lines
 from tflmake.report.summary import HOST_LATENCY_NOTE, ModelSummary
 
 _STYLE = """
@@ -21,17 +21,24 @@ img { max-width: 100%; } .note { color: #666; font-size: .9em; }
 """
 
 
-def render_page(summaries: Sequence[ModelSummary], plots: Mapping[str, bytes]) -> str:
-    """The whole project: an index with each model's gate verdict, then one section per model."""
-    index = "".join(
+def render_page(summaries: Sequence[ModelSummary], plots: Mapping[str, bytes],
+                failed: Mapping[str, str] | None = None) -> str:
+    """The whole project: failed builds, an index with each model's gate verdict, then one section per model."""
+    failed = failed or {}
+    shown = {s.model for s in summaries}
+    failures = "".join(
+        f'<li><span class="fail">build FAILED</span> {escape(model)}: {escape(cause)}'
+        f"{escape(STALE_NOTE) if model in shown else ''}</li>" for model, cause in sorted(failed.items()))
+    index = (f"<ul>{failures}</ul>" if failures else "") + "<ul>" + ("".join(
         f'<li><a href="#{escape(s.model)}">{escape(s.model)}</a>: {len(s.rows)} variants, '
+        + ('<span class="fail">build FAILED</span>, last successful build: ' if s.model in failed else "")
         + ('<span class="pass">all gates pass</span>' if s.gates_passed
            else '<span class="fail">gates FAILED</span>') + "</li>"
-        for s in summaries) or "<li>No model has been evaluated yet.</li>"
+        for s in summaries) or "<li>No model has been evaluated yet.</li>") + "</ul>"
     sections = "".join(_section(s, plots.get(s.model)) for s in summaries)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<title>tflmake report</title>"
-            f"<style>{_STYLE}</style></head><body><h1>tflmake report</h1><ul>{index}</ul>"
+            f"<style>{_STYLE}</style></head><body><h1>tflmake report</h1>{index}"
             f"{sections}</body></html>\n")
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tflmake.report.summary import HOST_LATENCY_NOTE, Cell, ModelSummary
+
+STALE_NOTE = " (the numbers below are from its last successful build)"
 
 
 def render_model(summary: ModelSummary, level: int = 1) -> str:
@@ -27,13 +29,24 @@ def render_model(summary: ModelSummary, level: int = 1) -> str:
     return "\n".join(lines)
 
 
-def render_project(summaries: Sequence[ModelSummary]) -> str:
-    """Every model on one page, with a one-line verdict per model at the top."""
+def render_project(summaries: Sequence[ModelSummary], failed: Mapping[str, str] | None = None) -> str:
+    """Every model on one page, with a one-line verdict per model at the top.
+
+    `failed` (model -> cause): models whose last build failed; their numbers, if
+    shown, are from their last successful build.
+    """
     lines = ["# tflmake report", ""]
+    failed = failed or {}
+    if failed:
+        lines += ["**Build FAILED** for:", ""]
+        lines += [f"- {model}: {cause}{STALE_NOTE if model in {s.model for s in summaries} else ''}"
+                  for model, cause in sorted(failed.items())] + [""]
     if not summaries:
         return "\n".join([*lines, "No model has been evaluated yet.", ""])
     for summary in summaries:
         verdict = "all gates pass" if summary.gates_passed else "**gates FAILED**"
+        if summary.model in failed:
+            verdict = "**build FAILED** (" + verdict.replace("**", "") + " in its last successful build)"
         lines.append(f"- [{summary.model}](#{summary.model}): {len(summary.rows)} variants, "
                      f"{verdict}")
     lines.append("")

@@ -7,6 +7,7 @@ scripts that read doit's output keep working; our own lines are indented.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Any, TextIO
 
@@ -14,6 +15,7 @@ from doit.exceptions import BaseFail, UnmetDependency
 from doit.reporter import ConsoleReporter
 
 from tflmake.cache import RESTORED, SETTINGS_ENV
+from tflmake.engine.lastrun import model_of, project_of, save_failures
 
 TRACEBACK_ENV = "TFLMAKE_TRACEBACK"
 
@@ -33,6 +35,14 @@ class TflmakeReporter(ConsoleReporter):
         self.always_shown = {"built", "up to date", "failed"} | (
             {"restored from cache"} if os.environ.get(SETTINGS_ENV) else set())
         self.up_to_date_lines: list[str] = []
+        self.project: tuple[list[Any], Any] | None = None
+        self.failed: dict[str, str] = {}  # task -> one-line cause (see lastrun)
+        self.blocked: set[str] = set()
+        self.succeeded: set[str] = set()
+
+    def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
+        super().initialize(tasks, selected_tasks)
+        self.project = project_of(tasks)
 
     def write(self, text: str) -> None:
         """Up-to-date lines wait for the next line, so a no-op prints hundreds in one write."""
@@ -46,6 +56,7 @@ class TflmakeReporter(ConsoleReporter):
         self.task_started[task.name] = time.perf_counter()
 
     def add_success(self, task: Any) -> None:
+        self.succeeded.add(task.name)
         if is_artifact_task(task):
             how = RESTORED if task.result == RESTORED else "built"
             self.counts[how] += 1
@@ -62,10 +73,12 @@ class TflmakeReporter(ConsoleReporter):
         if not is_artifact_task(task):
             return
         if isinstance(fail, UnmetDependency):
+            self.blocked.add(task.name)
             self.counts["blocked"] += 1
             self.write(f"   {task.name} not built: it needs {fail.message}, which failed\n")
             return
         self.counts["failed"] += 1
+        self.failed[task.name] = _cause(fail, task.name)
         if not fail.report:
             return
         self.failures.append({"task": task, "exception": fail})
@@ -74,16 +87,36 @@ class TflmakeReporter(ConsoleReporter):
         self.write(f"   {task.name} FAILED{took}\n{(fail.message or fail.get_name()).rstrip()}\n")
 
     def complete_run(self) -> None:
+        if self.project is not None:
+            self._record_the_run(*self.project)
         if self.show_traceback:
             self._write_details()
         elif any(result["exception"].traceback for result in self.failures):
             self.write("   (run with --traceback for the full error)\n")
         if self.runtime_errors:
             self.write("Execution aborted.\n" + "\n".join(self.runtime_errors) + "\n")
+        if isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            return  # doit finishes the run on its way out of Ctrl-C; the CLI says the one line
         total = time.perf_counter() - self.run_started
         counts = ", ".join(f"{count} {what}" for what, count in self.counts.items()
                            if count or what in self.always_shown)
         self.write(f"tflmake: {counts} ({_duration(total)})\n")
+
+    def _record_the_run(self, specs: list[Any], layout: Any) -> None:
+        """Save what failed; when a failed model blocked the project report, build it from what exists."""
+        save_failures(layout, self.failed, self.succeeded)
+        if "summary" not in self.blocked:
+            return
+        from tflmake.engine.runner import run_project_step
+
+        failed_models: dict[str, str] = {}
+        for name, cause in self.failed.items():
+            failed_models.setdefault(model_of(name), cause)
+        failure = run_project_step("summary", specs, layout, failed_models)
+        if failure is not None:
+            self.write(f"   summary FAILED\n{failure.message}\n")
+            return
+        self.write(f"   summary built from what exists; failed: {', '.join(sorted(failed_models))}\n")
 
     def _write_details(self) -> None:
         for result in self.failures:
@@ -105,6 +138,12 @@ def is_artifact_task(task: Any) -> bool:
     ~13M instructions (a tenth of tflmake's own no-op work) at 50 specs.
     """
     return not task.has_subtask and not task.name.startswith("_")
+
+
+def _cause(fail: BaseFail, task_name: str) -> str:
+    """The last line of a failure's message: the one-line cause (a gate failure lists several)."""
+    lines = (fail.message or fail.get_name() or "").strip().splitlines()
+    return lines[-1] if lines else f"{task_name} failed"
 
 
 def _duration(seconds: float) -> str:

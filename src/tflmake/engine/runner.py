@@ -9,7 +9,13 @@ from typing import Any
 from doit.exceptions import TaskError, TaskFailed
 
 from tflmake.cache import SETTINGS_ENV
-from tflmake.console import captured_tail, native_output_captured, replay_tail
+from tflmake.console import (
+    captured_tail,
+    native_output_captured,
+    release_captured_streams,
+    replay_tail,
+    task_label,
+)
 from tflmake.errors import TflmakeError
 from tflmake.kinds import TASK_KINDS
 from tflmake.paths import Layout
@@ -47,7 +53,7 @@ def build_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any) 
     """Run the builder of one artifact; a failure comes back as doit's TaskFailed/TaskError."""
     where = f"{spec.name}.{arguments[0]}" if TASK_KINDS[basename].arity == "variant" else spec.name
     builder = importlib.import_module(f"tflmake.builders.{basename}")
-    with native_output_captured() as capture:
+    with task_label(f"{basename}:{where}"), native_output_captured() as capture:
         try:
             layout.check_inside(spec.name)
             builder.build(spec, layout, *arguments)
@@ -60,17 +66,21 @@ def build_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any) 
             failure = TaskError(f"{where} ({spec.spec_path}): unexpected {cause}", error)
             failure.traceback = [*failure.traceback, captured_tail(capture)]
             return failure
+        except KeyboardInterrupt:
+            raise  # Ctrl-C: the CLI prints one line; TensorFlow's last words would bury it
         except BaseException:
             replay_tail(capture)
             raise
+        finally:
+            release_captured_streams()
     return None
 
 
-def run_project_step(step: str, specs: list[ModelSpec], layout: Layout) -> Any:
-    """Build one project-wide artifact with `tflmake.builders.<step>.build(specs, layout)`."""
+def run_project_step(step: str, specs: list[ModelSpec], layout: Layout, *arguments: Any) -> Any:
+    """Build one project-wide artifact with `tflmake.builders.<step>.build(specs, layout, *arguments)`."""
     builder = importlib.import_module(f"tflmake.builders.{step}")
     try:
-        builder.build(specs, layout)
+        builder.build(specs, layout, *arguments)
     except TflmakeError as error:
         return TaskFailed(f"{step}: {error}")
     return None

@@ -12,6 +12,7 @@ from typing import Any
 from tflmake.engine.filestats import MD5Checker
 from tflmake.engine.fingerprint import key_and_targets_unchanged
 from tflmake.engine.fragment import fragment_changed
+from tflmake.engine.lastrun import PROJECT_META
 from tflmake.engine.lock import hold_build_lock, needs_build_lock
 from tflmake.engine.reporter import TflmakeReporter
 from tflmake.engine.runner import fail_spec, run_project_step, run_step
@@ -208,7 +209,9 @@ def dataset_task(spec: ModelSpec, layout: Layout) -> TaskDict:
 
 def savedmodel_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     file_dep = source_files(spec)
-    if spec.trains:
+    if spec.dataset and spec.source_kind.keras:
+        # Trained on it, or (a loaded .keras/.h5) checked against its sample shape before anything
+        # converts or calibrates: a mismatch is one line naming both shapes.
         file_dep.append(layout.dataset(spec.name))
     # A model file Keras 3 cannot read is loaded by Keras 2 when installed (builders/legacy_keras).
     tools = spec.source_kind.tools
@@ -297,8 +300,8 @@ def manifest_task(spec: ModelSpec, layout: Layout, upstream: list[TaskDict]) -> 
     artifacts = [target for task in upstream for target in task["targets"]]
     return _artifact_task(
         "manifest", spec.name, {"sections": spec_sections(spec), "tools": tool_versions(*MANIFEST_TOOLS)},
-        actions=[(run_step, ["manifest", spec, layout, artifacts])],
-        file_dep=artifacts,
+        actions=[(run_step, ["manifest", spec, layout, artifacts, input_files(spec)])],
+        file_dep=artifacts + input_files(spec),
         targets=[layout.manifest(spec.name)])
 
 
@@ -353,6 +356,8 @@ def summary_task(specs: list[ModelSpec], layout: Layout) -> TaskDict:
         "targets": [layout.project_report_md, layout.project_report_html],
         "uptodate": [fragment_changed({s.name: s.effective_gates() for s in specs})],
         "clean": True,
+        # For the reporter: it builds the report from what exists when a model failed (lastrun).
+        "meta": {PROJECT_META: (specs, layout)},
     }
 
 

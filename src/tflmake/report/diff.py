@@ -13,6 +13,9 @@ COMPARED = tuple(name for name, metric in METRICS.items() if metric.compared)
 # Host timings wobble run to run (more so on a shared machine); smaller relative moves than
 # this are noise, not news.
 LATENCY_NOISE = 0.25
+# Shares of the test set: shown as percent, their changes in percentage points (a drop from
+# 95 % to 94 % is 1 point, not "-1.1 %").
+FRACTIONS = frozenset({"accuracy", "agreement"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,9 @@ class Change:
         if self.before is None or self.after is None:
             return f"{self.variant}: {self.metric} {_text(self.before)} -> {_text(self.after)}"
         delta = self.after - self.before
+        if self.metric in FRACTIONS:
+            return (f"{self.variant}: {self.metric} {self.before:.2%} -> {self.after:.2%} "
+                    f"({delta * 100:+.2f} pt)").replace("%", " %")
         relative = f", {delta / self.before:+.1%}" if self.before else ""
         return (f"{self.variant}: {self.metric} {_text(self.before)} -> {_text(self.after)} "
                 f"({_signed(delta)}{relative})")

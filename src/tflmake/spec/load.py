@@ -15,6 +15,7 @@ from tflmake.kinds import METRICS, QUANTIZE_MODES, SOURCE_KINDS, QuantizeMode, S
 from tflmake.spec.cache import ValidSpecCache
 from tflmake.spec.converter_controls import converter_control_problems, variant_batch
 from tflmake.spec.datafiles import dataset_problems, option_problems
+from tflmake.spec.layercatalog import layer_problems
 from tflmake.spec.python_entry import entry_parts, module_file
 from tflmake.spec.rules import optimization_problems
 from tflmake.spec.schema import NAME_PATTERN, schema_problems, spec_schema
@@ -344,6 +345,8 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
     if spec.dataset:
         problems.extend(option_problems(spec.dataset))
     problems.extend(missing_files(spec))
+    if "layers" in spec.source:
+        problems.extend(layer_problems(spec.source["layers"]))
     if "input_shapes" in spec.source:
         for name in spec.source["input_shapes"]:
             if name not in spec.source["input_arrays"]:

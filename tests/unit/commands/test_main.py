@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, Project
+from tests.conftest import SPECS, Project
 from tflmake.commands.main import Settings, main, parse_options
 from tflmake.spec.schema import spec_schema
 
@@ -74,16 +74,16 @@ def add_npz_model(project: Project, name: str = "tiny") -> Path:
 
 
 def copy_mlp(project: Project) -> None:
-    shutil.copy(REPO / "modelspecs" / "digits_mlp.toml", project.specs)
+    shutil.copy(SPECS / "digits_mlp.toml", project.specs)
 
 
 def test_validate_reports_every_problem_of_every_spec(cli_project: Project, capsys) -> None:
-    """validate lists all problems of all specs at once and exits 1."""
+    """validate lists all problems of all specs at once and exits 2 (invalid spec)."""
     cli_project.add_spec("broken", BROKEN)
     cli_project.add_spec("typo", TYPO)
     code, out, _ = run(capsys, "validate")
-    assert code == 1
-    assert "modelspecs/broken.toml: dataset.seed: expected a number >= 0; got -1" in out
+    assert code == 2
+    assert "modelspecs/broken.toml: dataset.seed: expected a number >= 0; got -1 (line 9)" in out
     assert "modelspecs/broken.toml: variant[0].quantize: expected one of" in out
     assert 'modelspecs/typo.toml: trian: unknown key; did you mean "train"?' in out
     assert "2 specs: 0 valid, 2 invalid (3 problems)" in out
@@ -105,22 +105,23 @@ def test_validate_checks_only_the_given_files(cli_project: Project, capsys) -> N
 
 
 def test_validate_json_gives_key_message_and_line(cli_project: Project, capsys) -> None:
-    """--format json splits each problem into key and message, with TOML syntax positions."""
+    """--format json splits each problem into key and message, with its line (and column, for syntax)."""
     cli_project.add_spec("broken", BROKEN)
     cli_project.add_spec("syntax", "[model\n")
     code, out, _ = run(capsys, "validate", "--format", "json")
     report = json.loads(out)
-    assert code == 1 and report["valid"] is False
+    assert code == 2 and report["valid"] is False
     broken, syntax = report["specs"]
     assert broken["path"] == "modelspecs/broken.toml" and not broken["valid"]
-    assert {"key": "dataset.seed", "message": "expected a number >= 0; got -1"} in broken["problems"]
+    assert {"key": "dataset.seed", "message": "expected a number >= 0; got -1", "line": 9} in broken["problems"]
+    assert {"key": "variant[0].quantize", "line": 12}.items() <= broken["problems"][1].items()
     assert syntax["problems"][0]["key"] is None and syntax["problems"][0]["line"] == 1
 
 
 def test_validate_without_specs_fails_with_a_hint(cli_project: Project, capsys) -> None:
-    """An empty specs folder is reported (exit 1), pointing at `tflmake new`."""
+    """An empty specs folder is reported (exit 2), pointing at `tflmake new`."""
     code, out, _ = run(capsys, "validate")
-    assert code == 1 and "tflmake new NAME" in out
+    assert code == 2 and "tflmake new NAME" in out
 
 
 def test_commands_that_inspect_never_import_tensorflow(cli_project: Project) -> None:
@@ -226,7 +227,7 @@ def test_folders_come_from_pyproject_and_the_command_line_wins(cli_project: Proj
     (cli_project.root / "pyproject.toml").write_text('[tool.tflmake]\nspecs = "specs"\nbuild-dir = "out"\n')
     (cli_project.root / "specs").mkdir()
     add_npz_model(cli_project)  # in modelspecs/, not in the configured specs/
-    assert run(capsys, "validate")[0] == 1
+    assert run(capsys, "validate")[0] == 2
     assert run(capsys, "--specs", "modelspecs", "dataset")[0] == 0
     assert (cli_project.root / "out/tiny/dataset.npz").is_file()
     assert run(capsys, "dataset", "--specs=modelspecs", "--build-dir", "elsewhere")[0] == 0
@@ -276,11 +277,11 @@ def test_verbose_is_set_only_while_the_command_runs(cli_project: Project, monkey
 
 def test_report_is_handed_to_report_cli_with_its_arguments(cli_project: Project,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """`tflmake report ARGS` calls tflmake.report_cli.main(ARGS) untouched and returns its code."""
+    """`tflmake report ARGS` calls tflmake.report_cli.main with the configured build folder, then ARGS."""
     calls: list[list[str]] = []
     fake_report_cli(monkeypatch, lambda argv: calls.append(argv) or 7)
     assert main(["report", "--build-dir", "out", "x"]) == 7
-    assert calls == [["--build-dir", "out", "x"]]
+    assert calls == [["--build-dir", "build", "--build-dir", "out", "x"]]
 
 
 def test_report_says_when_it_is_not_available(cli_project: Project, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -312,7 +313,7 @@ def test_installed_console_script_runs(cli_project: Project) -> None:
         pytest.skip("tflmake is not installed next to this interpreter")
     cli_project.add_spec("broken", BROKEN)
     result = subprocess.run([script, "validate"], cwd=cli_project.root, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1 and "variant[0].quantize" in result.stdout
+    assert result.returncode == 2 and "variant[0].quantize" in result.stdout
 
 
 @pytest.mark.parametrize("command", [["list", "--all"], ["status"], ["info", "dataset:demo"]])

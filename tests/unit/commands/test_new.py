@@ -63,3 +63,29 @@ def test_new_spec_from_a_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(TflmakeError, match="--from: cannot read"):
         new_spec("copy", tmp_path, tmp_path / "nope.toml")
     assert not (tmp_path / "copy.toml").exists()
+
+
+def test_starter_spec_points_only_to_documents_that_exist() -> None:
+    """Every file the starter spec refers to exists, and every README section it names is a heading."""
+    repo = Path(__file__).resolve().parents[3]
+    text = starter_spec("blinky")
+    for path in re.findall(r"\b(docs/[\w./-]+\.md)\b", text):
+        assert (repo / path).is_file(), f"the starter spec points to {path}, which does not exist"
+    headings = re.findall(r"^#+ (.+)$", (repo / "README.md").read_text(), flags=re.MULTILINE)
+    for section in re.findall(r'README, "([^"]+)"', text):
+        assert section in headings, f'the starter spec names README section "{section}", which does not exist'
+
+
+def test_new_from_a_spec_elsewhere_rewrites_its_relative_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`new NAME --from other/spec.toml` points the copy's relative paths at the same files."""
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere" / "data").mkdir(parents=True)
+    np.savez(tmp_path / "elsewhere" / "data" / "train.npz", x=np.zeros((20, 4), np.float32), y=np.zeros(20))
+    (tmp_path / "elsewhere" / "orig.toml").write_text(
+        '[model.source]\ntype = "layers"\ninput_shape = [4]\nlayers = [{ type = "Dense", units = 2 }]\n'
+        '[dataset]\ntype = "npz"\npath = "data/train.npz"\n[[variant]]\nname = "float32"\n')
+    path = new_spec("copy", "modelspecs", "elsewhere/orig.toml")
+    assert 'path = "../elsewhere/data/train.npz"' in path.read_text()
+    assert load_spec(path).dataset["path"] == "../elsewhere/data/train.npz"

@@ -41,7 +41,7 @@ def test_diff_shows_what_moved(build_dir: Path, capsys: pytest.CaptureFixture[st
 def test_missing_report_is_an_error_with_a_hint(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--build-dir", str(tmp_path / "build")]) == 1
-    assert "run `tflmake build`" in capsys.readouterr().err
+    assert "run `tflmake`" in capsys.readouterr().err
 
 
 def test_unknown_model_is_an_error(build_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

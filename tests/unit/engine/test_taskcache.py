@@ -14,7 +14,7 @@ from tflmake.engine import taskcache
 from tflmake.graph.tasks import project_tasks
 
 REPO = Path(__file__).resolve().parents[3]
-MLP = (REPO / "modelspecs" / "digits_mlp.toml").read_text()
+MLP = (REPO / "tests" / "data" / "specs" / "digits_mlp.toml").read_text()
 
 # Every task of the project as doit would read it, from a fresh process (so from the cache
 # file when one is there), plus whether any spec was described afresh.

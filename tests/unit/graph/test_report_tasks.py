@@ -19,7 +19,7 @@ LAYOUT = Layout("build")
 def mlp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModelSpec:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "modelspecs").mkdir()
-    shutil.copy(REPO / "modelspecs" / "digits_mlp.toml", tmp_path / "modelspecs")
+    shutil.copy(REPO / "tests" / "data" / "specs" / "digits_mlp.toml", tmp_path / "modelspecs")
     return load_spec("modelspecs/digits_mlp.toml")
 
 

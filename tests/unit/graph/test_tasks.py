@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -13,7 +15,7 @@ from tflmake.paths import Layout
 from tflmake.spec.load import load_spec, load_specs
 
 REPO = Path(__file__).resolve().parents[3]
-MLP = (REPO / "modelspecs" / "digits_mlp.toml").read_text()
+MLP = (REPO / "tests" / "data" / "specs" / "digits_mlp.toml").read_text()
 
 
 def tasks_of(tmp_path: Path, text: str = MLP) -> dict[str, dict[str, Any]]:
@@ -82,7 +84,7 @@ def test_manifest_depends_on_every_artifact(tmp_path: Path) -> None:
     tasks = tasks_of(tmp_path)
     evaluation = ("manifest", "evaluate", "report")
     others = {t for name, task in tasks.items() if not name.startswith(evaluation) for t in task["targets"]}
-    assert set(tasks["manifest:digits_mlp"]["file_dep"]) == others
+    assert set(tasks["manifest:digits_mlp"]["file_dep"]) == others  # digits: no input files
 
 
 def test_only_calibrated_variants_depend_on_the_representative_set(tmp_path: Path) -> None:
@@ -119,6 +121,22 @@ def test_dataset_change_touches_only_the_dataset_task(tmp_path: Path) -> None:
     """[dataset] is read by the dataset task; everything else depends on its file."""
     assert changed_tasks(tmp_path, ("test_fraction = 0.2", "test_fraction = 0.25")) == {
         "dataset:digits_mlp", "manifest:digits_mlp"}
+
+
+def test_manifest_reads_every_input_file(tmp_path: Path) -> None:
+    """The manifest task depends on the files the model is made from (here an npz data set), not
+    only on the artifacts, so manifest.json can record their sha256."""
+    import numpy as np
+
+    from tflmake.spec.provenance import input_files
+
+    np.savez(tmp_path / "data.npz", x=np.zeros((10, 4), np.float32), y=np.zeros(10))
+    text = MLP.replace('type = "digits"', 'type = "npz"\npath = "data.npz"')
+    text = text.replace("input_shape = [8, 8]", "input_shape = [4]").replace("\nshape = [8, 8]\n", "\n")
+    tasks = tasks_of(tmp_path, text)
+    data = f"{tmp_path.as_posix()}/data.npz"
+    assert input_files(tasks.values()) == [data]
+    assert data in tasks["manifest:digits_mlp"]["file_dep"]
 
 
 def test_broken_spec_becomes_a_failing_task(tmp_path: Path) -> None:
@@ -170,15 +188,17 @@ def test_keras_file_model_depends_on_the_tf_keras_version(tmp_path: Path) -> Non
     assert set(mlp["uptodate"][0].config["tools"]) == {"tensorflow", "keras"}
 
 
-def test_loading_the_graph_never_imports_tensorflow() -> None:
+def test_loading_the_graph_never_imports_tensorflow(tmp_path: Path) -> None:
     """Building every task dict of the examples imports neither TensorFlow nor Keras."""
+    shutil.copytree(REPO / "tests" / "data" / "specs", tmp_path / "modelspecs")
     code = (
         "import sys; from tflmake.graph.tasks import project_tasks;"
         "ns = project_tasks('modelspecs', 'build');"
         "[list(f()) for k, f in ns.items() if k.startswith('task_')];"
         "heavy = [m for m in ('tensorflow', 'keras', 'numpy') if m in sys.modules];"
         "print(heavy); sys.exit(1 if heavy else 0)")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert result.returncode == 0, result.stdout + result.stderr
 
 

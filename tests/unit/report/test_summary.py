@@ -40,13 +40,14 @@ def test_markdown_says_when_there_is_no_previous_report() -> None:
 
 
 def test_diff_lists_moved_numbers_with_delta() -> None:
-    """A size change and an accuracy change are listed; unchanged metrics are not."""
+    """A size change and an accuracy change are listed (accuracy in percentage points); unchanged
+    metrics are not."""
     current = copy.deepcopy(REPORT)
     current["variants"]["int8"]["size_bytes"] = 12000
     current["variants"]["int8"]["accuracy"] = 0.95
     lines = [c.describe() for c in diff_reports(REPORT, current)]
     assert lines == ["int8: size_bytes 11364 -> 12000 (+636, +5.6%)",
-                     "int8: accuracy 0.947 -> 0.95 (+0.003, +0.3%)"]
+                     "int8: accuracy 94.70 % -> 95.00 % (+0.30 pt)"]
 
 
 def test_diff_ignores_latency_noise_but_reports_large_moves() -> None:

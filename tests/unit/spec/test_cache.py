@@ -15,7 +15,7 @@ from tflmake.spec.cache import ValidSpecCache
 from tflmake.spec.load import load_spec
 
 REPO = Path(__file__).resolve().parents[3]
-MLP = (REPO / "modelspecs" / "digits_mlp.toml").read_text()
+MLP = (REPO / "tests" / "data" / "specs" / "digits_mlp.toml").read_text()
 
 
 def known(path: Path, text: str) -> bool:

@@ -16,7 +16,7 @@ from tflmake.errors import SpecError
 from tflmake.spec.load import load_spec
 
 REPO = Path(__file__).resolve().parents[3]
-EXAMPLES = [tomllib.loads(p.read_text()) for p in sorted((REPO / "modelspecs").glob("*.toml"))]
+EXAMPLES = [tomllib.loads(p.read_text()) for p in sorted((REPO / "tests" / "data" / "specs").glob("digits_*.toml"))]
 KEYS = ["model", "source", "type", "name", "variant", "quantize", "io_type", "dataset", "path",
         "train", "epochs", "layers", "input_shape", "representative", "samples", "c_array", "x"]
 
