@@ -131,9 +131,7 @@ class CacheOperations:
             entry = store.read_entry(facts.kind, facts.label, action_key(document))
             if entry is None:
                 continue
-            step, spec, layout = task.actions[0].args[:3]
-            variant = task.actions[0].kwargs.get("variant")
-            failure = build_step(step, spec, layout, variant)
+            failure = build_step(*task.actions[0].args)  # run_step's arguments: basename, spec, layout, ...
             if failure is not None:
                 self.outstream.write(f"{task.name}: local rebuild failed: {failure.message}\n")
                 bad += 1
