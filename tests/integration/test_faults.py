@@ -93,7 +93,11 @@ def test_concurrent_builds_wait_and_agree(built_mlp: Project, tmp_path: Path) ->
 
 def test_tampered_target_is_rebuilt_and_verify_notices(copy_of_built: Project) -> None:
     """A truncated .tflite fails `verify`, is rebuilt alone by the next run, then verifies again."""
-    from tflmake.commands.verify import main as verify
+    from tflmake.commands import verify as verify_command
+    from tflmake.commands.settings import Settings
+
+    def verify(args: list[str]) -> int:
+        return verify_command.run(args, Settings())
 
     tflite = copy_of_built.build / "digits_mlp" / "int8.tflite"
     original = tflite.read_bytes()

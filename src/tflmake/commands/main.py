@@ -1,37 +1,36 @@
-"""The `tflmake` command: argv -> doit over tflmake's tasks, plus new, validate, schema and report.
+"""The `tflmake` command: options and `[tool.tflmake]` -> Settings, then one command.
 
-Everything that builds or inspects targets goes through doit's own command line
-(`DoitMain` with a loader over `project_tasks`), so every doit command works
-without a dodo.py; `status` and `refresh` are doit commands too (see their modules).
-The commands that need no task graph (new, validate, schema) never load doit's
-runner, and none of them imports TensorFlow.
+Two kinds of command, one pattern each: tflmake's own (new, validate, schema,
+verify, report, clean --orphans) are modules of this package with
+`run(args, settings) -> int`; everything that needs the task graph goes through
+doit's own command line (`DoitMain` over `project_tasks`), so every doit command
+works without a dodo.py, and `status`, `refresh` and `cache` are doit commands
+(`DoitCmdBase` subclasses) that read the same settings from the loaded project.
+None of them imports TensorFlow.
 """
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import importlib
-import json
 import os
-import re
 import sys
 import tomllib
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from tflmake import exits
 from tflmake.cache import SETTINGS_ENV
-from tflmake.cache.config import RUN_ENV, CacheConfig, parse_table, to_environment, with_overrides
+from tflmake.cache.config import RUN_ENV, parse_table, to_environment, with_overrides
+from tflmake.commands.settings import ParserExit, Settings, UsageError
 from tflmake.console import VERBOSE_ENV
 from tflmake.engine.reporter import TRACEBACK_ENV
-from tflmake.errors import SpecError, TflmakeError
+from tflmake.errors import TflmakeError
 from tflmake.exits import guarded_stdout
-from tflmake.spec.keylines import line_of
 
 USAGE = """\
 usage: tflmake [--specs DIR] [--build-dir DIR] [-v|--verbose] [--traceback] [COMMAND] [ARGS]
@@ -74,21 +73,6 @@ options (anywhere before the task names; also [tool.tflmake] in pyproject.toml):
 SETTING_KEYS = ("specs", "build-dir", "cache")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Where specs and outputs live, and how much to show."""
-
-    specs: str = "modelspecs"
-    build_dir: str = "build"
-    verbose: bool = False
-    traceback: bool = False
-    cache: CacheConfig = field(default_factory=CacheConfig)
-
-
-class UsageError(TflmakeError):
-    """The command line or [tool.tflmake] is wrong."""
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run `tflmake` with `argv` (default: sys.argv[1:]) in the current directory; the exit code.
 
@@ -119,10 +103,13 @@ def _run_command(args: list[str]) -> int:
             return 0
         command = OWN_COMMANDS.get(rest[0]) if rest else None
         if rest[:1] == ["clean"] and "--orphans" in rest:
-            command = command_clean_orphans
+            command = _command("orphans")
         with tflmake_environment(settings):
             if command is not None:
-                return command(rest[1:], settings)
+                try:
+                    return command(rest[1:], settings)
+                except ParserExit as exit_:
+                    return exit_.code
             return run_doit(rest, settings)
     except TflmakeError as error:
         print(f"tflmake: error: {error}", file=sys.stderr)
@@ -232,6 +219,14 @@ def tflmake_environment(settings: Settings) -> Iterator[None]:
                 os.environ[name] = old
 
 
+def _command(module: str) -> Callable[[list[str], Settings], int]:
+    """`tflmake.commands.<module>.run`, imported on first call (most runs use none of them)."""
+    def run(args: list[str], settings: Settings) -> int:
+        command: Callable[[list[str], Settings], int] = importlib.import_module(f"tflmake.commands.{module}").run
+        return command(args, settings)
+    return run
+
+
 def run_doit(args: list[str], settings: Settings) -> int:
     """Any doit command (default: run) over the project's tasks."""
     from doit.cmd_base import ModuleTaskLoader
@@ -272,189 +267,9 @@ def _creators(namespace: dict[str, Any]) -> list[Callable[[], Iterator[dict[str,
     return [value for name, value in namespace.items() if name.startswith("task_")]
 
 
-def _parser(command: str, description: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog=f"tflmake {command}", description=description)
 
 
-def _parse(parser: argparse.ArgumentParser, args: list[str]) -> argparse.Namespace:
-    """argparse without leaving the process: usage errors become UsageError, --help returns."""
-    try:
-        return parser.parse_args(args)
-    except SystemExit as exit_:
-        raise _ParserExit(int(exit_.code or 0)) from None
 
-
-class _ParserExit(Exception):
-    def __init__(self, code: int) -> None:
-        self.code = code
-
-
-def _own(command: Callable[[list[str], Settings], int]) -> Callable[[list[str], Settings], int]:
-    def run(args: list[str], settings: Settings) -> int:
-        try:
-            return command(args, settings)
-        except _ParserExit as exit_:
-            return exit_.code
-    run.__doc__ = command.__doc__
-    return run
-
-
-@_own
-def command_new(args: list[str], settings: Settings) -> int:
-    """`tflmake new NAME [--from SPEC]`."""
-    from tflmake.commands.new import new_spec
-    from tflmake.spec.load import load_spec
-
-    parser = _parser("new", "Write a commented starter spec that builds offline as written.")
-    parser.add_argument("name", help="model name: lowercase letters, digits and _")
-    parser.add_argument("--from", dest="from_spec", metavar="SPEC",
-                        help="copy this spec file (or model of the specs folder) instead")
-    options = _parse(parser, args)
-    path = new_spec(options.name, settings.specs, options.from_spec)
-    print(f"wrote {path.as_posix()}")
-    try:
-        load_spec(path)
-    except SpecError as error:
-        print(f"{error}\nfix these before building (tflmake validate {path.as_posix()})",
-              file=sys.stderr)
-        return 1
-    print(f"build it with: tflmake tflite:{options.name}.int8   (or just: tflmake)")
-    return 0
-
-
-@_own
-def command_validate(args: list[str], settings: Settings) -> int:
-    """`tflmake validate [FILES] [--format json]`."""
-    from tflmake.spec.load import find_spec_files, load_specs
-
-    parser = _parser("validate", "Check specs without building: every problem of every spec.")
-    parser.add_argument("files", nargs="*", help=f"spec files (default: {settings.specs}/*.toml)")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
-    options = _parse(parser, args)
-    paths = options.files or find_spec_files(settings.specs)
-    specs, errors = load_specs(paths)
-    results: dict[str, list[str]] = {spec.spec_path: [] for spec in specs}
-    for error in errors:
-        results.setdefault(error.spec_path, []).extend(error.problems)
-    ordered = dict(sorted(results.items()))
-    texts = {path: _read_or_empty(path) for path in ordered}
-    if options.format == "json":
-        print(json.dumps(validation_report(ordered, texts), indent=2))
-    else:
-        print(validation_text(ordered, settings.specs, texts), end="")
-    return exits.OK if paths and not errors else exits.INVALID
-
-
-def _read_or_empty(path: str) -> str:
-    try:
-        return Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return ""
-
-
-def validation_report(results: dict[str, list[str]], texts: dict[str, str] | None = None) -> dict[str, Any]:
-    """`validate --format json`: per file, each problem split into key and message, with its line."""
-    texts = texts or {}
-    return {
-        "valid": bool(results) and not any(results.values()),
-        "specs": [{"path": path, "valid": not problems,
-                   "problems": [_problem_record(problem, texts.get(path, "")) for problem in problems]}
-                  for path, problems in results.items()],
-    }
-
-
-_KEY = re.compile(r"^(\(top level\)|[A-Za-z_][\w.\[\]]*): (.*)$", re.DOTALL)
-_LINE = re.compile(r"at line (\d+), column (\d+)")
-
-
-def _problem_record(problem: str, text: str = "") -> dict[str, Any]:
-    match = _KEY.match(problem)
-    key, message = (match.group(1), match.group(2)) if match else (None, problem)
-    record: dict[str, Any] = {"key": key, "message": message}
-    where = _LINE.search(problem)
-    if where:
-        record["line"], record["column"] = int(where.group(1)), int(where.group(2))
-    elif key and text and (line := line_of(text, key)) is not None:
-        record["line"] = line
-    return record
-
-
-def validation_text(results: dict[str, list[str]], specs_dir: str, texts: dict[str, str] | None = None) -> str:
-    """`validate` for people: one line per problem (`file: key: message (line N)`), then a count."""
-    if not results:
-        return f"no specs in {specs_dir}/ (start one with: tflmake new NAME)\n"
-    lines = []
-    for path, problems in results.items():
-        records = [_problem_record(problem, (texts or {}).get(path, "")) for problem in problems]
-        lines.extend([f"{path}: {problem}" + (f" (line {record['line']})" if "line" in record and
-                                               "column" not in record else "")
-                      for problem, record in zip(problems, records, strict=True)] or [f"{path}: ok"])
-    invalid = sum(bool(problems) for problems in results.values())
-    count = sum(len(problems) for problems in results.values())
-    summary = f"{len(results)} spec{'s' if len(results) != 1 else ''}: "
-    summary += f"{len(results) - invalid} valid, {invalid} invalid"
-    lines.append(summary + (f" ({count} problem{'s' if count != 1 else ''})" if count else ""))
-    return "\n".join(lines) + "\n"
-
-
-@_own
-def command_schema(args: list[str], settings: Settings) -> int:
-    """`tflmake schema`."""
-    from tflmake.spec.schema import spec_schema
-
-    _parse(_parser("schema", "Print the JSON Schema of spec files (for editors)."), args)
-    print(json.dumps(spec_schema(), indent=2))
-    return 0
-
-
-def command_verify(args: list[str], settings: Settings) -> int:
-    """`tflmake verify`: `tflmake.commands.verify`, in the configured build folder."""
-    from tflmake.commands import verify
-
-    try:
-        return verify.main(["--build-dir", settings.build_dir, *args])
-    except SystemExit as exit_:  # argparse: --help or a usage error
-        return int(exit_.code or 0)
-
-
-def command_report(args: list[str], settings: Settings) -> int:
-    """`tflmake report ...`: handed to `tflmake.commands.report` when that module is installed."""
-    try:
-        report_cli = importlib.import_module("tflmake.commands.report")
-    except ModuleNotFoundError as error:
-        if error.name != "tflmake.commands.report":
-            raise
-        print("tflmake: report is not available in this installation of tflmake "
-              "(no tflmake.commands.report module)", file=sys.stderr)
-        return 2
-    # The configured build folder; a --build-dir after `report` still wins (argparse keeps the last).
-    try:
-        return int(report_cli.main(["--build-dir", settings.build_dir, *args]))
-    except SystemExit as exit_:  # argparse: --help or a usage error
-        return int(exit_.code or 0)
-
-
-@_own
-def command_clean_orphans(args: list[str], settings: Settings) -> int:
-    """`tflmake clean --orphans`: remove build/<model>/ of specs that no longer exist."""
-    from tflmake.commands.orphans import orphan_dirs, remove_orphans
-    from tflmake.paths import Layout
-    from tflmake.spec.load import find_spec_files, load_specs
-
-    parser = _parser("clean --orphans", "Remove the output folders of models whose spec is gone.")
-    parser.add_argument("--orphans", action="store_true", required=True)
-    _parse(parser, args)
-    files = find_spec_files(settings.specs)
-    specs, _ = load_specs(files)
-    removed = remove_orphans(orphan_dirs(Layout(settings.build_dir), [s.name for s in specs], files))
-    print("\n".join(f"removed {path}/" for path in removed) if removed else "no orphaned model folders")
-    return exits.OK
-
-
+# Own commands: a module of this package each, `run(args, settings) -> int`, imported when used.
 OWN_COMMANDS: dict[str, Callable[[list[str], Settings], int]] = {
-    "new": command_new,
-    "validate": command_validate,
-    "schema": command_schema,
-    "verify": command_verify,
-    "report": command_report,
-}
+    name: _command(name) for name in ("new", "validate", "schema", "verify", "report")}

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
-from tflmake.errors import TflmakeError
+from tflmake.commands.settings import Settings, parse, parser
+from tflmake.errors import SpecError, TflmakeError
 from tflmake.spec.schema import NAME_PATTERN
 
 TEMPLATE = '''\
@@ -202,3 +204,24 @@ def _copied(source: Path, name: str) -> str:
             lines[index] = re.sub(r"=\s*(\"[^\"]*\"|'[^']*')", f'= "{name}"', line, count=1)
             break
     return "".join(lines)
+
+
+def run(args: list[str], settings: Settings) -> int:
+    """`tflmake new NAME [--from SPEC]`."""
+    from tflmake.spec.load import load_spec
+
+    command = parser("new", "Write a commented starter spec that builds offline as written.")
+    command.add_argument("name", help="model name: lowercase letters, digits and _")
+    command.add_argument("--from", dest="from_spec", metavar="SPEC",
+                        help="copy this spec file (or model of the specs folder) instead")
+    options = parse(command, args)
+    path = new_spec(options.name, settings.specs, options.from_spec)
+    print(f"wrote {path.as_posix()}")
+    try:
+        load_spec(path)
+    except SpecError as error:
+        print(f"{error}\nfix these before building (tflmake validate {path.as_posix()})",
+              file=sys.stderr)
+        return 1
+    print(f"build it with: tflmake tflite:{options.name}.int8   (or just: tflmake)")
+    return 0

@@ -11,6 +11,8 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from tflmake import exits
+from tflmake.commands.settings import Settings, parse, parser
 from tflmake.paths import Layout
 
 # Files only a model's output folder holds; a folder with none of them is not ours to remove.
@@ -43,3 +45,18 @@ def remove_orphans(folders: Iterable[Path]) -> list[str]:
         shutil.rmtree(folder)
         removed.append(folder.as_posix())
     return removed
+
+
+def run(args: list[str], settings: Settings) -> int:
+    """`tflmake clean --orphans`: remove build/<model>/ of specs that no longer exist."""
+    from tflmake.paths import Layout
+    from tflmake.spec.load import find_spec_files, load_specs
+
+    command = parser("clean --orphans", "Remove the output folders of models whose spec is gone.")
+    command.add_argument("--orphans", action="store_true", required=True)
+    parse(command, args)
+    files = find_spec_files(settings.specs)
+    specs, _ = load_specs(files)
+    removed = remove_orphans(orphan_dirs(Layout(settings.build_dir), [s.name for s in specs], files))
+    print("\n".join(f"removed {path}/" for path in removed) if removed else "no orphaned model folders")
+    return exits.OK

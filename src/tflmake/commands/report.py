@@ -7,28 +7,27 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from tflmake.commands.settings import Settings, parse, parser
 from tflmake.emit.report_md import change_lines
 from tflmake.paths import Layout
 from tflmake.report.read import evaluated_models, load_summary
 from tflmake.report.summary import HOST_LATENCY_NOTE, ModelSummary
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="tflmake report",
-        description="Show each model's variants as measured by the last build.")
-    parser.add_argument("models", nargs="*", help="models to show (default: every evaluated one)")
-    parser.add_argument("--build-dir", default="build", help="the build folder (default: build)")
-    parser.add_argument("--diff", action="store_true",
-                        help="also show what moved since the previous build's report")
-    parser.add_argument("--plain", action="store_true",
-                        help="plain text, no colours or boxes (the default when piped)")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
+def run(args: list[str], settings: Settings) -> int:
     """Print the summaries; 1 when a requested model (or any model) has no report yet."""
-    args = parse_args(argv)
+    command = parser("report", "Show each model's variants as measured by the last build.")
+    command.add_argument("models", nargs="*", help="models to show (default: every evaluated one)")
+    command.add_argument("--build-dir", default=settings.build_dir,
+                         help=f"the build folder (default: {settings.build_dir})")
+    command.add_argument("--diff", action="store_true",
+                         help="also show what moved since the previous build's report")
+    command.add_argument("--plain", action="store_true",
+                         help="plain text, no colours or boxes (the default when piped)")
+    return show(parse(command, args))
+
+
+def show(args: argparse.Namespace) -> int:
     layout = Layout(args.build_dir)
     available = evaluated_models(layout)
     missing = [name for name in args.models if name not in available]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
+from tflmake.commands.settings import Settings, parse, parser
 from tflmake.digest import sha256_file
 
 MANIFEST_NAME = "manifest.json"
@@ -37,10 +37,11 @@ def verify_build(build_dir: Path) -> tuple[int, int, list[str]]:
     return models, artifacts, problems
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tflmake verify", description=__doc__)
-    parser.add_argument("--build-dir", default="build", type=Path)
-    options = parser.parse_args(argv)
+def run(args: list[str], settings: Settings) -> int:
+    """`tflmake verify` in the configured build folder (`--build-dir` after the command also works)."""
+    command = parser("verify", __doc__ or "")
+    command.add_argument("--build-dir", default=settings.build_dir, type=Path)
+    options = parse(command, args)
     models, artifacts, problems = verify_build(options.build_dir)
     for problem in problems:
         print(problem)

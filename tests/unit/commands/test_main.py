@@ -260,35 +260,39 @@ def test_global_options_are_taken_out_and_doit_verbosity_is_left() -> None:
     assert rest == ["tflite", "-v", "2"]
 
 
-def fake_report_cli(monkeypatch: pytest.MonkeyPatch, main_: object) -> None:
-    module = types.ModuleType("tflmake.commands.report")
-    module.main = main_  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "tflmake.commands.report", module)
+def fake_command(monkeypatch: pytest.MonkeyPatch, name: str, run_: object) -> None:
+    """`tflmake.commands.<name>` replaced by a module whose `run` is `run_`."""
+    module = types.ModuleType(f"tflmake.commands.{name}")
+    module.run = run_  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, f"tflmake.commands.{name}", module)
 
 
 def test_verbose_is_set_only_while_the_command_runs(cli_project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """--verbose sets TFLMAKE_VERBOSE for the command and restores the environment after."""
     monkeypatch.delenv("TFLMAKE_VERBOSE", raising=False)
     seen: list[str | None] = []
-    fake_report_cli(monkeypatch, lambda argv: seen.append(os.environ.get("TFLMAKE_VERBOSE")) or 0)
+    fake_command(monkeypatch, "report", lambda args, settings: seen.append(os.environ.get("TFLMAKE_VERBOSE")) or 0)
     assert main(["--verbose", "report"]) == 0
     assert seen == ["1"] and "TFLMAKE_VERBOSE" not in os.environ
 
 
-def test_report_is_handed_to_report_cli_with_its_arguments(cli_project: Project,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    """`tflmake report ARGS` calls tflmake.report_cli.main with the configured build folder, then ARGS."""
-    calls: list[list[str]] = []
-    fake_report_cli(monkeypatch, lambda argv: calls.append(argv) or 7)
-    assert main(["report", "--build-dir", "out", "x"]) == 7
-    assert calls == [["--build-dir", "build", "--build-dir", "out", "x"]]
+@pytest.mark.parametrize("command", ["new", "validate", "schema", "verify", "report"])
+def test_every_own_command_gets_its_arguments_and_the_project_settings(
+        cli_project: Project, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    """One signature for every own command: `run(args, settings)`, settings from options and pyproject."""
+    (cli_project.root / "pyproject.toml").write_text('[tool.tflmake]\nspecs = "specs"\n')
+    calls: list[tuple[list[str], Settings]] = []
+    fake_command(monkeypatch, command, lambda args, settings: calls.append((args, settings)) or 7)
+    assert main(["--build-dir", "out", command, "x"]) == 7
+    assert calls == [(["x"], Settings(specs="specs", build_dir="out"))]
 
 
-def test_report_says_when_it_is_not_available(cli_project: Project, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without tflmake.commands.report, `tflmake report` explains instead of failing obscurely."""
-    monkeypatch.setitem(sys.modules, "tflmake.commands.report", None)
-    code, _, err = run(capsys, "report")
-    assert code == 2 and "report is not available" in err
+def test_report_and_verify_use_the_configured_build_folder(cli_project: Project, capsys) -> None:
+    """`[tool.tflmake] build-dir` reaches report and verify (they ignored it once)."""
+    (cli_project.root / "pyproject.toml").write_text('[tool.tflmake]\nbuild-dir = "elsewhere"\n')
+    for command in ("report", "verify"):
+        code, out, err = run(capsys, command)
+        assert code == 1 and "elsewhere" in out + err, (command, out, err)
 
 
 def test_help_lists_tflmake_commands(cli_project: Project, capsys) -> None:
