@@ -6,7 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
-from tests.conftest import Project
+from tests.support import Project
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_specs" / "build_time"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import Project, make_project
 from tests.integration.helpers import accuracy
+from tests.support import Project, make_project
 
 VARIANTS = ("float32", "dynamic", "float16", "int8", "int16x8")
 MLP_TASKS = {"dataset:digits_mlp", "savedmodel:digits_mlp", "representative:digits_mlp",
@@ -124,7 +124,7 @@ def test_an_edit_reruns_exactly_what_it_feeds(
 
 def test_adding_a_spec_builds_only_the_new_model(copy_of_built: Project) -> None:
     """A new spec file adds a model; the built one stays up to date (the project summary is redone)."""
-    from tests.conftest import SPECS
+    from tests.support import SPECS
 
     shutil.copy(SPECS / "digits_cnn.toml", copy_of_built.specs)
     run = copy_of_built.doit()
@@ -154,7 +154,7 @@ def test_clean_removes_targets_and_rebuild_is_byte_identical(copy_of_built: Proj
 def test_bad_spec_fails_alone(tmp_path: Path) -> None:
     """A broken spec fails with its message; the good spec still builds; doit exits non-zero."""
     project = make_project(tmp_path / "p")
-    from tests.conftest import SPECS
+    from tests.support import SPECS
 
     fast = (SPECS / "digits_mlp.toml").read_text().replace("epochs = 5",
                                                                          "epochs = 1")

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import tomli_w
 
-from tests.conftest import REPO, CacheLocation, DoitRun, Project, make_project
 from tests.s3server import S3Server, free_port
+from tests.support import REPO, CacheLocation, DoitRun, Project, make_project
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project, make_project
+from tests.support import Project, make_project
 from tflmake.tflite.modelfacts import dense_weight_scale_counts, input_batch
 from tflmake.tflite.opcodes import operator_names
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import SPECS, make_project
+from tests.support import SPECS, make_project
 
 INTERRUPTED = "tflmake: interrupted; rerun to continue — finished targets are kept"
 

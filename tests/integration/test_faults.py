@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project, make_project
+from tests.support import Project, make_project
 
 
 def digests(build: Path) -> dict[str, str]:
@@ -126,7 +126,7 @@ def test_disk_full_is_a_clear_error_and_leaves_no_target(project: Project) -> No
     """With writes capped (as on a full disk), the build fails in one line and writes no target."""
     import resource
 
-    from tests.conftest import SPECS
+    from tests.support import SPECS
 
     project.add_spec("digits_mlp", (SPECS / "digits_mlp.toml").read_text())
     limit = 64 * 1024  # dataset.npz is ~470 kB: its write hits the cap
@@ -146,7 +146,7 @@ def test_disk_full_is_a_clear_error_and_leaves_no_target(project: Project) -> No
 
 def test_unwritable_build_path_is_a_clear_error(project: Project) -> None:
     """A model folder that cannot be created (a file is in the way) fails with one clear line."""
-    from tests.conftest import SPECS
+    from tests.support import SPECS
 
     project.add_spec("digits_mlp", (SPECS / "digits_mlp.toml").read_text())
     project.build.mkdir()
@@ -159,7 +159,7 @@ def test_unwritable_build_path_is_a_clear_error(project: Project) -> None:
 
 def test_symlinked_model_folder_is_refused(project: Project, tmp_path: Path) -> None:
     """A build/<model> symlink pointing elsewhere is refused; nothing is written through it."""
-    from tests.conftest import SPECS
+    from tests.support import SPECS
 
     project.add_spec("digits_mlp", (SPECS / "digits_mlp.toml").read_text())
     outside = tmp_path / "outside"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import Project, require_tool
+from tests.support import Project, require_tool
 from tflmake.emit.opresolver import RESOLVER_METHODS
 from tflmake.tflite.micro import probe_arena, run_reference
 

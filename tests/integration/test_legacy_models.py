@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import Project, make_project
 from tests.integration.helpers import predict
+from tests.support import Project, make_project
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Project, make_project
 from tests.integration.helpers import accuracy
+from tests.support import Project, make_project
 
 pytestmark = pytest.mark.integration
 

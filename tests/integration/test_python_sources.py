@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DoitRun, Project, make_project
+from tests.support import DoitRun, Project, make_project
 
 pytestmark = pytest.mark.integration
 

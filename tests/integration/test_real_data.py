@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import Project, make_project
 from tests.datafixtures import write_audio_folder, write_image_folder, write_sensor_csv
+from tests.support import Project, make_project
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project, require_tool
+from tests.support import Project, require_tool
 
 pytestmark = pytest.mark.integration
 

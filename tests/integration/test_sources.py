@@ -7,8 +7,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from tests.conftest import Project, make_project
 from tests.integration.helpers import predict
+from tests.support import Project, make_project
 
 DATASET = '[dataset]\ntype = "digits"\nscale = 16.0\nshape = [8, 8]\n'
 VARIANTS = '[[variant]]\nname = "float32"\n[[variant]]\nname = "int8"\nquantize = "int8"\n'
@@ -157,7 +157,7 @@ def test_lambda_layer_is_refused_without_trust_code(project: Project) -> None:
 def test_mnist_offline_fails_with_a_clear_message(
         project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without network, the MNIST data set fails naming the download and the offline options."""
-    from tests.conftest import SPECS
+    from tests.support import SPECS
 
     project.add_spec("mnist_mlp", (SPECS / "mnist_mlp.toml").read_text())
     for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):

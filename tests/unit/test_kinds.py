@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_spec
+from tests.support import write_spec
 from tflmake.kinds import (
     BACKENDS,
     DATASET_KINDS,
@@ -115,7 +115,7 @@ def test_every_user_file_a_task_reads_is_in_the_task_cache_facts(tmp_path: Path,
 @pytest.mark.parametrize("mode", [name for name, mode in QUANTIZE_MODES.items() if not mode.micro])
 def test_c_array_on_a_mode_tflm_cannot_run_is_refused_by_validate(tmp_path: Path, mode: str) -> None:
     """`dynamic` + c_array used to pass validate and fail 64 arena probes later."""
-    from tests.conftest import MINIMAL_SPEC, spec_problems
+    from tests.support import MINIMAL_SPEC, spec_problems
 
     backend = 'backend = "litert_quantizer"\n' if "converter" not in QUANTIZE_MODES[mode].backends else ""
     text = MINIMAL_SPEC + f'[[variant]]\nname = "fw"\nquantize = "{mode}"\n{backend}c_array = true\n'

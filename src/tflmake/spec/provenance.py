@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tflmake.spec.load import ModelSpec
@@ -32,11 +31,3 @@ def spec_sections(spec: ModelSpec) -> dict[str, Any]:
 def section_hashes(spec: ModelSpec) -> dict[str, str]:
     """sha256 of each spec section, as the manifest records them."""
     return {name: _digest(value) for name, value in spec_sections(spec).items()}
-
-
-def input_files(tasks: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The files a model's tasks read that no task of it makes: model files, data files, Python
-    sources, recipes (whatever the graph lists as their file_dep)."""
-    tasks = list(tasks)
-    made = {target for task in tasks for target in task.get("targets", [])}
-    return sorted({dep for task in tasks for dep in task.get("file_dep", []) if dep not in made})

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.conftest import write_spec
 from tests.datafixtures import write_image_folder
+from tests.support import write_spec
 from tflmake.builders import dataset
 from tflmake.npzio import save_npz
 from tflmake.paths import Layout

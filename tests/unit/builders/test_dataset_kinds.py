@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import write_spec
+from tests.support import write_spec
 from tflmake.kinds import DATASET_KINDS as KINDS
 from tflmake.spec.load import load_spec
 from tflmake.spec.schema import spec_schema

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import write_spec
 from tests.datafixtures import write_image_folder
+from tests.support import write_spec
 from tflmake.builders import dataset, representative
 from tflmake.errors import BuildError
 from tflmake.npzio import load_npz
@@ -87,7 +87,7 @@ def test_seeded_samples_still_choose_the_same_rows(images: Path) -> None:
 
 def test_samples_next_to_indices_is_an_error(images: Path) -> None:
     """samples or seed beside indices would be silently ignored, so the spec says so instead."""
-    from tests.conftest import spec_problems
+    from tests.support import spec_problems
 
     assert spec_problems(images, SPEC + "[representative]\nindices = [1]\nseed = 3\n") == [
         "representative.seed: not used when representative.indices chooses the samples; remove it"]

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.conftest import CacheLocation
 from tests.s3server import free_port
+from tests.support import CacheLocation
 
 from tflmake.cache.archive import pack_folder, unpack_folder
 from tflmake.cache.store import CacheUnavailable, Store

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, Project
+from tests.support import DATA, Project
 from tflmake import exits
 from tflmake.commands import main as cli
 from tflmake.commands.main import main

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import SPECS, Project
+from tests.support import SPECS, Project
 from tflmake.commands.main import Settings, main, parse_options
 from tflmake.spec.schema import spec_schema
 
@@ -324,7 +324,7 @@ def test_installed_console_script_runs(cli_project: Project) -> None:
 def test_read_only_commands_do_not_wait_for_a_running_build(
         cli_project: Project, command: list[str]) -> None:
     """`tflmake list`/`status`/`info` answer while another process holds the build lock."""
-    from tests.conftest import MINIMAL_SPEC
+    from tests.support import MINIMAL_SPEC
 
     cli_project.add_spec("demo", MINIMAL_SPEC)
     cli_project.build.mkdir()

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import SPECS, Project
+from tests.support import SPECS, Project
 from tflmake.commands.main import main
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import write_spec
 from tests.datafixtures import write_image_folder, write_sensor_csv, write_wav
+from tests.support import write_spec
 from tflmake.builders import dataset
 from tflmake.data.audio import read_wav
 from tflmake.data.csvwindows import windows

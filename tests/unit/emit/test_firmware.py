@@ -120,3 +120,10 @@ def test_format_bytes_matches_a_plain_loop(length: int) -> None:
     expected = "".join("  " + ", ".join(f"0x{b:02x}" for b in data[i:i + 12]) + ",\n"
                        for i in range(0, length, 12))
     assert format_bytes(data) == expected
+
+
+def test_header_states_the_raw_input_scale_next_to_the_quantization() -> None:
+    text = render_header(bundle(raw_scale=16.0))
+    assert "#define G_M_V_MODEL_DATA_INPUT0_RAW_SCALE 16.0f\n" in text
+    assert "q = round(raw / RAW_SCALE / SCALE) + ZERO_POINT" in text
+    assert "RAW_SCALE" not in render_header(bundle())

@@ -6,45 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from tflmake.graph.tasks import creators, model_tasks
-from tflmake.paths import Layout
+from tests.support import MLP, all_tasks, changed_tasks, fingerprints, tasks_of
 from tflmake.spec.load import load_spec, load_specs
 
 REPO = Path(__file__).resolve().parents[3]
-MLP = (REPO / "tests" / "data" / "specs" / "digits_mlp.toml").read_text()
-
-
-def tasks_of(tmp_path: Path, text: str = MLP) -> dict[str, dict[str, Any]]:
-    """All task dicts of one spec, keyed `basename:name`."""
-    path = tmp_path / "digits_mlp.toml"
-    path.write_text(text)
-    specs, errors = load_specs([path])
-    return {f"{task['basename']}:{task['name']}": task for task in all_tasks(specs, errors) if task.get("name")}
-
-
-def all_tasks(specs: list[Any], errors: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    """Every task dict the project's creators yield."""
-    layout = Layout("build")
-    models = [(spec, model_tasks(spec, layout)) for spec in specs]
-    return [task for creator in creators(models, list(errors), layout).values() for task in creator()]
-
-
-def fingerprints(tasks: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """What doit compares to decide up-to-date: config hashes, file deps, targets."""
-    return {name: ([u._calc_digest() for u in task.get("uptodate", []) if hasattr(u, "_calc_digest")],
-                   task.get("file_dep"), task.get("targets"))
-            for name, task in tasks.items()}
-
-
-def changed_tasks(tmp_path: Path, edit: tuple[str, str]) -> set[str]:
-    before = fingerprints(tasks_of(tmp_path))
-    after = fingerprints(tasks_of(tmp_path, MLP.replace(*edit)))
-    assert MLP.replace(*edit) != MLP, "the edit must change the spec"
-    return {name for name in before if before[name] != after.get(name)}
 
 
 def test_task_names_follow_basename_colon_model_dot_variant(tmp_path: Path) -> None:
@@ -128,15 +95,13 @@ def test_manifest_reads_every_input_file(tmp_path: Path) -> None:
     only on the artifacts, so manifest.json can record their sha256."""
     import numpy as np
 
-    from tflmake.spec.provenance import input_files
-
     np.savez(tmp_path / "data.npz", x=np.zeros((10, 4), np.float32), y=np.zeros(10))
     text = MLP.replace('type = "digits"', 'type = "npz"\npath = "data.npz"')
     text = text.replace("input_shape = [8, 8]", "input_shape = [4]").replace("\nshape = [8, 8]\n", "\n")
     tasks = tasks_of(tmp_path, text)
     data = f"{tmp_path.as_posix()}/data.npz"
-    assert input_files(tasks.values()) == [data]
-    assert data in tasks["manifest:digits_mlp"]["file_dep"]
+    manifest = tasks["manifest:digits_mlp"]
+    assert data in manifest["file_dep"] and data in manifest["actions"][0][1][4]  # its inputs argument
 
 
 def test_broken_spec_becomes_a_failing_task(tmp_path: Path) -> None:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import MINIMAL_SPEC, spec_problems, write_spec
-from tests.unit.emit.test_firmware import bundle
-from tests.unit.graph.test_tasks import changed_tasks, tasks_of
-from tflmake.emit.firmware import render_header
+from tests.support import MINIMAL_SPEC, changed_tasks, spec_problems, tasks_of, write_spec
 from tflmake.report.summary import converter_note
 from tflmake.spec.load import ModelSpec, load_spec
 
@@ -107,13 +104,6 @@ def test_dataset_scale_is_in_the_firmware_bundles_key(tmp_path: Path) -> None:
     assert "carray:digits_mlp.int8" in changed_tasks(tmp_path, ("scale = 16.0", "scale = 8.0"))
     key = tasks_of(tmp_path)["carray:digits_mlp.int8"]["uptodate"][0].config
     assert key["raw_scale"] == 16.0
-
-
-def test_header_states_the_raw_input_scale_next_to_the_quantization(tmp_path: Path) -> None:
-    text = render_header(bundle(raw_scale=16.0))
-    assert "#define G_M_V_MODEL_DATA_INPUT0_RAW_SCALE 16.0f\n" in text
-    assert "q = round(raw / RAW_SCALE / SCALE) + ZERO_POINT" in text
-    assert "RAW_SCALE" not in render_header(bundle())
 
 
 def test_report_note_says_the_measured_batch_and_dense_granularity() -> None:

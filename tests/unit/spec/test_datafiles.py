@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import write_spec
 from tests.datafixtures import write_image_folder, write_sensor_csv, write_wav
+from tests.support import write_spec
 from tflmake.engine import taskcache
 from tflmake.graph.tasks import dataset_task, file_facts, representative_task
 from tflmake.paths import Layout
@@ -97,7 +97,7 @@ def test_validate_checks_image_folders_without_importing_tensorflow_or_pillow(tm
 
 def test_audio_options_that_cannot_work_are_spec_errors(tmp_path: Path) -> None:
     """A window longer than the clip, more MFCCs than mel bins, or bands above Nyquist fail validation."""
-    from tests.conftest import spec_problems
+    from tests.support import spec_problems
 
     write_wav(tmp_path / "speech" / "yes" / "1.wav", 440.0, sample_rate=8000, milliseconds=50)
     head = IMAGE_SPEC[:IMAGE_SPEC.index("[dataset]")] + '[[variant]]\nname = "f"\n'
@@ -112,7 +112,7 @@ def test_audio_options_that_cannot_work_are_spec_errors(tmp_path: Path) -> None:
 
 def test_a_removed_class_folder_is_a_spec_error_not_a_crash(tmp_path: Path, monkeypatch) -> None:
     """A cached spec whose named class folder disappeared is described afresh and fails validation in one line."""
-    from tests.conftest import spec_problems
+    from tests.support import spec_problems
 
     monkeypatch.chdir(tmp_path)
     write_image_folder(tmp_path / "images", {"a": 2, "b": 2})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import SPECS
+from tests.support import SPECS
 from tflmake.spec.keylines import line_of
 
 MLP = (SPECS / "digits_mlp.toml").read_text()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MINIMAL_SPEC, spec_problems, write_spec
+from tests.support import MINIMAL_SPEC, spec_problems, write_spec
 from tflmake.errors import SpecError
 from tflmake.spec.load import load_spec, load_specs
 

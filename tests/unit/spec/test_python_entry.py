@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_spec
+from tests.support import write_spec
 from tflmake.spec.python_entry import isolated_import, local_imports
 
 PYTHON_SPEC = """
@@ -108,7 +108,7 @@ def test_task_cache_notices_a_new_local_import(package: Path, monkeypatch: pytes
 
 def test_missing_files_reports_every_missing_file_at_once(tmp_path: Path) -> None:
     """A missing entry module does not hide a missing data file or listed source."""
-    from tests.conftest import spec_problems
+    from tests.support import spec_problems
 
     text = PYTHON_SPEC.format(extra='sources = ["gone.json"]').replace(
         'type = "digits"', 'type = "npz"\npath = "missing.npz"')

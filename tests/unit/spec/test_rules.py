@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import MINIMAL_SPEC, spec_problems, write_spec
+from tests.support import MINIMAL_SPEC, spec_problems, write_spec
 from tflmake.spec.load import load_spec
 
 

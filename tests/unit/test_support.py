@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SPECS, require_tool
+from tests.support import REPO, SPECS, require_tool
 
 MISSING = "no-such-tool-tflmake"
 
@@ -24,9 +24,9 @@ def test_tests_never_read_the_working_trees_example_specs() -> None:
 
 @pytest.fixture
 def unknown_tool(monkeypatch: pytest.MonkeyPatch) -> str:
-    from tests import conftest
+    from tests import support
 
-    monkeypatch.setitem(conftest.SYSTEM_TOOLS, MISSING, "tflmake-test-package")
+    monkeypatch.setitem(support.SYSTEM_TOOLS, MISSING, "tflmake-test-package")
     return MISSING
 
 
@@ -49,7 +49,7 @@ def test_missing_tool_fails_under_ci(unknown_tool: str, monkeypatch: pytest.Monk
 
 def test_present_tool_is_returned(monkeypatch: pytest.MonkeyPatch) -> None:
     """An installed tool's path comes back (sh is on every machine that runs the tests)."""
-    monkeypatch.setitem(__import__("tests.conftest").conftest.SYSTEM_TOOLS, "sh", "dash")
+    monkeypatch.setitem(__import__("tests.support").support.SYSTEM_TOOLS, "sh", "dash")
     assert Path(require_tool("sh")).name == "sh"
 
 
