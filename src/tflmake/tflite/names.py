@@ -24,6 +24,8 @@ from tflmake.errors import BuildError
 
 # The schema's `Buffer.data (force_align: 16)`.
 BUFFER_ALIGNMENT = 16
+# Packages whose versions decide the rewritten bytes (the schema module and the builder).
+REWRITE_TOOLS = ("ai-edge-litert", "flatbuffers")
 
 
 def strip_names(model: bytes) -> bytes:

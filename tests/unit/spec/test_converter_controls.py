@@ -122,6 +122,15 @@ def test_a_float_source_the_litert_quantizer_matches_names_in_must_keep_them(tmp
     assert load(tmp_path, plain).variant("float32").strip_names is True
 
 
+def test_a_stripping_variants_key_holds_the_versions_of_the_rewriting_packages(tmp_path: Path) -> None:
+    """The rewritten bytes depend on LiteRT's schema module and the flatbuffers builder; others' keys do not."""
+    tasks = tasks_of(tmp_path)
+    stripping = tasks["tflite:digits_mlp.int8"]["uptodate"][0].config["tools"]
+    plain = tasks["tflite:digits_mlp.float32"]["uptodate"][0].config["tools"]
+    assert {"tensorflow", "ai-edge-litert", "flatbuffers"} <= set(stripping)
+    assert set(plain) == {"tensorflow"}
+
+
 def test_strip_names_change_touches_only_that_variant(tmp_path: Path) -> None:
     edit = ('io_type = "int8"\n', 'io_type = "int8"\nstrip_names = false\n')
     assert changed_tasks(tmp_path, edit) == {"tflite:digits_mlp.int8", "manifest:digits_mlp"}
