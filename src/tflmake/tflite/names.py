@@ -63,6 +63,7 @@ def _aligned_buffer_type() -> Any:
             data = None
             if self.data is not None:
                 raw = bytes(bytearray(self.data))
+                # flatbuffers' own CreateByteVector, with the schema's alignment instead of 1.
                 builder.StartVector(1, len(raw), BUFFER_ALIGNMENT)
                 builder.head -= len(raw)
                 builder.Bytes[builder.head:builder.head + len(raw)] = raw
