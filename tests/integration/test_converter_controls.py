@@ -1,4 +1,4 @@
-"""batch and per_channel_dense on real conversions; firmware bundles of two models in one folder."""
+"""batch, per_channel_dense and strip_names on real conversions; firmware bundles of two models in one folder."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from ai_edge_litert import schema_py_generated as schema
 
 from tests.support import Project, make_project
 from tflmake.tflite.modelfacts import dense_weight_scale_counts, input_batch
+from tflmake.tflite.names import strip_names
 from tflmake.tflite.opcodes import operator_names
 
 pytestmark = pytest.mark.integration
@@ -44,6 +46,13 @@ quantize = "int8"
 io_type = "int8"
 c_array = true
 per_channel_dense = false
+
+[[variant]]
+name = "int8_named"
+quantize = "int8"
+io_type = "int8"
+c_array = true
+strip_names = false
 """
 
 
@@ -124,6 +133,38 @@ def test_changing_per_channel_dense_rebuilds_only_that_variant(built: Project, t
     assert dense_weight_scale_counts(tflite(copy, "int8_dynamic")) == [1, 1]
 
 
+def tensor_names(model: bytes) -> list[str]:
+    main = schema.Model.GetRootAs(model, 0).Subgraphs(0)
+    return [(main.Tensors(i).Name() or b"").decode() for i in range(main.TensorsLength())]
+
+
+def test_firmware_variants_strip_names_and_the_rewrite_is_the_only_difference(built: Project) -> None:
+    """The c_array default drops intermediate names only: the same bytes as stripping the named variant."""
+    stripped, named = tflite(built, "int8"), tflite(built, "int8_named")
+    assert strip_names(named) == stripped
+    assert len(stripped) < len(named)
+    main = schema.Model.GetRootAs(named, 0).Subgraphs(0)
+    interface = {main.Inputs(0), main.Outputs(0)}
+    assert tensor_names(stripped) == [name if index in interface else ""
+                                      for index, name in enumerate(tensor_names(named))]
+    assert sum(1 for name in tensor_names(named) if "digits_cnn" in name) > 10
+
+
+def test_stripped_variant_measures_like_the_named_one_in_litert_and_tflite_micro(built: Project) -> None:
+    """Same accuracy (LiteRT and TFLite Micro), same arena, same signature: names are only debug strings."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    report = json.loads((built.build / "digits_cnn" / "report.json").read_text())
+    stripped, named = report["variants"]["int8"], report["variants"]["int8_named"]
+    assert stripped["accuracy"] == named["accuracy"] is not None
+    assert stripped["micro"] == named["micro"] and stripped["micro"]["agreement_with_litert"] == 1.0
+    assert stripped["arena_bytes"] == named["arena_bytes"]
+    assert Interpreter(model_content=tflite(built, "int8")).get_signature_list() == \
+        Interpreter(model_content=tflite(built, "int8_named")).get_signature_list()
+    header = (built.build / "digits_cnn" / "firmware" / "digits_cnn_int8_model_data.h").read_text()
+    assert '"serving_default_keras_tensor:0"' in header
+
+
 def test_firmware_headers_state_the_raw_input_scale(built: Project) -> None:
     header = (built.build / "digits_mlp" / "firmware" / "digits_mlp_int8_model_data.h").read_text()
     assert "#define G_DIGITS_MLP_INT8_MODEL_DATA_INPUT0_RAW_SCALE 16.0f" in header
@@ -156,7 +197,7 @@ def test_two_models_firmware_folders_share_one_source_folder(built: Project, tmp
             assert not (folder / path.name).exists(), f"{path.name} collides"
             shutil.copy(path, folder)
             copied += 1
-    assert copied == 3 * 3 + 3  # digits_cnn exports three variants, digits_mlp one
+    assert copied == 4 * 3 + 3  # digits_cnn exports four variants, digits_mlp one
     (folder / "main.c").write_text(MAIN_C)
     sources = [p.name for p in sorted(folder.glob("*.c"))]
     compiled = subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-o", "app", *sources],

@@ -22,6 +22,7 @@ from tflmake.npzio import load_npz
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec, Variant
 from tflmake.spec.rules import pruning_options
+from tflmake.tflite.names import strip_names
 
 
 def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
@@ -35,6 +36,8 @@ def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
     else:
         with model_directory(spec, layout, variant) as directory:
             model = convert(make_converter(spec, directory, variant.batch), variant, samples)
+    if variant.strip_names:
+        model = strip_names(model)
     atomic.write_bytes(layout.tflite(spec.name, variant.name), model)
 
 

@@ -35,6 +35,7 @@ from tflmake.spec.load import (
 from tflmake.spec.provenance import MANIFEST_TOOLS, spec_sections
 from tflmake.spec.python_entry import entry_parts, local_imports
 from tflmake.spec.rules import float_source, pruning_options
+from tflmake.tflite.names import REWRITE_TOOLS
 
 TaskDict = dict[str, Any]
 TaskCreator = Callable[[], Iterator[TaskDict]]
@@ -268,6 +269,8 @@ def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
         assert source is not None
         file_dep = [layout.tflite(spec.name, source.name)] + file_dep[1:]
     tools = BACKENDS[variant.backend].tools
+    if variant.strip_names:
+        tools = tools + tuple(tool for tool in REWRITE_TOOLS if tool not in tools)
     if isinstance(variant.recipe, str):
         file_dep.append(spec.resolve(variant.recipe))
     return _artifact_task(

@@ -1,9 +1,9 @@
-"""Firmware-grade converter controls: a fixed batch dimension and per-tensor Dense weights. Pure.
+"""Firmware-grade converter controls: a fixed batch, per-tensor Dense weights, no debug names. Pure.
 
-Both change what TFLite Micro carries. A dynamic batch makes every `Flatten`
+All change what TFLite Micro carries. A dynamic batch makes every `Flatten`
 convert to SHAPE + STRIDED_SLICE + PACK + RESHAPE (more ops to register, bigger
-model); per-channel Dense weights need a scale per output unit. BENCHMARKS.md
-has the measured effect of each.
+model); per-channel Dense weights need a scale per output unit; tensor names
+are flash the firmware never reads. BENCHMARKS.md has the measured effect of each.
 """
 
 from __future__ import annotations
@@ -32,8 +32,17 @@ def variant_batch(fields: dict[str, Any], source_type: str) -> int | str:
     return 1 if fields["c_array"] and converter and SOURCE_KINDS[source_type].saved_model else DYNAMIC
 
 
+def variant_strip_names(fields: dict[str, Any]) -> bool:
+    """The variant's `strip_names`, by default true for firmware (`c_array = true`) only.
+
+    Host users may look tensors up by name; the other variants' bytes stay what
+    they were before the key.
+    """
+    return bool(fields.get("strip_names", fields["c_array"]))
+
+
 def converter_control_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
-    """`batch` and `per_channel_dense` where the converter cannot apply them."""
+    """`batch`, `per_channel_dense` and `strip_names` where they cannot apply."""
     from tflmake.spec.rules import float_source
 
     problems: list[str] = []
@@ -58,4 +67,22 @@ def converter_control_problems(spec: ModelSpec, document: dict[str, Any]) -> lis
                 problems.append(f"{where}.per_channel_dense: only for quantize = "
                                 f'{", ".join(modes)} (the modes with int8 weights); this '
                                 f'variant has quantize = "{variant.quantize}"')
-    return problems
+    return problems + _stripped_float_source_problems(spec, document)
+
+
+def _stripped_float_source_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
+    """A LiteRT Quantizer variant whose keep_float or recipe matches the names its float source strips."""
+    from tflmake.spec.rules import float_source
+
+    source = float_source(spec)
+    if source is None or not source.strip_names:
+        return []
+    matching = [variant.name for variant in spec.variants if BACKENDS[variant.backend].quantizes_float_tflite
+                and (variant.keep_float or variant.recipe is not None)]
+    if not matching:
+        return []
+    index = spec.variants.index(source)
+    default = "" if "strip_names" in document["variant"][index] else " (the default with c_array = true)"
+    return [f'variant[{index}].strip_names: variant "{matching[0]}" (backend = "litert_quantizer") matches '
+            "its keep_float or recipe regexes against the tensor names of this variant's .tflite, "
+            f"which strip_names = true{default} removes; set strip_names = false"]

@@ -13,7 +13,7 @@ from typing import Any, cast
 from tflmake.errors import SpecError
 from tflmake.kinds import METRICS, QUANTIZE_MODES, SOURCE_KINDS, QuantizeMode, SourceKind
 from tflmake.spec.cache import ValidSpecCache
-from tflmake.spec.converter_controls import converter_control_problems, variant_batch
+from tflmake.spec.converter_controls import converter_control_problems, variant_batch, variant_strip_names
 from tflmake.spec.datafiles import dataset_problems, option_problems
 from tflmake.spec.layercatalog import layer_problems
 from tflmake.spec.python_entry import entry_parts, module_file
@@ -49,6 +49,7 @@ class Variant:
     qat: dict[str, Any] | None = field(default=None, hash=False)
     batch: int | str = "dynamic"
     per_channel_dense: bool = True
+    strip_names: bool = False
 
     @property
     def mode(self) -> QuantizeMode:
@@ -70,14 +71,16 @@ class Variant:
 
         Optimization keys appear only when set, so variants that use none keep
         the key they had before those options existed and do not rebuild; so do
-        `batch` (only when fixed) and `per_channel_dense` (only when false).
+        `batch` (only when fixed), `per_channel_dense` (only when false) and
+        `strip_names` (only when true).
         """
         fragment: dict[str, Any] = {"name": self.name, "quantize": self.quantize, "io_type": self.io_type}
         optional = {"backend": None if self.backend == "converter" else self.backend,
                     "keep_float": list(self.keep_float) or None, "recipe": self.recipe,
                     "prune": self.prune, "qat": self.qat,
                     "batch": None if self.batch == "dynamic" else self.batch,
-                    "per_channel_dense": None if self.per_channel_dense else False}
+                    "per_channel_dense": None if self.per_channel_dense else False,
+                    "strip_names": True if self.strip_names else None}
         return fragment | {key: value for key, value in optional.items() if value is not None}
 
 
@@ -297,6 +300,7 @@ def _variant(item: dict[str, Any], source_type: str) -> Variant:
     """A variant table with defaults filled in, nested option tables included."""
     fields = _defaults("variant") | item
     fields["batch"] = variant_batch(fields, source_type)
+    fields["strip_names"] = variant_strip_names(fields)
     fields["keep_float"] = tuple(fields["keep_float"])
     for option in ("prune", "qat"):
         if option in fields:

@@ -1,4 +1,4 @@
-"""`batch` and `per_channel_dense`: defaults, spec errors, up-to-date keys, report and firmware text."""
+"""`batch`, `per_channel_dense`, `strip_names`: defaults, spec errors, up-to-date keys, report and firmware text."""
 
 from __future__ import annotations
 
@@ -86,7 +86,54 @@ def test_the_keys_enter_a_variants_fragment_only_when_they_change_its_bytes(tmp_
     spec = load(tmp_path, variant('quantize = "int8"\nc_array = true\nper_channel_dense = false'))
     assert spec.variant("float32").fragment() == {"name": "float32", "quantize": "none", "io_type": "float32"}
     assert spec.variant("v").fragment() == {"name": "v", "quantize": "int8", "io_type": "float32",
-                                            "batch": 1, "per_channel_dense": False}
+                                            "batch": 1, "per_channel_dense": False, "strip_names": True}
+
+
+def test_c_array_variants_default_to_strip_names_and_the_others_keep_them(tmp_path: Path) -> None:
+    """Firmware variants drop the debug names TFLite Micro never reads unless they say otherwise."""
+    spec = load(tmp_path, variant('quantize = "int8"\nc_array = true'))
+    assert spec.variant("v").strip_names is True
+    assert spec.variant("float32").strip_names is False
+
+
+def test_strip_names_can_be_set_either_way(tmp_path: Path) -> None:
+    """false keeps a firmware variant's names (and its pre-key up-to-date key); true strips a host one."""
+    kept = load(tmp_path, variant('quantize = "int8"\nc_array = true\nstrip_names = false')).variant("v")
+    assert kept.strip_names is False and "strip_names" not in kept.fragment()
+    stripped = load(tmp_path, variant("strip_names = true")).variant("v")
+    assert stripped.strip_names is True and stripped.fragment()["strip_names"] is True
+
+
+def test_strip_names_must_be_a_boolean(tmp_path: Path) -> None:
+    found = spec_problems(tmp_path, variant('strip_names = "yes"'))
+    assert len(found) == 1 and found[0].startswith("variant[1].strip_names:")
+
+
+def test_a_float_source_the_litert_quantizer_matches_names_in_must_keep_them(tmp_path: Path) -> None:
+    """keep_float and recipe regexes match tensor names of the float32 .tflite: stripping it is an error."""
+    text = MINIMAL_SPEC.replace('name = "float32"', 'name = "float32"\nc_array = true') + \
+        '\n[[variant]]\nname = "v"\nquantize = "int8"\nbackend = "litert_quantizer"\nkeep_float = ["dense"]\n'
+    assert spec_problems(tmp_path, text) == [
+        'variant[0].strip_names: variant "v" (backend = "litert_quantizer") matches its keep_float or '
+        "recipe regexes against the tensor names of this variant's .tflite, which strip_names = true "
+        "(the default with c_array = true) removes; set strip_names = false"]
+    assert load(tmp_path, text.replace("c_array = true", "c_array = true\nstrip_names = false"))
+    plain = text.replace('keep_float = ["dense"]\n', "")
+    assert load(tmp_path, plain).variant("float32").strip_names is True
+
+
+def test_a_stripping_variants_key_holds_the_versions_of_the_rewriting_packages(tmp_path: Path) -> None:
+    """The rewritten bytes depend on LiteRT's schema module and the flatbuffers builder; others' keys do not."""
+    tasks = tasks_of(tmp_path)
+    stripping = tasks["tflite:digits_mlp.int8"]["uptodate"][0].config["tools"]
+    plain = tasks["tflite:digits_mlp.float32"]["uptodate"][0].config["tools"]
+    assert {"tensorflow", "ai-edge-litert", "flatbuffers"} <= set(stripping)
+    assert set(plain) == {"tensorflow"}
+
+
+def test_strip_names_change_touches_only_that_variant(tmp_path: Path) -> None:
+    edit = ('io_type = "int8"\n', 'io_type = "int8"\nstrip_names = false\n')
+    assert changed_tasks(tmp_path, edit) == {"tflite:digits_mlp.int8", "manifest:digits_mlp"}
 
 
 def test_per_channel_dense_change_touches_only_that_variant(tmp_path: Path) -> None:
