@@ -93,7 +93,9 @@ def test_batch_1_variant_is_evaluated_by_litert_and_tflite_micro(built: Project)
     """Evaluation feeds one sample at a time, so a [1, ...] model measures like the dynamic one."""
     report = json.loads((built.build / "digits_cnn" / "report.json").read_text())
     fixed, dynamic = report["variants"]["int8"], report["variants"]["int8_dynamic"]
-    assert fixed["accuracy"] == dynamic["accuracy"] and fixed["accuracy"] > 0.9
+    # The tests' digits_cnn trains 3 epochs (~80 %): compare with its own float model, not a fixed bar.
+    assert fixed["accuracy"] == dynamic["accuracy"]
+    assert abs(fixed["accuracy"] - report["variants"]["float32"]["accuracy"]) <= 0.03
     assert fixed["micro"]["agreement_with_litert"] == 1.0
     assert fixed["arena_bytes"] < dynamic["arena_bytes"]
     assert (fixed["batch"], fixed["dense_weights"]) == (1, "per-channel")
