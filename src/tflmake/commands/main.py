@@ -64,6 +64,8 @@ options (anywhere before the task names; also [tool.tflmake] in pyproject.toml):
                     env TFLMAKE_CACHE_URL)
   --cache-mode M    read (default), read-write (CI) or off (also env TFLMAKE_CACHE_MODE)
   --no-cache        build without the cache
+  --executor URL    build stale models on a cluster first, into the cache (read-write), then
+                    restore: dask://HOST:8786, dask-local:N, ray://HOST:10001 or ray-local:N
 """
 
 SETTING_KEYS = ("specs", "build-dir", "cache")
@@ -78,6 +80,7 @@ class Settings:
     verbose: bool = False
     traceback: bool = False
     cache: CacheConfig = field(default_factory=CacheConfig)
+    executor: str | None = None  # see tflmake.cluster.executor
 
 
 class UsageError(TflmakeError):
@@ -166,6 +169,16 @@ def parse_options(args: list[str], settings: Settings) -> tuple[Settings, list[s
                 value = args[index]
             settings = replace(settings, cache=with_overrides(
                 settings.cache, {}, **({"url": value} if name == "--cache-url" else {"mode": value})))
+        elif name == "--executor":
+            if not has_value:
+                if index + 1 >= len(args):
+                    raise UsageError(f"{name} needs a value")
+                index += 1
+                value = args[index]
+            from tflmake.cluster.executor import parse_executor
+
+            parse_executor(value)  # a typo fails here, before any task loads
+            settings = replace(settings, executor=value)
         elif arg == "--no-cache":
             settings = replace(settings, cache=replace(settings.cache, mode="off"))
         else:
@@ -217,9 +230,16 @@ def run_doit(args: list[str], settings: Settings) -> int:
     from tflmake.commands.status import Status
     from tflmake.graph.tasks import project_tasks
 
+    commands = (*DoitMain.DOIT_CMDS, Status, Refresh, CacheCommand)
+    if settings.executor:
+        from tflmake.commands.cluster import cluster_run
+
+        run = cluster_run(settings.executor, settings.specs, settings.cache)
+        commands = tuple(run if command.get_name() == "run" else command for command in commands)
+
     class TflmakeMain(DoitMain):  # type: ignore[misc]
         BIN_NAME = "tflmake"
-        DOIT_CMDS = (*DoitMain.DOIT_CMDS, Status, Refresh, CacheCommand)
+        DOIT_CMDS = commands
 
     namespace = project_tasks(settings.specs, settings.build_dir, args)
     return int(TflmakeMain(ModuleTaskLoader(namespace)).run(args) or 0)
