@@ -90,7 +90,7 @@ def build(payload: dict[str, Any], config: CacheConfig, project: str) -> str:
 def failure_line(output: list[str]) -> str:
     """The failed task and its one-line message from a build's output (else its last line)."""
     for number, line in enumerate(output):
-        if line.rstrip().endswith("FAILED") or " FAILED in " in line:
+        if line.rstrip().endswith(" FAILED") or " FAILED after " in line:  # the reporter's failure line
             detail = output[number + 1].strip() if number + 1 < len(output) else ""
             return f"{line.strip()}: {detail}" if detail else line.strip()
     return next((line.strip() for line in reversed(output) if line.strip()), "no output")

@@ -13,6 +13,7 @@ from doit.cmd_run import Run
 
 from tflmake.cache.config import CacheConfig
 from tflmake.commands.status import INVALID, UP_TO_DATE, target_statuses
+from tflmake.errors import TflmakeError
 from tflmake.kinds import TASK_KINDS
 
 
@@ -30,7 +31,12 @@ def cluster_run(executor: str, specs_dir: str, cache: CacheConfig) -> type[Run]:
             from tflmake.cluster.driver import fill_cache
 
             models = stale_models(self.task_list, self.dep_manager, self.sel_tasks or [])
-            fill_cache(executor, models, cache, specs_dir, say)
+            try:
+                fill_cache(executor, models, cache, specs_dir, say)
+            except TflmakeError as error:
+                self.dep_manager.close()
+                print(f"tflmake: error: {error}", file=sys.stderr)
+                return 2
             return super()._execute(outfile, verbosity, always, continue_, reporter, num_process, par_type,
                                     single, auto_delayed_regex, force_verbosity, failure_verbosity, pdb)
 

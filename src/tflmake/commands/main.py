@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         if rest in (["-h"], ["--help"]):
             print(USAGE, end="")
             return 0
+        if settings.executor and not (settings.cache.url and settings.cache.writes):
+            raise UsageError("--executor: the cluster fills the shared cache, so it needs a cache URL in "
+                             "read-write mode (--cache-url URL --cache-mode read-write)")
         command = OWN_COMMANDS.get(rest[0]) if rest else None
         with tflmake_environment(settings):
             if command is not None:
