@@ -18,7 +18,7 @@ from tflmake.cache.config import CacheConfig
 from tflmake.cache.store import CacheUnavailable, Store
 from tflmake.cluster.executor import ExecutorError, open_executor, parse_executor
 from tflmake.cluster.identity import build_identity
-from tflmake.cluster.job import run_job
+from tflmake.cluster.job import DRIVER_ENVIRONMENT, run_job
 from tflmake.cluster.plan import JobPlan, PlanError, StaleModel, plan_job, specs_folder
 from tflmake.digest import sha256_file
 from tflmake.errors import TflmakeError
@@ -89,7 +89,8 @@ def make_payloads(plans: list[JobPlan], config: CacheConfig, specs_dir: str) -> 
                 store.write_blob(digest, plan.files[relative])
             uploaded.add(digest)
         payloads.append({"model": plan.model, "specs": specs_dir, "files": files, "tasks": list(plan.tasks),
-                         "cache": asdict(config), "driver": driver})
+                         "cache": asdict(config), "driver": driver,
+                         "environment": {name: os.environ.get(name) for name in DRIVER_ENVIRONMENT}})
     return payloads
 
 

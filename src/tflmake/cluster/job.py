@@ -26,6 +26,13 @@ from tflmake.cluster.identity import build_identity, difference
 from tflmake.digest import sha256_file
 from tflmake.errors import TflmakeError
 
+# A Dask nanny sets these for its worker process (a hash seed of its own, one OpenMP/BLAS thread).
+# The build child gets the driver's values instead (unset where the driver has none): a build should
+# see the numeric settings a serial build on the driver would (TensorFlow's SavedModel bytes moved
+# with them, measured), not the worker's.
+DRIVER_ENVIRONMENT = ("PYTHONHASHSEED", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                      "MALLOC_TRIM_THRESHOLD_")
+
 # The build folder of a job's temporary project (keys never name it).
 BUILD_DIR = "build"
 
@@ -73,7 +80,8 @@ def build(payload: dict[str, Any], config: CacheConfig, project: str) -> str:
     Path(project, "pyproject.toml").write_text(tomli_w.dumps({"tool": {"tflmake": {"cache": table}}}))
     # The driver's settings travel in pyproject.toml; the worker's own cache variables must not win.
     environment = {name: value for name, value in os.environ.items()
-                   if name not in (URL_ENV, MODE_ENV, SETTINGS_ENV, RUN_ENV)}
+                   if name not in (URL_ENV, MODE_ENV, SETTINGS_ENV, RUN_ENV, *DRIVER_ENVIRONMENT)}
+    environment |= {name: value for name, value in payload.get("environment", {}).items() if value is not None}
     command = [sys.executable, "-m", "tflmake", "--specs", payload["specs"], "--build-dir", BUILD_DIR,
                *payload["tasks"]]
     result = subprocess.run(command, cwd=project, env=environment, capture_output=True, text=True,
