@@ -1,9 +1,10 @@
 """Cluster builds end to end on a real Dask cluster (issue 13, section 3 (j) and (k)).
 
 (j) Several specs built with `--executor dask-local:2` into a fresh cache (a
-folder and a bucket on a real S3 server): the driver's build restores every
-cacheable task, and every deterministic artifact equals a serial build's bytes
-(a fresh cluster: the workers' threads must not change trained weights).
+folder and a bucket on a real S3 server; `ray-local:2` too when Ray is installed):
+the driver's build restores every cacheable task, and every deterministic
+artifact equals a serial build's bytes (a fresh cluster: the workers' threads
+must not change trained weights).
 (k) A worker whose environment has another TensorFlow (its package metadata
 says 2.0.0: a real `dask worker` process started with a fake `.dist-info` first
 on its PYTHONPATH) fails each job with one line and publishes nothing.
@@ -82,18 +83,22 @@ def serial(tmp_path_factory: pytest.TempPathFactory) -> Project:
     return project
 
 
-@pytest.fixture(scope="module", params=["folder", "s3"])
+@pytest.fixture(scope="module", params=[("folder", "dask-local:2"), ("s3", "dask-local:2"), ("folder", "ray-local:2")],
+                ids=["dask-folder", "dask-s3", "ray-folder"])
 def clustered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
               ) -> tuple[Project, CacheLocation, DoitRun]:
-    """The specs built with --executor dask-local:2 into a fresh cache (a fresh LocalCluster)."""
-    root = tmp_path_factory.mktemp(f"cluster-{request.param}")
-    if request.param == "s3":
+    """The specs built with --executor dask-local:2 (a fresh LocalCluster) or ray-local:2 into a fresh cache."""
+    storage, executor = request.param
+    if executor.startswith("ray"):
+        pytest.importorskip("ray", reason="Ray is optional (pip install 'tflmake[ray]')")
+    root = tmp_path_factory.mktemp(f"cluster-{storage}")
+    if storage == "s3":
         server: S3Server = request.getfixturevalue("s3_server")
         location = CacheLocation(f"s3://{server.new_bucket()}", server.storage_options)
     else:
         location = CacheLocation((root / "cache").as_posix(), {})
     project = project_with_specs(root / "project", location)
-    return project, location, project.tflmake("--executor", "dask-local:2")
+    return project, location, project.tflmake("--executor", executor)
 
 
 def test_cluster_jobs_fill_the_cache_and_the_driver_restores(clustered: tuple[Project, CacheLocation, DoitRun]
@@ -101,7 +106,7 @@ def test_cluster_jobs_fill_the_cache_and_the_driver_restores(clustered: tuple[Pr
     """(j) One job per model, each reported as it finishes; the driver builds no cacheable task itself."""
     _, location, run = clustered
     assert run.returncode == 0, run.output
-    assert f"cluster: {len(MODELS)} jobs submitted to dask-local:2" in run.output
+    assert re.search(rf"^cluster: {len(MODELS)} jobs submitted to (dask|ray)-local:2$", run.output, re.MULTILINE)
     done = re.findall(r"^cluster: (\w+) done on \S+ in [0-9.]+ s \((\d+) of (\d+)\)$", run.output, re.MULTILINE)
     assert sorted(model for model, _, _ in done) == sorted(MODELS)
     assert [int(count) for _, count, _ in done] == list(range(1, len(MODELS) + 1))  # as they finish
@@ -164,7 +169,7 @@ def test_after_a_cluster_build_all_is_up_to_date(clustered: tuple[Project, Cache
     project, _, _ = clustered
     status = project.tflmake("status")
     assert status.returncode == 0, status.output
-    again = project.tflmake("--executor", "dask-local:2")
+    again = project.tflmake("--executor", "dask-local:2")  # no engine starts when nothing is stale
     assert again.returncode == 0 and again.executed == [], again.output
     assert "cluster: no stale cacheable tasks; nothing submitted" in again.output
     assert "jobs submitted" not in again.output

@@ -148,12 +148,16 @@ class RayExecutor:
         try:
             if url.local:
                 ray.init(num_cpus=url.workers, resources={RESOURCE: url.workers}, include_dashboard=False,
-                         log_to_driver=False)
+                         log_to_driver=False, logging_level="ERROR")
             else:
-                ray.init(address=f"ray://{url.address}", log_to_driver=False)
+                ray.init(address=f"ray://{url.address}", log_to_driver=False, logging_level="ERROR")
         except (ConnectionError, OSError, RuntimeError) as error:
             raise ExecutorError(f"--executor: cannot start or reach Ray at {url.address or 'local'}: "
                                 f"{str(error).splitlines()[0]}") from None
+        if not ray.cluster_resources().get(RESOURCE):  # its jobs would wait forever
+            self.close()
+            raise ExecutorError(f"--executor: no node of the Ray cluster at {url.address} offers the resource "
+                                f"{RESOURCE} (start nodes with `ray start --resources '{{\"{RESOURCE}\": 1}}'`)")
 
     def run(self, job: Job, payloads: list[dict[str, Any]]) -> Iterator[tuple[int, dict[str, Any]]]:
         remote = self.ray.remote(num_cpus=1, resources={RESOURCE: 1}, max_retries=0)(job)
