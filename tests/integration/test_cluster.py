@@ -106,7 +106,8 @@ def test_cluster_jobs_fill_the_cache_and_the_driver_restores(clustered: tuple[Pr
     """(j) One job per model, each reported as it finishes; the driver builds no cacheable task itself."""
     _, location, run = clustered
     assert run.returncode == 0, run.output
-    assert re.search(rf"^cluster: {len(MODELS)} jobs submitted to (dask|ray)-local:2$", run.output, re.MULTILINE)
+    assert re.search(rf"^cluster: {len(MODELS)} jobs submitted to (dask|ray)-local:2 \(files shipped in ",
+                     run.output, re.MULTILINE)
     done = re.findall(r"^cluster: (\w+) done on \S+ in [0-9.]+ s \((\d+) of (\d+)\)$", run.output, re.MULTILINE)
     assert sorted(model for model, _, _ in done) == sorted(MODELS)
     assert [int(count) for _, count, _ in done] == list(range(1, len(MODELS) + 1))  # as they finish
