@@ -11,6 +11,7 @@ only submits plain functions and yields their results as they finish.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -148,9 +149,9 @@ class RayExecutor:
         try:
             if url.local:
                 ray.init(num_cpus=url.workers, resources={RESOURCE: url.workers}, include_dashboard=False,
-                         log_to_driver=False, logging_level="ERROR")
+                         log_to_driver=False, logging_level=logging.ERROR)
             else:
-                ray.init(address=f"ray://{url.address}", log_to_driver=False, logging_level="ERROR")
+                ray.init(address=f"ray://{url.address}", log_to_driver=False, logging_level=logging.ERROR)
         except (ConnectionError, OSError, RuntimeError) as error:
             raise ExecutorError(f"--executor: cannot start or reach Ray at {url.address or 'local'}: "
                                 f"{str(error).splitlines()[0]}") from None
