@@ -231,3 +231,31 @@ def test_a_worker_with_another_tensorflow_publishes_nothing(
     assert run.returncode == 0, run.output
     assert f"cluster: tiny: {expected}; building it locally (1 of 1)" in run.output.splitlines()
     assert re.search(r"^tflmake: \d+ built, 0 restored from cache", run.output, re.MULTILINE)
+
+
+def test_an_unreachable_scheduler_or_a_cluster_without_the_resource_is_one_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No scheduler on the port, or no worker offering `tflmake`: one warning each, no job, the build goes on."""
+    from distributed import LocalCluster
+
+    from tests.s3server import free_port
+    from tflmake.cache.config import CacheConfig
+    from tflmake.cluster.driver import fill_cache
+    from tflmake.cluster.plan import StaleModel
+    from tflmake.spec.load import load_spec
+
+    project = project_with_specs(tmp_path / "project", None, {"tiny": 16})
+    monkeypatch.chdir(project.root)
+    models = [StaleModel(load_spec("modelspecs/tiny.toml"), ("dataset:tiny",))]
+    config = CacheConfig(url=(tmp_path / "cache").as_posix(), mode="read-write")
+    lines: list[str] = []
+    assert fill_cache(f"dask://127.0.0.1:{free_port()}", models, config, "modelspecs", lines.append) == {}
+    assert len(lines) == 1 and lines[0].startswith("tflmake: warning: --executor: cannot reach the Dask scheduler")
+    assert lines[0].endswith("; building without the cluster")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as plain:
+        lines.clear()
+        assert fill_cache(f"dask://{plain.scheduler_address.removeprefix('tcp://')}", models, config, "modelspecs",
+                          lines.append) == {}
+    assert lines == [f"tflmake: warning: --executor: no worker of the Dask scheduler at "
+                     f"{plain.scheduler_address.removeprefix('tcp://')} offers the resource tflmake (start workers "
+                     "with `dask worker --resources tflmake=1`); building without the cluster"]
