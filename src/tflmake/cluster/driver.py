@@ -35,7 +35,7 @@ def fill_cache(executor: str, models: list[StaleModel], config: CacheConfig, spe
     """Build `models` on the cluster into the cache; each model's job result (failed ones have ok False).
 
     Raises ClusterError when no cache can take the results; an unreachable
-    cache or cluster is one warning line and an empty result (the build goes on locally).
+    cache or cluster is one warning line and no job results (the build goes on locally).
     """
     url = parse_executor(executor)
     if not (config.url and config.writes):
@@ -52,6 +52,8 @@ def fill_cache(executor: str, models: list[StaleModel], config: CacheConfig, spe
         except PlanError as error:
             results[model.spec.name] = {"model": model.spec.name, "ok": False, "message": str(error)}
             say(f"cluster: {model.spec.name}: {error}; building it locally")
+    if not plans:
+        return results
     try:
         began = time.time()
         payloads = make_payloads(plans, worker_config(config), specs_folder(specs_dir))
