@@ -71,6 +71,7 @@ def main(argv: list[str]) -> int:
         for round_ in range(args.builds):
             for name, tree in trees.items():
                 project = make_project(args.specs, work / f"{name}-{round_}")
+                (project / "dodo.py").write_text((tree / "dodo.py").read_text())  # each version's own shim
                 builds[name].append(timed(DOIT, project, tree))
                 projects[name] = project
         noops: dict[str, list[float]] = {name: [] for name in trees}

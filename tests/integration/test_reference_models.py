@@ -24,7 +24,7 @@ from benchmarks.reference_models import (
     write_model_files,
 )
 
-from tests.conftest import Project, make_project
+from tests.support import Project, make_project
 
 
 @pytest.fixture(scope="module")

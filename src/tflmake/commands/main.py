@@ -68,6 +68,8 @@ options (anywhere before the task names; also [tool.tflmake] in pyproject.toml):
                     env TFLMAKE_CACHE_URL)
   --cache-mode M    read (default), read-write (CI) or off (also env TFLMAKE_CACHE_MODE)
   --no-cache        build without the cache
+  --executor URL    build stale models on a cluster first, into the cache (read-write), then
+                    restore: dask://HOST:8786, dask-local:N, ray://HOST:10001 or ray-local:N
 """
 
 SETTING_KEYS = ("specs", "build-dir", "cache")
@@ -101,6 +103,9 @@ def _run_command(args: list[str]) -> int:
         if rest in (["-h"], ["--help"]):
             print(USAGE, end="")
             return 0
+        if settings.executor and not (settings.cache.url and settings.cache.writes):
+            raise UsageError("--executor: the cluster fills the shared cache, so it needs a cache URL in "
+                             "read-write mode (--cache-url URL --cache-mode read-write)")
         command = OWN_COMMANDS.get(rest[0]) if rest else None
         if rest[:1] == ["clean"] and "--orphans" in rest:
             command = _command("orphans")
@@ -178,6 +183,16 @@ def parse_options(args: list[str], settings: Settings) -> tuple[Settings, list[s
                 value = args[index]
             settings = replace(settings, cache=with_overrides(
                 settings.cache, {}, **({"url": value} if name == "--cache-url" else {"mode": value})))
+        elif name == "--executor":
+            if not has_value:
+                if index + 1 >= len(args):
+                    raise UsageError(f"{name} needs a value")
+                index += 1
+                value = args[index]
+            from tflmake.cluster.executor import parse_executor
+
+            parse_executor(value)  # a typo fails here, before any task loads
+            settings = replace(settings, executor=value)
         elif arg == "--no-cache":
             settings = replace(settings, cache=replace(settings.cache, mode="off"))
         else:
@@ -237,9 +252,16 @@ def run_doit(args: list[str], settings: Settings) -> int:
     from tflmake.commands.status import Status
     from tflmake.graph.tasks import project_tasks
 
+    commands = (*DoitMain.DOIT_CMDS, Status, Refresh, CacheCommand)
+    if settings.executor:
+        from tflmake.commands.cluster import cluster_run
+
+        run = cluster_run(settings.executor, settings.specs, settings.cache)
+        commands = tuple(run if command.get_name() == "run" else command for command in commands)
+
     class TflmakeMain(DoitMain):  # type: ignore[misc]
         BIN_NAME = "tflmake"
-        DOIT_CMDS = (*DoitMain.DOIT_CMDS, Status, Refresh, CacheCommand)
+        DOIT_CMDS = commands
 
     if len(args) >= 2 and args[1] in ("-h", "--help"):
         args = ["help", args[0]]  # doit's own spelling of `COMMAND --help`

@@ -22,6 +22,7 @@ class Settings:
     verbose: bool = False
     traceback: bool = False
     cache: CacheConfig = field(default_factory=CacheConfig)
+    executor: str | None = None  # a cluster that fills the cache first (see tflmake.cluster.executor)
 
 
 class UsageError(TflmakeError):

@@ -340,3 +340,17 @@ def test_read_only_commands_do_not_wait_for_a_running_build(
     finally:
         child.kill()
         os.close(holder)
+
+
+def test_executor_needs_a_read_write_cache(cli_project: Project, capsys) -> None:
+    """--executor without a cache URL in read-write mode: one line, exit 2, before any task loads."""
+    assert main(["--executor", "dask-local:2"]) == 2
+    assert capsys.readouterr().err == ("tflmake: error: --executor: the cluster fills the shared cache, so it needs "
+                                       "a cache URL in read-write mode (--cache-url URL --cache-mode read-write)\n")
+    assert main(["--executor", "dask-local:2", "--cache-url", "cache"]) == 2  # mode read (the default)
+    assert not (cli_project.root / "build").exists()
+
+
+def test_executor_typo_is_a_usage_error(cli_project: Project, capsys) -> None:
+    assert main(["--executor=dask-loca:2", "--cache-url", "cache", "--cache-mode", "read-write"]) == 2
+    assert "--executor: expected dask://HOST:PORT, dask-local:N" in capsys.readouterr().err

@@ -1,0 +1,122 @@
+"""The driver of a cluster build: ship each stale model's files, submit one job per model, report.
+
+The cluster only fills the shared cache; the driver's own build that follows
+restores from it (and evaluates locally: latency is a measurement of this
+machine). So a job that fails costs nothing but time: its model builds locally.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from typing import Any
+
+from tflmake.cache.config import CacheConfig
+from tflmake.cache.store import CacheUnavailable, Store
+from tflmake.cluster.executor import ExecutorError, open_executor, parse_executor
+from tflmake.cluster.identity import build_identity
+from tflmake.cluster.job import DRIVER_ENVIRONMENT, run_job
+from tflmake.cluster.plan import JobPlan, PlanError, StaleModel, plan_job, specs_folder
+from tflmake.digest import sha256_file
+from tflmake.errors import TflmakeError
+
+Say = Callable[[str], None]
+
+
+class ClusterError(TflmakeError):
+    """A cluster build cannot start (the build stops with this one line)."""
+
+
+def fill_cache(executor: str, models: list[StaleModel], config: CacheConfig, specs_dir: str,
+               say: Say) -> dict[str, dict[str, Any]]:
+    """Build `models` on the cluster into the cache; each model's job result (failed ones have ok False).
+
+    Raises ClusterError when no cache can take the results; an unreachable
+    cache or cluster is one warning line and no job results (the build goes on locally).
+    """
+    url = parse_executor(executor)
+    if not (config.url and config.writes):
+        raise ClusterError("--executor: the cluster fills the shared cache, so it needs a cache URL in "
+                           "read-write mode (--cache-url URL --cache-mode read-write)")
+    if not models:
+        say("cluster: no stale cacheable tasks; nothing submitted")
+        return {}
+    plans: list[JobPlan] = []
+    results: dict[str, dict[str, Any]] = {}
+    for model in models:
+        try:
+            plans.append(plan_job(model))
+        except PlanError as error:
+            results[model.spec.name] = {"model": model.spec.name, "ok": False, "message": str(error)}
+            say(f"cluster: {model.spec.name}: {error}; building it locally")
+    if not plans:
+        return results
+    try:
+        began = time.time()
+        payloads = make_payloads(plans, worker_config(config), specs_folder(specs_dir))
+        shipped = time.time() - began
+        engine = open_executor(url)
+    except (CacheUnavailable, ExecutorError) as error:
+        say(f"tflmake: warning: {error}; building without the cluster")
+        return results
+    say(f"cluster: {len(payloads)} job{'s' if len(payloads) != 1 else ''} submitted to {executor} "
+        f"(files shipped in {shipped:.2f} s, engine ready in {time.time() - began - shipped:.1f} s)")
+    try:
+        results |= collect(engine.run(run_job, payloads), payloads, say)
+    finally:
+        engine.close()
+    return results
+
+
+def worker_config(config: CacheConfig) -> CacheConfig:
+    """The driver's cache settings for workers: read-write, a folder cache named by its absolute path."""
+    import fsspec
+
+    url = config.url or ""
+    if fsspec.core.split_protocol(url)[0] is None:
+        url = os.path.abspath(url)
+    return replace(config, url=url, mode="read-write")
+
+
+def make_payloads(plans: list[JobPlan], config: CacheConfig, specs_dir: str) -> list[dict[str, Any]]:
+    """Upload every file the jobs need (once per content) and describe each job as plain data."""
+    store = Store(config.url or "", config.storage_options)
+    driver = build_identity()
+    uploaded: set[str] = set()
+    payloads = []
+    for plan in plans:
+        files = {relative: sha256_file(path) for relative, path in plan.files.items()}
+        for relative, digest in files.items():
+            if digest not in uploaded and not store.has_blob(digest):
+                store.write_blob(digest, plan.files[relative])
+            uploaded.add(digest)
+        payloads.append({"model": plan.model, "specs": specs_dir, "files": files, "tasks": list(plan.tasks),
+                         "cache": asdict(config), "driver": driver,
+                         "environment": {name: os.environ.get(name) for name in DRIVER_ENVIRONMENT}})
+    return payloads
+
+
+def collect(finished: Any, payloads: list[dict[str, Any]], say: Say) -> dict[str, dict[str, Any]]:
+    """One progress line per job as it finishes; a summary line with the job start overhead."""
+    results: dict[str, dict[str, Any]] = {}
+    began = time.time()
+    for count, (number, result) in enumerate(finished, start=1):
+        model = payloads[number]["model"]
+        result = {**result, "model": model}
+        results[model] = result
+        if result.get("ok"):
+            say(f"cluster: {model} done on {result.get('worker', '?')} in {result.get('seconds', 0):.1f} s "
+                f"({count} of {len(payloads)})")
+        else:
+            say(f"cluster: {model}: {result.get('message', 'failed')}; building it locally "
+                f"({count} of {len(payloads)})")
+    waits = [r["started"] - r["submitted"] for r in results.values() if "started" in r and "submitted" in r]
+    failed = sum(not r.get("ok") for r in results.values())
+    # The quickest start is the engine's own latency; later jobs also wait for a free worker.
+    overhead = (f"; jobs started {min(waits):.2f} s after submit at best, {statistics.median(waits):.2f} s "
+                "median (waiting for a free worker)" if waits else "")
+    say(f"cluster: {len(results) - failed} of {len(results)} jobs done in {time.time() - began:.1f} s{overhead}")
+    return results
