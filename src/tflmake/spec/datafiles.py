@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from tflmake.kinds import DATASET_KINDS
 from tflmake.spec.python_entry import entry_parts, local_imports, module_file
-from tflmake.spec.sections import DatasetSection
+
+if TYPE_CHECKING:
+    from tflmake.spec.sections import DatasetSection
 
 
 def audio_option_problems(dataset: DatasetSection) -> list[str]:

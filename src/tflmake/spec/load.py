@@ -8,25 +8,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from tflmake.errors import SpecError
 from tflmake.kinds import METRICS, QUANTIZE_MODES, SOURCE_KINDS, QuantizeMode, SourceKind
 from tflmake.spec.cache import ValidSpecCache
 from tflmake.spec.converter_controls import converter_control_problems, variant_batch, variant_strip_names
 from tflmake.spec.datafiles import dataset_problems, option_problems
-from tflmake.spec.layercatalog import layer_problems
 from tflmake.spec.python_entry import entry_parts, module_file
 from tflmake.spec.rules import optimization_problems
 from tflmake.spec.schema import NAME_PATTERN, schema_problems, spec_schema
-from tflmake.spec.sections import (
-    CArraySection,
-    DatasetSection,
-    EvaluationSection,
-    GatesSection,
-    RepresentativeSection,
-    SourceSection,
-    TrainSection,
+
+if TYPE_CHECKING:
+    # Types only: TypedDict classes cost import time on every no-op.
+    from tflmake.spec.sections import (
+        CArraySection,
+        DatasetSection,
+        EvaluationSection,
+        GatesSection,
+        RepresentativeSection,
+        SourceSection,
+        TrainSection,
 )
 
 SYMBOL_FIELDS = ("model", "variant")
@@ -102,7 +104,7 @@ class ModelSpec:
     c_array: CArraySection
     variants: tuple[Variant, ...]
     folder: str = field(default=".")
-    evaluation: EvaluationSection = field(default_factory=lambda: cast(EvaluationSection, _defaults("evaluation")))
+    evaluation: EvaluationSection = field(default_factory=lambda: cast("EvaluationSection", _defaults("evaluation")))
     gates: GatesSection = field(default_factory=lambda: GatesSection())
 
     def resolve(self, relative: str) -> str:
@@ -284,7 +286,7 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
         spec_path=shown,
         name=model.get("name", path.stem),
         description=model.get("description", ""),
-        source=cast(SourceSection, dict(model["source"])),
+        source=cast("SourceSection", dict(model["source"])),
         dataset=dataset,
         train=None if train is None else _defaults("train") | train,
         representative=_defaults("representative") | document.get("representative", {}),
@@ -292,7 +294,7 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
         variants=variants,
         folder=_display(os.path.dirname(os.path.abspath(path))),
         evaluation=_defaults("evaluation") | document.get("evaluation", {}),
-        gates=cast(GatesSection, dict(document.get("gates", {}))),
+        gates=cast("GatesSection", dict(document.get("gates", {}))),
     )
 
 
@@ -350,6 +352,9 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
         problems.extend(option_problems(spec.dataset))
     problems.extend(missing_files(spec))
     if "layers" in spec.source:
+        # Only for specs described afresh: a cached no-op never loads the catalog.
+        from tflmake.spec.layercatalog import layer_problems
+
         problems.extend(layer_problems(spec.source["layers"]))
     if "input_shapes" in spec.source:
         for name in spec.source["input_shapes"]:
