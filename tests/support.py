@@ -203,3 +203,21 @@ def changed_tasks(tmp_path: Path, edit: tuple[str, str]) -> set[str]:
     after = fingerprints(tasks_of(tmp_path, MLP.replace(*edit)))
     assert MLP.replace(*edit) != MLP, "the edit must change the spec"
     return {name for name in before if before[name] != after.get(name)}
+
+
+# A loaded model file: tests that build data sets only, whatever shape their samples have
+# (a "layers" model would have its input_shape checked against them).
+DATA_SET_SPEC_HEAD = """
+[model.source]
+type = "keras_file"
+path = "model.keras"
+
+[[variant]]
+name = "float32"
+"""
+
+
+def data_set_spec(folder: Path, dataset_table: str) -> Path:
+    """A spec of DATA_SET_SPEC_HEAD plus `dataset_table` in `folder`, beside the (never loaded) model file."""
+    (folder / "model.keras").write_bytes(b"")
+    return write_spec(folder, DATA_SET_SPEC_HEAD + dataset_table)

@@ -9,34 +9,17 @@ from pathlib import Path
 import numpy as np
 
 from tests.datafixtures import write_image_folder
-from tests.support import write_spec
+from tests.support import data_set_spec
 from tflmake.builders import dataset
 from tflmake.npzio import save_npz
 from tflmake.paths import Layout
 from tflmake.spec.load import load_spec
 
-# A loaded model file: these tests build data sets only, whatever shape their samples have
-# (a "layers" model would have its input_shape checked against them).
-HEAD = """
-[model.source]
-type = "keras_file"
-path = "model.keras"
-
-[[variant]]
-name = "float32"
-"""
-
-
-def spec_with(folder: Path, dataset_table: str) -> Path:
-    """A spec of HEAD plus `dataset_table` in `folder`, beside the (never loaded) model file."""
-    (folder / "model.keras").write_bytes(b"")
-    return write_spec(folder, HEAD + dataset_table)
-
 
 def test_300_images_of_96x96x3_take_uint8_space_not_float32(tmp_path: Path) -> None:
     """The issue's case: 300 RGB 96x96 images are ~8.3 MB stored, not the 33 MB float32 would need."""
     write_image_folder(tmp_path / "images", {"a": 150, "b": 150}, size=(96, 96))
-    spec = load_spec(spec_with(tmp_path, '[dataset]\ntype = "image_folder"\npath = "images"\n'
+    spec = load_spec(data_set_spec(tmp_path, '[dataset]\ntype = "image_folder"\npath = "images"\n'
                                                  "image_size = [96, 96]\nscale = 255.0\n"))
     dataset.build(spec, Layout(str(tmp_path / "build")))
     size = (tmp_path / "build" / "demo" / "dataset.npz").stat().st_size
@@ -47,7 +30,7 @@ def test_digits_stay_float32_scaled_without_a_stored_scale(tmp_path: Path) -> No
     """Float sources are stored as before (divided by scale), so existing builds keep their bytes."""
     from sklearn.datasets import load_digits
 
-    spec = load_spec(spec_with(tmp_path, '[dataset]\ntype = "digits"\nscale = 16.0\nshape = [8, 8]\n'))
+    spec = load_spec(data_set_spec(tmp_path, '[dataset]\ntype = "digits"\nscale = 16.0\nshape = [8, 8]\n'))
     layout = Layout(str(tmp_path / "build"))
     dataset.build(spec, layout)
     stored = dataset.read_stored(layout, "demo")
@@ -73,7 +56,7 @@ def test_streamed_npz_has_the_bytes_of_a_buffered_one(tmp_path: Path) -> None:
 def test_read_split_loads_only_the_arrays_asked_for(tmp_path: Path) -> None:
     """A consumer of the test split gets x_test scaled to float32 and no training arrays."""
     write_image_folder(tmp_path / "images", {"a": 3, "b": 3})
-    spec = load_spec(spec_with(tmp_path, '[dataset]\ntype = "image_folder"\npath = "images"\n'
+    spec = load_spec(data_set_spec(tmp_path, '[dataset]\ntype = "image_folder"\npath = "images"\n'
                                                  "image_size = [4, 4]\nscale = 2.0\n"))
     layout = Layout(str(tmp_path / "build"))
     dataset.build(spec, layout)

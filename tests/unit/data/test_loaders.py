@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.datafixtures import write_image_folder, write_sensor_csv, write_wav
-from tests.support import write_spec
+from tests.support import data_set_spec
 from tflmake.builders import dataset
 from tflmake.data.audio import read_wav
 from tflmake.data.csvwindows import windows
@@ -17,27 +17,10 @@ from tflmake.errors import BuildError
 from tflmake.paths import Layout
 from tflmake.spec.load import load_spec
 
-# A loaded model file: these tests build data sets only, whatever shape their samples have
-# (a "layers" model would have its input_shape checked against them).
-HEAD = """
-[model.source]
-type = "keras_file"
-path = "model.keras"
-
-[[variant]]
-name = "float32"
-"""
-
-
-def spec_with(folder: Path, dataset_table: str) -> Path:
-    """A spec of HEAD plus `dataset_table` in `folder`, beside the (never loaded) model file."""
-    (folder / "model.keras").write_bytes(b"")
-    return write_spec(folder, HEAD + dataset_table)
-
 
 def build_dataset(folder: Path, dataset_table: str) -> dict[str, np.ndarray]:
     """Build dataset.npz for a spec in `folder` and return the arrays as stored."""
-    spec = load_spec(spec_with(folder, dataset_table))
+    spec = load_spec(data_set_spec(folder, dataset_table))
     layout = Layout(str(folder / "build"))
     dataset.build(spec, layout)
     return dataset.read_stored(layout, spec.name)
