@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -56,7 +57,16 @@ def test_builder_tables_cover_exactly_their_kinds() -> None:
     assert tuple(CONVERTER_FLAGS) == backend_modes("converter")
     assert tuple(RECIPES) == backend_modes("litert_quantizer")
     assert list(MEASURES) == list(QUALITY_COLUMNS) == list(EVALUATION_TASKS)
-    assert "tensorflow" not in sys.modules
+
+
+def test_the_builder_tables_load_without_tensorflow() -> None:
+    """The tables are read by tests and tools that must not pay for TensorFlow (fresh interpreter)."""
+    code = ("import sys\n"
+            "import tflmake.builders.dataset, tflmake.builders.savedmodel, tflmake.builders.tflite\n"
+            "import tflmake.ml.litert_quantizer, tflmake.report.evaluation_tasks, tflmake.report.summary\n"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.stdout.split() == ["False", "False"], run.stderr
 
 
 @pytest.mark.parametrize("basename", [name for name, kind in TASK_KINDS.items() if kind.arity != "spec"])
