@@ -46,8 +46,8 @@ def test_schema_enums_equal_the_kind_tables() -> None:
 def test_builder_tables_cover_exactly_their_kinds() -> None:
     """Each builder table has one entry per kind it serves, and no other (imports no TensorFlow)."""
     from tflmake.builders.dataset import LOADERS
-    from tflmake.builders.savedmodel import KERAS_MODEL_MAKERS
     from tflmake.builders.tflite import CONVERTER_FLAGS
+    from tflmake.ml.keras_model import KERAS_MODEL_MAKERS
     from tflmake.ml.litert_quantizer import RECIPES
     from tflmake.report.evaluation_tasks import MEASURES
     from tflmake.report.summary import QUALITY_COLUMNS

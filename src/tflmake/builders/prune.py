@@ -13,9 +13,9 @@ import numpy as np
 
 from tflmake import atomic
 from tflmake.builders.dataset import read_split
-from tflmake.builders.savedmodel import export_with_stamp, load_trained_model
 from tflmake.errors import BuildError
 from tflmake.ml import sparsity, training
+from tflmake.ml.keras_model import export_with_stamp, load_trained_model
 from tflmake.ml.pruning import magnitude_pruner, prunable_kernels
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec

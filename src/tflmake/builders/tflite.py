@@ -70,8 +70,8 @@ def model_directory(spec: ModelSpec, layout: Layout, variant: Variant) -> Iterat
         yield directory
         return
     from tflmake.builders.dataset import read_split
-    from tflmake.builders.savedmodel import load_trained_model
     from tflmake.ml import qat
+    from tflmake.ml.keras_model import load_trained_model
 
     model = load_trained_model(spec, weights)
     qat.fine_tune(model, spec, read_split(layout, spec.name), variant.qat["epochs"])
