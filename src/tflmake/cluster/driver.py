@@ -72,12 +72,23 @@ def fill_cache(executor: str, models: list[StaleModel], config: CacheConfig, spe
 
 
 def worker_config(config: CacheConfig) -> CacheConfig:
-    """The driver's cache settings for workers: read-write, a folder cache named by its absolute path."""
+    """The driver's cache settings for workers: read-write, a folder cache named by its absolute path.
+
+    A worker's current folder is not the driver's, so a relative folder cache
+    (`cache`, `file://cache`, `file:cache`, `file://./cache`, `~/cache`) goes out
+    as the folder fsspec opens for the driver: a plain absolute path, or a
+    `file:///abs/path` URL when it was given as a URL.
+    """
     import fsspec
+    from fsspec.implementations.local import LocalFileSystem
 
     url = config.url or ""
-    if fsspec.core.split_protocol(url)[0] is None:
-        url = os.path.abspath(url)
+    protocol = fsspec.core.split_protocol(url)[0]
+    if protocol in (None, "file", "local"):
+        fs, root = fsspec.core.url_to_fs(url)
+        if isinstance(fs, LocalFileSystem):
+            # fsspec reads `file:cache` as a folder too (split_protocol names no protocol there).
+            url = f"file://{root}" if protocol or url.startswith(("file:", "local:")) else root
     return replace(config, url=url, mode="read-write")
 
 
