@@ -106,8 +106,9 @@ def test_cluster_jobs_fill_the_cache_and_the_driver_restores(clustered: tuple[Pr
     """(j) One job per model, each reported as it finishes; the driver builds no cacheable task itself."""
     _, location, run = clustered
     assert run.returncode == 0, run.output
-    assert re.search(rf"^cluster: {len(MODELS)} jobs submitted to (dask|ray)-local:2 \(files shipped in ",
-                     run.output, re.MULTILINE)
+    assert re.search(rf"^cluster: 0 of {len(MODELS)} models restore from the cache \({CACHED_PER_MODEL * len(MODELS)} "
+                     rf"tasks looked up in [0-9.]+ s\); {len(MODELS)} jobs submitted to (dask|ray)-local:2 "
+                     r"\(files shipped in ", run.output, re.MULTILINE)
     done = re.findall(r"^cluster: (\w+) done on \S+ in [0-9.]+ s \((\d+) of (\d+)\)$", run.output, re.MULTILINE)
     assert sorted(model for model, _, _ in done) == sorted(MODELS)
     assert [int(count) for _, count, _ in done] == list(range(1, len(MODELS) + 1))  # as they finish
@@ -174,6 +175,42 @@ def test_after_a_cluster_build_all_is_up_to_date(clustered: tuple[Project, Cache
     assert again.returncode == 0 and again.executed == [], again.output
     assert "cluster: no stale cacheable tasks; nothing submitted" in again.output
     assert "jobs submitted" not in again.output
+
+
+def test_a_fresh_checkout_submits_only_the_models_the_cache_lacks(
+        clustered: tuple[Project, CacheLocation, DoitRun], request: pytest.FixtureRequest,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """(issue 13, section 2) The driver looks the cache up before submitting. A fresh checkout elsewhere
+    (two of the models): nothing submitted, no engine started, every cacheable task restored; one with a
+    spec changed: exactly that model's job, then the driver restores both models."""
+    if "ray" in request.node.callspec.id:
+        pytest.skip("the look-up runs on the driver before any engine starts: the Dask cases cover it")
+    _, location, first = clustered
+    assert first.returncode == 0, first.output
+    models = {name: MODELS[name] for name in ("mlp12", "mlp16")}
+    cached = CACHED_PER_MODEL * len(models)
+    root = tmp_path_factory.mktemp("fresh")
+
+    whole = project_with_specs(root / "whole", location, models)
+    run = whole.tflmake("--executor", "dask-local:2")
+    assert run.returncode == 0, run.output
+    assert re.search(rf"^cluster: 2 of 2 models restore from the cache \({cached} tasks looked up in [0-9.]+ s\); "
+                     r"nothing submitted$", run.output, re.MULTILINE), run.output
+    assert "submitted to" not in run.output and " done on " not in run.output
+    assert len(restored(run)) == cached, run.output
+    assert re.search(rf"^tflmake: \d+ built, {cached} restored from cache, 0 up to date, 0 failed", run.output,
+                     re.MULTILINE), run.output
+
+    # Other calibration samples: mlp16's representative, int8 .tflite and C array are not in the cache.
+    changed = project_with_specs(root / "changed", location, models)
+    changed.add_spec("mlp16", SPEC.format(units=16).replace("samples = 50", "samples = 40"))
+    run = changed.tflmake("--executor", "dask-local:2")
+    assert run.returncode == 0, run.output
+    assert re.search(rf"^cluster: 1 of 2 models restore from the cache \({cached} tasks looked up in [0-9.]+ s\); "
+                     r"1 job submitted to dask-local:2 \(", run.output, re.MULTILINE), run.output
+    done = re.findall(r"^cluster: (\w+) done on \S+ in [0-9.]+ s \((\d+) of (\d+)\)$", run.output, re.MULTILINE)
+    assert done == [("mlp16", "1", "1")], run.output
+    assert len(restored(run)) == cached, run.output
 
 
 # (k) ------------------------------------------------------------------------------------------------

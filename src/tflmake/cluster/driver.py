@@ -1,8 +1,9 @@
-"""The driver of a cluster build: ship each stale model's files, submit one job per model, report.
+"""The driver of a cluster build: ship the files of each stale model the cache lacks, submit one job per model, report.
 
 The cluster only fills the shared cache; the driver's own build that follows
 restores from it (and evaluates locally: latency is a measurement of this
-machine). So a job that fails costs nothing but time: its model builds locally.
+machine). So a job that fails costs nothing but time: its model builds locally,
+and a model whose stale tasks all hit in the cache needs no job at all.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tflmake.cluster.executor import ExecutorError, open_executor, parse_executo
 from tflmake.cluster.identity import build_identity
 from tflmake.cluster.job import DRIVER_ENVIRONMENT, run_job
 from tflmake.cluster.plan import JobPlan, PlanError, StaleModel, plan_job, specs_folder
+from tflmake.cluster.restorable import probe
 from tflmake.digest import sha256_file
 from tflmake.errors import TflmakeError
 
@@ -32,7 +34,7 @@ class ClusterError(TflmakeError):
 
 def fill_cache(executor: str, models: list[StaleModel], config: CacheConfig, specs_dir: str,
                say: Say) -> dict[str, dict[str, Any]]:
-    """Build `models` on the cluster into the cache; each model's job result (failed ones have ok False).
+    """Build `models` on the cluster into the cache, but those it holds whole; each job's result (failed: ok False).
 
     Raises ClusterError when no cache can take the results; an unreachable
     cache or cluster is one warning line and no job results (the build goes on locally).
@@ -44,6 +46,16 @@ def fill_cache(executor: str, models: list[StaleModel], config: CacheConfig, spe
     if not models:
         say("cluster: no stale cacheable tasks; nothing submitted")
         return {}
+    restoring = ""
+    try:
+        probed = probe(models, config)
+    except CacheUnavailable as error:
+        say(f"tflmake: warning: {error}; submitting every stale model")
+    else:
+        if probed.looked_up:
+            models = list(probed.submit)
+            restoring = (f"{len(probed.restore)} of {len(probed.restore) + len(models)} models restore from the "
+                         f"cache ({probed.looked_up} tasks looked up in {probed.seconds:.2f} s); ")
     plans: list[JobPlan] = []
     results: dict[str, dict[str, Any]] = {}
     for model in models:
@@ -53,6 +65,8 @@ def fill_cache(executor: str, models: list[StaleModel], config: CacheConfig, spe
             results[model.spec.name] = {"model": model.spec.name, "ok": False, "message": str(error)}
             say(f"cluster: {model.spec.name}: {error}; building it locally")
     if not plans:
+        if restoring:
+            say(f"cluster: {restoring}nothing submitted")
         return results
     try:
         began = time.time()
@@ -62,7 +76,7 @@ def fill_cache(executor: str, models: list[StaleModel], config: CacheConfig, spe
     except (CacheUnavailable, ExecutorError) as error:
         say(f"tflmake: warning: {error}; building without the cluster")
         return results
-    say(f"cluster: {len(payloads)} job{'s' if len(payloads) != 1 else ''} submitted to {executor} "
+    say(f"cluster: {restoring}{len(payloads)} job{'s' if len(payloads) != 1 else ''} submitted to {executor} "
         f"(files shipped in {shipped:.2f} s, engine ready in {time.time() - began - shipped:.1f} s)")
     try:
         results |= collect(engine.run(run_job, payloads), payloads, say)

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tflmake.cache.key import TaskFacts
 from tflmake.errors import TflmakeError
 from tflmake.graph.tasks import input_files
 from tflmake.spec.load import ModelSpec
@@ -26,6 +27,7 @@ class StaleModel:
 
     spec: ModelSpec
     tasks: tuple[str, ...]
+    stale: tuple[TaskFacts, ...] = ()  # the stale ones as the cache sees them (looked up before submitting)
 
 
 @dataclass(frozen=True)

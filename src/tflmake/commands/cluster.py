@@ -44,10 +44,12 @@ def cluster_run(executor: str, specs_dir: str, cache: CacheConfig) -> type[Run]:
 
 
 def stale_models(task_list: list[Any], dep_manager: Any, selected: list[str]) -> list[Any]:
-    """Each model with a cacheable task that is not up to date, with its cacheable tasks (build order).
+    """Each model with a cacheable task that is not up to date, with its cacheable tasks (build order)
+    and the facts of those not up to date (the driver looks them up in the cache first).
 
     `selected` (doit's task selection) limits the models to those named in it, when it names any.
     """
+    from tflmake.cache.key import facts_from_task
     from tflmake.cluster.plan import StaleModel
 
     named = {name.split(":", 1)[1].split(".", 1)[0] for name in selected if ":" in name}
@@ -55,19 +57,19 @@ def stale_models(task_list: list[Any], dep_manager: Any, selected: list[str]) ->
     statuses = {status.task: status.state for status in target_statuses(task_list, dep_manager)}
     specs: dict[str, Any] = {}
     tasks: dict[str, list[str]] = {}
-    stale: set[str] = set()
+    stale: dict[str, list[Any]] = {}
     for task in task_list:
         kind = task.name.split(":", 1)[0]
         if ":" not in task.name or not TASK_KINDS[kind].cached:
             continue
-        spec = task.actions[0].args[1]
+        spec, layout = task.actions[0].args[1:3]
         if named and not whole_kinds and spec.name not in named:
             continue
         specs[spec.name] = spec
         tasks.setdefault(spec.name, []).append(task.name)
         if statuses.get(task.name) not in (UP_TO_DATE, INVALID):
-            stale.add(spec.name)
-    return [StaleModel(specs[name], tuple(tasks[name])) for name in specs if name in stale]
+            stale.setdefault(spec.name, []).append(facts_from_task(task, layout.build_dir, spec.folder, spec.name))
+    return [StaleModel(specs[name], tuple(tasks[name]), tuple(stale[name])) for name in specs if name in stale]
 
 
 def say(line: str) -> None:

@@ -1,0 +1,115 @@
+"""Before submitting, the driver looks stale models up in the cache: a model it holds whole needs no job.
+
+A real folder store (and a dead S3 endpoint for the unreachable case); no
+TensorFlow, no engine: the "builders" write bytes, and the executor named is
+never reached when nothing is left to submit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.s3server import free_port
+from tests.unit.cluster.test_cluster_plan import CSV, MODEL
+
+from tflmake.cache.action import publish
+from tflmake.cache.config import CacheConfig
+from tflmake.cache.key import InputHashes, TaskFacts, action_key, facts_from_task, key_document
+from tflmake.cache.store import CacheUnavailable, Store
+from tflmake.cluster.driver import fill_cache
+from tflmake.cluster.plan import StaleModel
+from tflmake.cluster.restorable import Probe, probe
+from tflmake.engine.fingerprint import key_and_targets_unchanged
+from tflmake.spec.load import load_spec
+
+
+def checkout(root: Path, names: tuple[str, ...]) -> dict[str, StaleModel]:
+    """A project whose models each have a tflite-like task (from a spec-folder file) and a carray-like one."""
+    models = {}
+    for name in names:
+        (root / "modelspecs").mkdir(parents=True, exist_ok=True)
+        (root / "modelspecs" / f"{name}.csv").write_text("ax,label\n1,0\n2,0\n")
+        (root / "modelspecs" / f"{name}.bin").write_bytes(f"weights of {name}".encode())
+        (root / "modelspecs" / f"{name}.toml").write_text(MODEL + CSV.format(path=f"{name}.csv"))
+        spec = load_spec(root / "modelspecs" / f"{name}.toml")
+        build, specs = f"{root}/build", f"{root}/modelspecs"
+        tasks = [
+            {"basename": "tflite", "name": f"{name}.int8", "file_dep": [f"{specs}/{name}.bin"],
+             "targets": [f"{build}/{name}/int8.tflite"]},
+            {"basename": "carray", "name": f"{name}.int8", "file_dep": [f"{build}/{name}/int8.tflite"],
+             "targets": [f"{build}/{name}/int8_model_data.c", f"{build}/{name}/int8_model_data.h"]},
+        ]
+        facts = tuple(facts_from_task({**task, "uptodate": [key_and_targets_unchanged({"model": name})]},
+                                      build, specs, name) for task in tasks)
+        models[name] = StaleModel(spec, tuple(f.name for f in facts), facts)
+    return models
+
+
+def build_and_publish(store: Store, facts: TaskFacts) -> None:
+    """What a CI build does for one task: write its targets, then publish them."""
+    for target in facts.targets:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        Path(target).write_text(f"{facts.name} made {Path(target).name}")
+    document, stats = key_document(facts, "", InputHashes(f"{facts.build_dir}/.hashes.json"))
+    assert publish(store, facts, action_key(document), document, stats, CacheConfig(url=store.url, mode="read-write"))
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> CacheConfig:
+    """CI built `whole` completely and `half` up to its tflite task; a fresh checkout has neither built."""
+    config = CacheConfig(url=(tmp_path / "cache").as_posix(), mode="read-write")
+    store = Store(config.url or "")
+    ci = checkout(tmp_path / "ci", ("whole", "half"))
+    for facts in (*ci["whole"].stale, ci["half"].stale[0]):
+        build_and_publish(store, facts)
+    return config
+
+
+def test_models_the_cache_holds_whole_need_no_job(cache: CacheConfig, tmp_path: Path) -> None:
+    """Every stale task a hit (downstream keys from upstream entries): restore; one miss: submit."""
+    fresh = checkout(tmp_path / "fresh", ("whole", "half"))
+    probed = probe([fresh["whole"], fresh["half"]], cache)
+    assert [m.spec.name for m in probed.restore] == ["whole"]
+    assert [m.spec.name for m in probed.submit] == ["half"]
+    assert probed.looked_up == 4 and probed.seconds >= 0
+    assert not (tmp_path / "fresh" / "build" / "whole").exists()  # looked up, nothing restored yet
+
+
+def test_a_model_not_looked_up_is_submitted(cache: CacheConfig, tmp_path: Path) -> None:
+    """No facts of its stale tasks (a caller that gives only names): unknown, so the cluster builds it."""
+    fresh = checkout(tmp_path / "fresh", ("whole",))
+    bare = StaleModel(fresh["whole"].spec, fresh["whole"].tasks)
+    assert probe([bare], cache) == Probe((bare,), (), 0, 0.0)
+    mixed = probe([bare, fresh["whole"]], cache)
+    assert mixed.submit == (bare,) and mixed.restore == (fresh["whole"],)
+
+
+def test_nothing_submitted_when_the_cache_holds_every_model(cache: CacheConfig, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """One line; the engine is never reached (a dead scheduler address would be a warning)."""
+    fresh = checkout(tmp_path / "fresh", ("whole",))
+    monkeypatch.chdir(tmp_path / "fresh")
+    lines: list[str] = []
+    assert fill_cache(f"dask://127.0.0.1:{free_port()}", [fresh["whole"]], cache, "modelspecs", lines.append) == {}
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("cluster: 1 of 1 models restore from the cache (2 tasks looked up in ")
+    assert lines[0].endswith(" s); nothing submitted")
+
+
+def test_an_unreachable_cache_during_the_probe_is_one_warning_then_jobs_go_as_before(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The probe warns once and submits every model; shipping then meets the same cache and warns as it did."""
+    fresh = checkout(tmp_path / "fresh", ("whole", "half"))
+    monkeypatch.chdir(tmp_path / "fresh")
+    dead = CacheConfig(url="s3://bucket", mode="read-write", storage_options={
+        "key": "k", "secret": "s", "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{free_port()}"}})
+    with pytest.raises(CacheUnavailable):
+        probe(list(fresh.values()), dead)
+    lines: list[str] = []
+    assert fill_cache(f"dask://127.0.0.1:{free_port()}", list(fresh.values()), dead, "modelspecs", lines.append) == {}
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("tflmake: warning: cache s3://bucket unavailable: ")
+    assert lines[0].endswith("; submitting every stale model")
+    assert lines[1].startswith("tflmake: warning: cache s3://bucket unavailable: ")
+    assert lines[1].endswith("; building without the cluster")
