@@ -293,6 +293,64 @@ def test_misses_name_the_changed_component(origin: tuple[Project, CacheLocation,
                      re.MULTILINE), status.stdout
 
 
+def fake_site(folder: Path, tensorflow: str) -> Path:
+    """A folder of package metadata alone saying tensorflow `tensorflow` is installed (put it first on PYTHONPATH).
+
+    tflmake reads tool versions from metadata, never by importing: the TensorFlow
+    that actually runs is still the installed one (as in test_cluster's test (k)).
+    """
+    info = folder / f"tensorflow-{tensorflow}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: tensorflow\nVersion: {tensorflow}\n")
+    return folder
+
+
+def first_on_pythonpath(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """`folder` first on the PYTHONPATH of the commands the test runs (and of their children)."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")])))
+
+
+# The kinds of SPEC's cacheable tasks whose key holds TensorFlow's version (`tools` of the `layers`
+# source kind, of pruning and of the converter backend). The others' keys do not: digits data
+# (numpy, scikit-learn), representative samples (numpy), C arrays (tflite-micro).
+TENSORFLOW_KEYED = ("savedmodel", "prune", "tflite")
+
+
+def test_misses_name_a_changed_tool_version(origin: tuple[Project, CacheLocation, S3Server | None],
+                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(e) A clean checkout whose environment says tensorflow 2.0.0: `cache status` names the version change,
+    and the build restores no task whose key holds TensorFlow's version.
+
+    The dataset (digits: numpy, scikit-learn) and representative (numpy) keys do not hold it: they
+    hit. The carray key holds tflite-micro's version and the .tflite's bytes; the rebuilt int8.tflite
+    is byte-identical (the TensorFlow that runs is the same one: only its metadata says 2.0.0), so
+    the C arrays are restored too.
+    """
+    from tflmake.engine.toolversions import tool_version
+
+    _, location, _ = origin
+    installed = tool_version("tensorflow")
+    assert installed not in ("2.0.0", "not installed")
+    project = checkout(tmp_path / "project", location, mode="read")
+    first_on_pythonpath(monkeypatch, fake_site(tmp_path / "fake-site", "2.0.0"))
+    status = project.tflmake("cache", "status")
+    assert status.returncode == 1, status.output
+    lines = status.output.splitlines()
+    assert f'miss   savedmodel:tiny  (tools.tensorflow: "{installed}" -> "2.0.0")' in lines, status.output
+    assert "hit    dataset:tiny" in lines and "hit    representative:tiny" in lines, status.output
+    assert "2 hits, 1 misses among stale cacheable tasks" in lines, status.output
+
+    run = project.tflmake()
+    assert run.returncode == 0, run.output
+    assert not [name for name in restored(run) if name.split(":")[0] in TENSORFLOW_KEYED], run.output
+    assert sorted(restored(run)) == ["carray:tiny.int8", "dataset:tiny", "representative:tiny"], run.output
+    built = sorted(name.split(":")[0] for name in run.executed if name.split(":")[0] in TENSORFLOW_KEYED)
+    assert built == ["prune", "savedmodel", "tflite", "tflite", "tflite"], run.output
+    assert re.search(r"^tflmake: 9 built, 3 restored from cache", run.output, re.MULTILINE), run.output
+    manifest = json.loads((project.build / "tiny" / "manifest.json").read_text())
+    assert manifest["tools"]["tensorflow"] == "2.0.0"
+
+
 @pytest.fixture
 def dead_endpoint() -> Iterator[tuple[str, list[int]]]:
     """An S3 endpoint whose every connection is accepted and dropped; yields its URL and the connection count."""
