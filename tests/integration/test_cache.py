@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import tomli_w
 
-from tests.s3server import S3Server, free_port
+from tests.s3server import S3Server, free_port, start_s3_server
 from tests.support import REPO, CacheLocation, DoitRun, Project, make_project
 
 pytestmark = pytest.mark.integration
@@ -293,6 +293,64 @@ def test_misses_name_the_changed_component(origin: tuple[Project, CacheLocation,
                      re.MULTILINE), status.stdout
 
 
+def fake_site(folder: Path, tensorflow: str) -> Path:
+    """A folder of package metadata alone saying tensorflow `tensorflow` is installed (put it first on PYTHONPATH).
+
+    tflmake reads tool versions from metadata, never by importing: the TensorFlow
+    that actually runs is still the installed one (as in test_cluster's test (k)).
+    """
+    info = folder / f"tensorflow-{tensorflow}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: tensorflow\nVersion: {tensorflow}\n")
+    return folder
+
+
+def first_on_pythonpath(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """`folder` first on the PYTHONPATH of the commands the test runs (and of their children)."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")])))
+
+
+# The kinds of SPEC's cacheable tasks whose key holds TensorFlow's version (`tools` of the `layers`
+# source kind, of pruning and of the converter backend). The others' keys do not: digits data
+# (numpy, scikit-learn), representative samples (numpy), C arrays (tflite-micro).
+TENSORFLOW_KEYED = ("savedmodel", "prune", "tflite")
+
+
+def test_misses_name_a_changed_tool_version(origin: tuple[Project, CacheLocation, S3Server | None],
+                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(e) A clean checkout whose environment says tensorflow 2.0.0: `cache status` names the version change,
+    and the build restores no task whose key holds TensorFlow's version.
+
+    The dataset (digits: numpy, scikit-learn) and representative (numpy) keys do not hold it: they
+    hit. The carray key holds tflite-micro's version and the .tflite's bytes; the rebuilt int8.tflite
+    is byte-identical (the TensorFlow that runs is the same one: only its metadata says 2.0.0), so
+    the C arrays are restored too.
+    """
+    from tflmake.engine.toolversions import tool_version
+
+    _, location, _ = origin
+    installed = tool_version("tensorflow")
+    assert installed not in ("2.0.0", "not installed")
+    project = checkout(tmp_path / "project", location, mode="read")
+    first_on_pythonpath(monkeypatch, fake_site(tmp_path / "fake-site", "2.0.0"))
+    status = project.tflmake("cache", "status")
+    assert status.returncode == 1, status.output
+    lines = status.output.splitlines()
+    assert f'miss   savedmodel:tiny  (tools.tensorflow: "{installed}" -> "2.0.0")' in lines, status.output
+    assert "hit    dataset:tiny" in lines and "hit    representative:tiny" in lines, status.output
+    assert "2 hits, 1 misses among stale cacheable tasks" in lines, status.output
+
+    run = project.tflmake()
+    assert run.returncode == 0, run.output
+    assert not [name for name in restored(run) if name.split(":")[0] in TENSORFLOW_KEYED], run.output
+    assert sorted(restored(run)) == ["carray:tiny.int8", "dataset:tiny", "representative:tiny"], run.output
+    built = sorted(name.split(":")[0] for name in run.executed if name.split(":")[0] in TENSORFLOW_KEYED)
+    assert built == ["prune", "savedmodel", "tflite", "tflite", "tflite"], run.output
+    assert re.search(r"^tflmake: 9 built, 3 restored from cache", run.output, re.MULTILINE), run.output
+    manifest = json.loads((project.build / "tiny" / "manifest.json").read_text())
+    assert manifest["tools"]["tensorflow"] == "2.0.0"
+
+
 @pytest.fixture
 def dead_endpoint() -> Iterator[tuple[str, list[int]]]:
     """An S3 endpoint whose every connection is accepted and dropped; yields its URL and the connection count."""
@@ -333,7 +391,8 @@ def test_no_op_with_a_cache_makes_no_request(origin: tuple[Project, CacheLocatio
 
 
 def test_unreachable_cache_warns_once_and_builds(dead_endpoint: tuple[str, list[int]], tmp_path: Path) -> None:
-    """(d) The cache's server is gone: one warning, at most 3 connection attempts, the build succeeds."""
+    """(d) The cache's server accepts and drops every connection: one warning, at most 3 connection attempts,
+    the build succeeds (a stopped server: test_stopped_cache_server_warns_once_and_builds)."""
     url, accepted = dead_endpoint
     location = CacheLocation("s3://bucket", {"key": "k", "secret": "s", "client_kwargs": {"endpoint_url": url}})
     run = checkout(tmp_path / "project", location).tflmake("-n", "2")
@@ -342,6 +401,71 @@ def test_unreachable_cache_warns_once_and_builds(dead_endpoint: tuple[str, list[
     assert len(warnings) == 1 and warnings[0].endswith("; building without the cache"), run.output
     assert 1 <= len(accepted) <= 3
     assert re.search(r"^tflmake: \d+ built, 0 restored from cache", run.output, re.MULTILINE)
+
+
+# Installed by a sitecustomize.py first on a child's PYTHONPATH (children of `doit -n` inherit it):
+# every socket connection the process attempts to CONNECT_LOG_PORT is appended to CONNECT_LOG.
+CONNECT_LOGGER = """
+import os
+import sys
+
+_PORT = int(os.environ.get("CONNECT_LOG_PORT", "0"))
+_LOG = os.environ.get("CONNECT_LOG", "")
+
+
+def _log_connect(event, args):
+    if event == "socket.connect" and _LOG and isinstance(args[1], tuple) and args[1][1:2] == (_PORT,):
+        with open(_LOG, "a") as log:
+            log.write(f"{os.getpid()} {args[1][0]}:{args[1][1]}\\n")
+
+
+sys.addaudithook(_log_connect)
+"""
+
+
+def log_connections(monkeypatch: pytest.MonkeyPatch, folder: Path, port: int) -> Path:
+    """Make the commands the test runs log each connection attempt to `port`; returns the log's path."""
+    (folder / "site").mkdir(parents=True)
+    (folder / "site" / "sitecustomize.py").write_text(CONNECT_LOGGER)
+    first_on_pythonpath(monkeypatch, folder / "site")
+    log = folder / "connections.log"
+    monkeypatch.setenv("CONNECT_LOG_PORT", str(port))
+    monkeypatch.setenv("CONNECT_LOG", str(log))
+    return log
+
+
+def attempts(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def test_stopped_cache_server_warns_once_and_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(d) A real S3 server fills a cache, then is stopped (its port closed): a clean checkout builds with
+    one warning, no task restored, and at most 3 connection attempts to the dead port, serially and with `-n 2`.
+
+    The server is the test's own `weed mini` (the session's server stays up for the other tests).
+    """
+    server = start_s3_server(tmp_path / "s3")
+    try:
+        location = CacheLocation(f"s3://{server.new_bucket()}", server.storage_options)
+        log = log_connections(monkeypatch, tmp_path / "connections", server.port)
+        filled = checkout(tmp_path / "first", location).tflmake()
+        assert filled.returncode == 0, filled.output
+        assert len([name for name in cache_files(location) if name.startswith("ac/")]) == CACHED_TASKS
+        assert attempts(log), "the connection log must see the live server's connections"
+    finally:
+        server.stop()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
+
+    for jobs in ((), ("-n", "2")):
+        log.unlink(missing_ok=True)
+        run = checkout(tmp_path / f"clean{len(jobs)}", location).tflmake(*jobs)
+        assert run.returncode == 0, run.output
+        warnings = [line for line in run.output.splitlines() if "warning" in line and "cache" in line]
+        assert len(warnings) == 1 and warnings[0].endswith("; building without the cache"), run.output
+        assert re.search(r"^tflmake: 12 built, 0 restored from cache, 0 up to date, 0 failed", run.output,
+                         re.MULTILINE), run.output
+        assert 1 <= len(attempts(log)) <= 3, (jobs, attempts(log))
 
 
 def test_input_edited_while_its_task_runs_is_not_published(tmp_path: Path) -> None:

@@ -1,5 +1,8 @@
 """Around one stale artifact task: restore its outputs from the cache, or build them and publish.
 
+A model's first stale task also looks up the rest of the model (see probe):
+its siblings' entries and small blobs arrive in one concurrent batch per
+dependency level, so their restores need no round trip of their own.
 Restore verifies every blob's sha256 before anything is renamed into the build
 folder; a bad blob is reported on one line and the task is built locally (and,
 in read-write mode, the entry healed). Publish writes the blobs first and the
@@ -17,7 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ from tflmake.cache import RESTORED
 from tflmake.cache.archive import pack_folder, unpack_folder
 from tflmake.cache.config import RUN_ENV, CacheConfig
 from tflmake.cache.key import InputHashes, Stat, TaskFacts, action_key, file_stat, key_document, role
+from tflmake.cache.probe import look_up, restorable_targets
 from tflmake.cache.store import CacheUnavailable, Store
 from tflmake.digest import sha256_file
 from tflmake.kinds import TASK_KINDS
@@ -42,9 +46,22 @@ class CorruptEntry(Exception):
 _stores: dict[str, Store] = {}
 _unavailable: set[str] = set()
 
+# Looked up ahead for the rest of a model: entries (None: a miss) by key, small blobs by digest.
+_ahead: dict[str, dict[str, Any] | None] = {}
+_ahead_blobs: dict[str, bytes] = {}
+_models_looked_up: set[tuple[str, str]] = set()
+AHEAD_BLOB_BYTES = 4 << 20  # larger blobs are fetched by their own task: their transfer dwarfs a round trip
 
-def run_cached(facts: TaskFacts, config: CacheConfig, build: Callable[[], Any]) -> Any:
-    """Restore the task's outputs from the cache or run `build()` (and publish); doit's action result."""
+Siblings = Callable[[], Sequence[TaskFacts]]
+
+
+def run_cached(facts: TaskFacts, config: CacheConfig, build: Callable[[], Any],
+               siblings: Siblings | None = None) -> Any:
+    """Restore the task's outputs from the cache or run `build()` (and publish); doit's action result.
+
+    `siblings` gives the model's cacheable tasks in build order, looked up
+    ahead on the model's first stale task.
+    """
     store = open_store(config, facts.build_dir)
     if store is None:
         return build()
@@ -54,7 +71,13 @@ def run_cached(facts: TaskFacts, config: CacheConfig, build: Callable[[], Any]) 
     key = action_key(document)
     heal = False
     try:
-        entry = store.read_entry(facts.kind, facts.label, key) if config.reads else None
+        entry = None
+        if config.reads:
+            # Its own entry first, alone: an unreachable cache costs one connection attempt, not a batch.
+            entry = _ahead.pop(key) if key in _ahead else store.read_entry(facts.kind, facts.label, key)
+            if siblings is not None and (facts.build_dir, facts.model) not in _models_looked_up:
+                _models_looked_up.add((facts.build_dir, facts.model))
+                look_ahead(store, config.namespace, facts, entry, siblings(), hashes)
         if entry is not None:
             restore(store, facts, entry)
             return RESTORED
@@ -71,6 +94,28 @@ def run_cached(facts: TaskFacts, config: CacheConfig, build: Callable[[], Any]) 
         except CacheUnavailable as error:
             mark_unavailable(config, facts.build_dir, error)
     return result
+
+
+def look_ahead(store: Store, namespace: str, facts: TaskFacts, entry: dict[str, Any] | None,
+               siblings: Sequence[TaskFacts], hashes: InputHashes) -> None:
+    """Look up the model's other tasks whose targets are missing, and fetch their hits' small blobs."""
+    chain = [task for task in siblings if task.name != facts.name
+             and not all(os.path.exists(target) for target in task.targets)]
+    if not chain:
+        return
+    known = restorable_targets(facts, entry) if entry is not None else {}
+    digests = []
+    for lookup in look_up(store, namespace, chain, hashes, known):
+        if lookup.key is None:
+            continue
+        _ahead[lookup.key] = lookup.entry
+        outputs = (lookup.entry or {}).get("outputs")
+        if isinstance(outputs, dict):
+            digests += [record["sha256"] for record in outputs.values() if isinstance(record, dict)
+                        and isinstance(record.get("sha256"), str) and record.get("size", 0) <= AHEAD_BLOB_BYTES]
+    digests = list(dict.fromkeys(digests))
+    _ahead_blobs.update((digest, data) for digest, data in zip(digests, store.read_blobs(digests), strict=True)
+                        if data is not None)
 
 
 def open_store(config: CacheConfig, build_dir: str) -> Store | None:
@@ -122,7 +167,10 @@ def restore(store: Store, facts: TaskFacts, entry: dict[str, Any]) -> None:
         for number, (role, record) in enumerate(sorted(recorded.items())):
             local = os.path.join(staging, str(number))
             digest = record.get("sha256", "") if isinstance(record, dict) else ""
-            if not store.read_blob(digest, local):
+            ahead = _ahead_blobs.pop(digest, None)
+            if ahead is not None:
+                Path(local).write_bytes(ahead)
+            elif not store.read_blob(digest, local):
                 raise CorruptEntry(f"blob {digest[:12]} of {role} is missing")
             actual = sha256_file(local)
             if actual != digest:

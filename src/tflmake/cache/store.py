@@ -85,6 +85,32 @@ class Store:
         except FileNotFoundError:
             return
 
+    def read_entries(self, places: list[tuple[str, str, str]]) -> list[dict[str, Any] | None]:
+        """The entries under several (kind, label, key) places, read in one concurrent batch."""
+        found = self.read_many([self.entry_path(*place) for place in places])
+        return [None if data is None else _parse_entry(data) for data in found]
+
+    def read_blobs(self, digests: list[str]) -> list[bytes | None]:
+        """Several (small) blobs' bytes, read in one concurrent batch; None for a missing one."""
+        return self.read_many([self.blob_path(digest) for digest in digests])
+
+    def read_many(self, paths: list[str]) -> list[bytes | None]:
+        """Each path's bytes (None when missing), in order: one batch of concurrent requests on S3-like stores."""
+        if len(set(paths)) <= 1:
+            return [self._read(path) for path in paths]
+        read = self._guard(self.fs.cat, list(dict.fromkeys(paths)), on_error="return")
+        by_path = {self.fs._strip_protocol(path): data for path, data in read.items()}
+        found: list[bytes | None] = []
+        for path in paths:
+            data = by_path.get(self.fs._strip_protocol(path), FileNotFoundError(path))
+            if isinstance(data, FileNotFoundError):
+                found.append(None)
+            elif isinstance(data, BaseException):
+                self._guard(_raise, data)
+            else:
+                found.append(bytes(data))
+        return found
+
     def read_entry_at(self, path: str) -> dict[str, Any] | None:
         data = self._read(path)
         return None if data is None else _parse_entry(data)
@@ -184,6 +210,10 @@ def _write_local(path: str, data: bytes | None, local_path: str | None, overwrit
             Path(temp).unlink(missing_ok=True)
     except OSError as error:
         raise CacheUnavailable(f"cache folder {target.parent}: {error.strerror or error}") from None
+
+
+def _raise(error: BaseException) -> None:
+    raise error
 
 
 def _parse_entry(data: bytes) -> dict[str, Any]:

@@ -19,8 +19,8 @@ from tflmake.cache.key import (
     facts_from_task,
     key_differences,
     key_document,
-    role,
 )
+from tflmake.cache.probe import look_up
 from tflmake.cache.store import CacheUnavailable, Store
 from tflmake.commands.status import UP_TO_DATE, target_statuses
 from tflmake.digest import sha256_file
@@ -75,26 +75,18 @@ class CacheOperations:
         return next(task for task in self.task_list if task.name == name)
 
     def _status(self, store: Store, config: CacheConfig, names: list[str]) -> int:
-        lines, misses = [], 0
-        # What hits upstream will restore: downstream keys are computed from those bytes.
-        known: dict[str, dict[str, Any]] = {}
-        for task, state in self._cacheable(names):
-            if state == UP_TO_DATE:
-                continue
-            facts = _facts(task)
-            missing = [path for path in facts.inputs if path not in known and not os.path.exists(path)]
-            if missing:
-                lines.append(f"later  {task.name}  (needs {missing[0]} built first)")
-                continue
-            document, _ = key_document(facts, config.namespace, _hashes(facts), known)
-            entry = store.read_entry(facts.kind, facts.label, action_key(document))
-            if entry is not None:
-                lines.append(f"hit    {task.name}")
-                targets = entry.get("targets", {})
-                known.update({path: targets[role] for role, path in _target_roles(facts).items() if role in targets})
-                continue
-            misses += 1
-            lines.append(f"miss   {task.name}  ({_nearest(store, facts, document)})")
+        chain = [_facts(task) for task, state in self._cacheable(names) if state != UP_TO_DATE]
+        # Downstream keys come from what upstream hits would restore: one batch of reads per level.
+        lookups = look_up(store, config.namespace, chain, _hashes(chain[0])) if chain else []
+        lines = []
+        for lookup in lookups:
+            if lookup.hit:
+                lines.append(f"hit    {lookup.facts.name}")
+            elif lookup.document is None:
+                lines.append(f"later  {lookup.facts.name}  (needs {lookup.blocked_by} built first)")
+            else:
+                lines.append(f"miss   {lookup.facts.name}  ({_nearest(store, lookup.facts, lookup.document)})")
+        misses = sum(line.startswith("miss") for line in lines)
         lines.append(f"{sum(line.startswith('hit') for line in lines)} hits, {misses} misses "
                      f"among stale cacheable tasks")
         self.outstream.write("\n".join(lines) + "\n")
@@ -173,10 +165,6 @@ def _configured() -> CacheConfig:
 def _facts(task: Any) -> TaskFacts:
     spec, layout = task.actions[0].args[1:3]
     return facts_from_task(task, layout.build_dir, spec.folder, spec.name)
-
-
-def _target_roles(facts: TaskFacts) -> dict[str, str]:
-    return {role(path, facts.build_dir, facts.spec_folder): path for path in facts.targets}
 
 
 def _hashes(facts: TaskFacts) -> InputHashes:

@@ -21,6 +21,15 @@ from tflmake.kinds import TASK_KINDS
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
 
+# Each model's task dicts, as the project loaded them: the cache looks a model's tasks up together.
+_model_tasks: dict[str, list[dict[str, Any]]] = {}
+
+
+def remember_model_tasks(models: dict[str, list[dict[str, Any]]]) -> None:
+    """Keep each model's task dicts for this run (`doit -n` workers inherit them by fork)."""
+    _model_tasks.clear()
+    _model_tasks.update(models)
+
 
 def run_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any, task: Any) -> Any:
     """Build one artifact with `tflmake.builders.<basename>.build(spec, layout, *arguments)`, or restore
@@ -45,7 +54,12 @@ def run_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any, ta
             except TflmakeError as error:
                 return TaskFailed(f"{task.name} ({spec.spec_path}): {error}")
             facts = facts_from_task(task, layout.build_dir, spec.folder, spec.name)
-            return run_cached(facts, config, lambda: build_step(basename, spec, layout, *arguments))
+
+            def siblings() -> list[Any]:
+                return [facts_from_task(sibling, layout.build_dir, spec.folder, spec.name)
+                        for sibling in _model_tasks.get(spec.name, []) if TASK_KINDS[sibling["basename"]].cached]
+
+            return run_cached(facts, config, lambda: build_step(basename, spec, layout, *arguments), siblings)
     return build_step(basename, spec, layout, *arguments)
 
 

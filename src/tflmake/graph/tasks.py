@@ -15,7 +15,7 @@ from tflmake.engine.fragment import fragment_changed
 from tflmake.engine.lastrun import PROJECT_META
 from tflmake.engine.lock import hold_build_lock, needs_build_lock
 from tflmake.engine.reporter import TflmakeReporter
-from tflmake.engine.runner import fail_spec, run_project_step, run_step
+from tflmake.engine.runner import fail_spec, remember_model_tasks, run_project_step, run_step
 from tflmake.engine.taskcache import TaskCache
 from tflmake.engine.toolversions import load_cached_versions, save_cached_versions, tool_versions
 from tflmake.errors import SpecError
@@ -138,6 +138,7 @@ def creators(models: list[Model], errors: list[SpecError], layout: Layout) -> di
     tasks = [spec_error_task(error) for error in errors]
     tasks += [task for _, described in models for task in described]
     specs = [spec for spec, _ in models]
+    remember_model_tasks({spec.name: described for spec, described in models})
     by_basename: dict[str, list[TaskDict]] = {basename: [] for basename in TASK_KINDS}
     for task in tasks:
         by_basename[task["basename"]].append(task)
