@@ -6,6 +6,8 @@
 N copies of a digits MLP spec (epochs and variants below). In one run:
   serial   `tflmake --no-cache` in a fresh checkout (the reference)
   W        `tflmake --executor dask-local:W` with an empty folder cache (read-write), fresh checkout
+  W again  the same in a second fresh checkout with that (now full) cache: the driver looks every stale
+           task up first, submits nothing and restores (the look-up's time and task count from its line)
 For each cluster run it reads tflmake's own lines: when the files were shipped
 and the engine ready, each job's time on its worker, the median job start
 overhead (submit -> start on an idle worker: the quickest job start), and the driver's build after the jobs
@@ -60,7 +62,9 @@ io_type = "int8"
 c_array = true
 """
 
-SHIPPED = re.compile(r"^cluster: \d+ jobs? submitted to \S+ \(files shipped in ([\d.]+) s, "
+PROBE = r"cluster: (\d+) of \d+ models restore from the cache \((\d+) tasks looked up in ([\d.]+) s\); "
+NOTHING = re.compile(rf"^{PROBE}nothing submitted$", re.MULTILINE)
+SHIPPED = re.compile(rf"^(?:{PROBE})?\d+ jobs? submitted to \S+ \(files shipped in ([\d.]+) s, "
                      r"engine ready in ([\d.]+) s\)", re.MULTILINE)
 JOB = re.compile(r"^cluster: \w+ done on \S+ in ([\d.]+) s", re.MULTILINE)
 JOBS = re.compile(r"^cluster: (\d+) of (\d+) jobs done in ([\d.]+) s; jobs started ([\d.]+) s after submit at best",
@@ -102,7 +106,7 @@ def main(argv: list[str]) -> int:
             root = checkout(work / f"w{workers}", args.specs)
             wall, output = tflmake(root, "--executor", f"dask-local:{workers}", "--cache-url",
                                    (work / f"cache{workers}").as_posix(), "--cache-mode", "read-write")
-            ship, engine = map(float, SHIPPED.search(output).groups())  # type: ignore[union-attr]
+            ship, engine = map(float, SHIPPED.search(output).groups()[-2:])  # type: ignore[union-attr]
             jobs = [float(seconds) for seconds in JOB.findall(output)]
             done, total, jobs_wall, overhead = JOBS.search(output).groups()  # type: ignore[union-attr]
             built, restored, driver = DRIVER.findall(output)[-1]
@@ -110,6 +114,14 @@ def main(argv: list[str]) -> int:
             print(f"{workers:7d} | {wall:8.1f} | {wall / serial:9.2f} | {ship:8.2f} | {engine:16.1f} | "
                   f"{float(jobs_wall):8.1f} | {statistics.median(jobs):14.1f} | {float(overhead):28.2f} | "
                   f"{float(driver):27.1f} | {restored} ({built} built; {done} of {total} jobs ok)", flush=True)
+            again, output = tflmake(checkout(work / f"w{workers}-again", args.specs), "--executor",
+                                    f"dask-local:{workers}", "--cache-url", (work / f"cache{workers}").as_posix(),
+                                    "--cache-mode", "read-write")
+            whole, looked_up, probe = NOTHING.search(output).groups()  # type: ignore[union-attr]
+            built, restored, driver = DRIVER.findall(output)[-1]
+            print(f"{workers:7d} again, fresh checkout, full cache: {again:.1f} s wall; {whole} of {args.specs} "
+                  f"models restore, nothing submitted; {looked_up} tasks looked up in {probe} s; driver build "
+                  f"{driver} s, {restored} restored, {built} built", flush=True)
         project(args.specs, measured[min(measured)])
     finally:
         shutil.rmtree(work, ignore_errors=True)
