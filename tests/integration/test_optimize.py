@@ -189,6 +189,12 @@ def test_pruned_model_is_shared_sparse_and_compresses_better(built: Project) -> 
     assert "DENSIFY" in variants["pruned_sparse_int8"]["ops"]
     assert "DENSIFY" not in variants["pruned_int8"]["ops"]
     assert "50.00 % of kernel weights zero" in (built.build / "mlp" / "report.md").read_text()
+    # XNNPACK cannot run DENSIFY: that variant's host latency comes from other kernels, and the report says so.
+    assert variants["pruned_sparse_int8"]["host_kernels"] == "built-in kernels: XNNPACK does not run sparse " \
+        "DENSIFY weights"
+    assert variants["pruned_int8"]["host_kernels"] == variants["int8"]["host_kernels"] == "XNNPACK"
+    assert "host latency on built-in kernels: XNNPACK does not run sparse DENSIFY weights)" in \
+        (built.build / "mlp" / "report.md").read_text()
 
 
 def test_qat_variant_is_a_working_int8_model(built: Project) -> None:

@@ -50,6 +50,8 @@ class Run:
     every_output: tuple[np.ndarray, ...] = ()
     # Where input k and output k sit in the flatbuffer's own tensor lists (TFLite Micro's indices).
     positions: tuple[tuple[int, ...], tuple[int, ...]] = ((0,), (0,))
+    # Which LiteRT kernels the timed invokes ran: the report says when XNNPACK refused the model.
+    host_kernels: str = "XNNPACK"
 
 
 def build(spec: ModelSpec, layout: Layout) -> None:
@@ -110,7 +112,7 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
         **task_metrics(spec, run.outputs, y, x),
         "agreement": None, "max_abs_diff": None, "mean_abs_diff": None,
         "latency_ms_median": median, "latency_ms_p90": p90,
-        "latency_runs": len(run.invoke_seconds), "arena_bytes": arena,
+        "latency_runs": len(run.invoke_seconds), "host_kernels": run.host_kernels, "arena_bytes": arena,
         "ops": ops, "op_count": len(ops), "micro": None,
         "backend": variant.backend, "keep_float": list(variant.keep_float),
         "sparsity": None, "prune": variant.prune, "qat": variant.qat,
@@ -187,7 +189,7 @@ def run_litert(path: str, inputs: list[np.ndarray], latency_runs: int, evaluated
     Input k of the model (in its signature's order) gets the data set's input k (`x`,
     `x1`, ...); every output is read, and `evaluated` is the one the task's metrics use.
     """
-    interpreter = _litert_interpreter(path)
+    interpreter, kernels = _litert_interpreter(path)
     input_details, output_details = signature_order(interpreter)
     _check_tensors(path, len(input_details), len(inputs), len(output_details), evaluated)
     input_q = [_litert_quantization(details) for details in input_details]
@@ -216,7 +218,7 @@ def run_litert(path: str, inputs: list[np.ndarray], latency_runs: int, evaluated
                    "outputs": [_tensor(d, q) for d, q in zip(output_details, output_q, strict=True)]}
     positions = (_positions(interpreter.get_input_details(), input_details),
                  _positions(interpreter.get_output_details(), output_details))
-    return Run(every[evaluated], input_q[0], output_q[evaluated], tuple(timings), tensors, every, positions)
+    return Run(every[evaluated], input_q[0], output_q[evaluated], tuple(timings), tensors, every, positions, kernels)
 
 
 def signature_order(interpreter: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -244,24 +246,32 @@ def _positions(flatbuffer_order: list[dict[str, Any]], ordered: list[dict[str, A
     return tuple(indices.index(details["index"]) for details in ordered)
 
 
-def _litert_interpreter(path: str) -> Any:
-    """A LiteRT interpreter with its tensors allocated: XNNPACK where it takes the model, else built-in kernels."""
+def _litert_interpreter(path: str) -> tuple[Any, str]:
+    """A LiteRT interpreter with its tensors allocated, and which kernels it runs.
+
+    XNNPACK where it takes the model, else LiteRT's built-in kernels, named
+    with the reason: host latencies of the two are not comparable.
+    """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     # XNNPACK refuses sparse (DENSIFY) int8 weights; the built-in kernels run them.
-    resolver = OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES \
-        if "DENSIFY" in operator_names(Path(path).read_bytes()) else OpResolverType.AUTO
-    interpreter = Interpreter(model_path=path, num_threads=1, experimental_op_resolver_type=resolver)
+    if "DENSIFY" in operator_names(Path(path).read_bytes()):
+        interpreter = Interpreter(model_path=path, num_threads=1,
+                                  experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        interpreter.allocate_tensors()
+        return interpreter, "built-in kernels: XNNPACK does not run sparse DENSIFY weights"
+    interpreter = Interpreter(model_path=path, num_threads=1, experimental_op_resolver_type=OpResolverType.AUTO)
     try:
         interpreter.allocate_tensors()
     except RuntimeError as error:
         # XNNPACK also fails to prepare some int8 graphs (e.g. Conv1D's EXPAND_DIMS + CONV_2D).
-        if resolver != OpResolverType.AUTO or "XNNPACK" not in str(error):
+        if "XNNPACK" not in str(error):
             raise
         interpreter = Interpreter(model_path=path, num_threads=1,
                                   experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
         interpreter.allocate_tensors()
-    return interpreter
+        return interpreter, "built-in kernels: XNNPACK failed to prepare the graph"
+    return interpreter, "XNNPACK"
 
 
 def run_micro(path: str, inputs: list[np.ndarray], arena_size: int, litert: Run) -> Run:

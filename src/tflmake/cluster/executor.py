@@ -12,6 +12,7 @@ only submits plain functions and yields their results as they finish.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -154,7 +155,7 @@ class RayExecutor:
                 ray.init(address=f"ray://{url.address}", log_to_driver=False, logging_level=logging.ERROR)
         except (ConnectionError, OSError, RuntimeError) as error:
             raise ExecutorError(f"--executor: cannot start or reach Ray at {url.address or 'local'}: "
-                                f"{str(error).splitlines()[0]}") from None
+                                f"{str(error).splitlines()[0]}{_auth_hint(url)}") from None
         if not ray.cluster_resources().get(RESOURCE):  # its jobs would wait forever
             self.close()
             raise ExecutorError(f"--executor: no node of the Ray cluster at {url.address} offers the resource "
@@ -174,3 +175,11 @@ class RayExecutor:
 
     def close(self) -> None:
         self.ray.shutdown()
+
+
+def _auth_hint(url: ExecutorURL) -> str:
+    """Ray 2.59+ starts clusters with token authentication, and Ray Client then just times out without it."""
+    if url.local or os.environ.get("RAY_AUTH_MODE") == "token":
+        return ""
+    return (" (a cluster with token authentication, the default of `ray start` since Ray 2.59, needs "
+            "RAY_AUTH_MODE=token and its token, in RAY_AUTH_TOKEN or ~/.ray/auth_token, on the driver)")

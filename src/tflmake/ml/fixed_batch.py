@@ -8,6 +8,8 @@ documented `from_concrete_functions` route) lets it fold them into one RESHAPE.
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from typing import Any
 
 from tflmake.errors import BuildError
@@ -17,7 +19,22 @@ SIGNATURE = "serving_default"
 
 
 def fixed_batch_converter(saved_model: str, batch: int) -> Any:
-    """A fresh converter (concrete functions cannot be deep-copied like from_saved_model's)."""
+    """A fresh converter of the traced signature (concrete functions cannot be deep-copied like
+    from_saved_model's converters, but one trace serves every variant of the model)."""
+    tf = import_tensorflow()
+    graph = os.stat(os.path.join(saved_model, "saved_model.pb"))
+    loaded, concrete = _traced(saved_model, batch, (graph.st_mtime_ns, graph.st_size))
+    # `loaded` keeps the variables alive while the converter runs.
+    return tf.lite.TFLiteConverter.from_concrete_functions([concrete], loaded)
+
+
+@lru_cache(maxsize=4)
+def _traced(saved_model: str, batch: int, graph_state: tuple[int, int]) -> tuple[Any, Any]:
+    """The loaded SavedModel and its signature traced at `[batch, ...]`: once per process and model.
+
+    `graph_state` (saved_model.pb's mtime and size) makes a SavedModel
+    rewritten in the same process, by a retrain, load again.
+    """
     tf = import_tensorflow()
     loaded = tf.saved_model.load(saved_model)
     if SIGNATURE not in loaded.signatures:
@@ -32,6 +49,4 @@ def fixed_batch_converter(saved_model: str, batch: int) -> Any:
                              f"(shape {spec.shape}); set batch = \"dynamic\"")
         specs[name] = tf.TensorSpec([batch, *spec.shape[1:]], spec.dtype, name=name)
     function = tf.function(lambda **inputs: signature(**inputs))
-    concrete = function.get_concrete_function(**specs)
-    # `loaded` keeps the variables alive while the converter runs.
-    return tf.lite.TFLiteConverter.from_concrete_functions([concrete], loaded)
+    return loaded, function.get_concrete_function(**specs)

@@ -51,6 +51,7 @@ class ReportEntry(TaskMeasures, total=False):
     latency_ms_median: float
     latency_ms_p90: float
     latency_runs: int
+    host_kernels: str  # "XNNPACK", or "built-in kernels: why" (older reports lack it)
     arena_bytes: int | None
     ops: list[str]
     op_count: int

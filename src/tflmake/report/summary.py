@@ -256,6 +256,8 @@ def converter_note(entry: Mapping[str, Any]) -> str:
     notes = ["dynamic batch" if entry["batch"] is None else f"batch {entry['batch']}"]
     if entry.get("dense_weights"):
         notes.append(f"Dense weights {entry['dense_weights']}")
+    if entry.get("host_kernels", "XNNPACK") != "XNNPACK":
+        notes.append(f"host latency on {entry['host_kernels']}")
     return f" ({', '.join(notes)})"
 
 

@@ -157,4 +157,7 @@ def test_report_note_says_the_measured_batch_and_dense_granularity() -> None:
     assert converter_note({"batch": 1, "dense_weights": "per-tensor"}) == \
         " (batch 1, Dense weights per-tensor)"
     assert converter_note({"batch": None, "dense_weights": None}) == " (dynamic batch)"
+    assert converter_note({"batch": 1, "dense_weights": None, "host_kernels": "XNNPACK"}) == " (batch 1)"
+    assert converter_note({"batch": 1, "dense_weights": None, "host_kernels": "built-in kernels: why"}) == \
+        " (batch 1, host latency on built-in kernels: why)"
     assert converter_note({}) == ""
