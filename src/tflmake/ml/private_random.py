@@ -114,9 +114,9 @@ def seeded_session(seed: int) -> Iterator[None]:
     seeded global `random` gives, so weights equal those of a build in a process
     of its own. The host's `random` and NumPy global states are restored on exit.
     """
+    host_python, host_numpy = random.getstate(), np.random.get_state()  # before imports, some of which draw
     keras = import_keras()
     private = keras_seeds_private()
-    host_python, host_numpy = random.getstate(), np.random.get_state()
     outer = getattr(DISPATCH.local, "generator", None)
     keras.backend.clear_session()
     try:
