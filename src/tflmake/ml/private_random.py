@@ -96,6 +96,8 @@ def _hook(module: ModuleType) -> bool:
     DISPATCH.local.generator = random.Random(probe)
     try:
         drawn = make_default_seed()
+    except (TypeError, AttributeError, ValueError):  # it now wants arguments, or other attributes
+        drawn = None
     finally:
         DISPATCH.local.generator = outer
     if drawn == random.Random(probe).randint(*KERAS_SEED_RANGE):

@@ -59,3 +59,10 @@ def test_leaves_a_module_without_python_random_alone() -> None:
     del module.python_random
     assert not _hook(module)
     assert not hasattr(module, "python_random")
+
+
+def test_leaves_a_module_whose_make_default_seed_now_fails_as_it_was() -> None:
+    """A make_default_seed that wants arguments: no hook, `python_random` back to `random`."""
+    module = keras_like_module(lambda module: module.python_random.randint())
+    assert not _hook(module)
+    assert module.python_random is random
