@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -16,9 +17,10 @@ from tflmake.builders.dataset import read_split
 from tflmake.errors import BuildError
 from tflmake.ml import sparsity, training
 from tflmake.ml.keras_model import export_with_stamp, load_trained_model
+from tflmake.ml.private_random import seeded_session
 from tflmake.ml.pruning import magnitude_pruner, prunable_kernels
 from tflmake.paths import Layout
-from tflmake.spec.load import ModelSpec
+from tflmake.spec.load import ModelSpec, Variant
 from tflmake.spec.rules import pruning_options
 
 
@@ -26,6 +28,12 @@ def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
     variant = spec.variant(variant_name)
     assert variant.prune is not None and spec.train is not None
     options = pruning_options(spec, variant)
+    with seeded_session(spec.train["seed"]):
+        _prune(spec, layout, variant, options)
+
+
+def _prune(spec: ModelSpec, layout: Layout, variant: Variant, options: dict[str, Any]) -> None:
+    assert variant.prune is not None and spec.train is not None
     model = load_trained_model(spec, layout.keras_weights(spec.name))
     kernels = prunable_kernels(model)
     if not kernels:

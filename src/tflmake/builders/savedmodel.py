@@ -12,8 +12,8 @@ from tflmake.console import progress
 from tflmake.ml import training
 from tflmake.ml.keras_model import check_input_shape, export_with_stamp, load_weights, make_model
 from tflmake.ml.legacy_keras import load_model_file
+from tflmake.ml.private_random import seeded_session
 from tflmake.ml.saved_model_copy import copy_saved_model
-from tflmake.ml.tensorflow import import_keras
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
 
@@ -31,12 +31,12 @@ def build(spec: ModelSpec, layout: Layout) -> None:
 
 
 def export_keras_model(spec: ModelSpec, layout: Layout, work: Path) -> dict[str, Any]:
-    keras = import_keras()
-    # A fresh session resets Keras' layer-name counters, so names (and the .tflite
-    # bytes) do not depend on what this process built before.
-    keras.backend.clear_session()
-    seed = spec.train["seed"] if spec.train else 0
-    keras.utils.set_random_seed(seed)
+    # Seeded so that other threads of the process drawing from `random` change nothing.
+    with seeded_session(spec.train["seed"] if spec.train else 0):
+        return _export_keras_model(spec, layout, work)
+
+
+def _export_keras_model(spec: ModelSpec, layout: Layout, work: Path) -> dict[str, Any]:
     weights_name = Path(layout.keras_weights(spec.name)).name
     if not spec.trains:  # a Keras model file, used as is: say which loading route read it
         loaded = load_model_file(spec.resolve(spec.source["path"]), spec.source.get("trust_code", False))

@@ -72,11 +72,13 @@ def model_directory(spec: ModelSpec, layout: Layout, variant: Variant) -> Iterat
     from tflmake.builders.dataset import read_split
     from tflmake.ml import qat
     from tflmake.ml.keras_model import load_trained_model
+    from tflmake.ml.private_random import seeded_session
 
-    model = load_trained_model(spec, weights)
-    qat.fine_tune(model, spec, read_split(layout, spec.name), variant.qat["epochs"])
     with tempfile.TemporaryDirectory(prefix="tflmake_qat_") as work:
-        model.export(work, format="tf_saved_model", verbose=False)
+        with seeded_session(spec.train["seed"] if spec.train else 0):
+            model = load_trained_model(spec, weights)
+            qat.fine_tune(model, spec, read_split(layout, spec.name), variant.qat["epochs"])
+            model.export(work, format="tf_saved_model", verbose=False)
         yield work
 
 

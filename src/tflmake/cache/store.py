@@ -46,8 +46,11 @@ class Store:
             self.fs, root = fsspec.core.url_to_fs(url, **options)
         except (ImportError, ValueError) as error:
             raise CacheUnavailable(f"cannot open cache {url}: {error}") from None
+        # s3fs asks an object's size (a HEAD) before each whole-object read unless told to read it in one part.
+        self._read_options: dict[str, Any] = {}
         if protocol in ("s3", "s3a"):
             self.fs.retries = _S3_ATTEMPTS
+            self._read_options = {"max_concurrency": 1}
         self.url = url
         self.root = root.rstrip("/")
         self.local = protocol in ("file", "local")
@@ -98,7 +101,7 @@ class Store:
         """Each path's bytes (None when missing), in order: one batch of concurrent requests on S3-like stores."""
         if len(set(paths)) <= 1:
             return [self._read(path) for path in paths]
-        read = self._guard(self.fs.cat, list(dict.fromkeys(paths)), on_error="return")
+        read = self._guard(self.fs.cat, list(dict.fromkeys(paths)), on_error="return", **self._read_options)
         by_path = {self.fs._strip_protocol(path): data for path, data in read.items()}
         found: list[bytes | None] = []
         for path in paths:
@@ -141,7 +144,7 @@ class Store:
 
     def _read(self, path: str) -> bytes | None:
         try:
-            return bytes(self._guard(self.fs.cat_file, path))
+            return bytes(self._guard(self.fs.cat_file, path, **self._read_options))
         except FileNotFoundError:
             return None
 

@@ -1,9 +1,9 @@
 """A cluster job, run on a worker: fetch one model's spec and files, build its cacheable tasks, report.
 
 The build runs in a `python -m tflmake` child process, never in the worker
-itself: Keras seeds and draws from Python's process-global `random`, and a Dask
-worker's own threads draw from it too (dask/sizeof.py calls random.sample), so
-in-process training gives other weights than a serial build. The child publishes
+itself: the child gets the driver's hash seed and thread settings, and keeps
+TensorFlow's global seed and Keras' session (process-wide, see ml/private_random)
+to itself instead of sharing them with the worker's threads. The child publishes
 to the cache in read-write mode, as any CI build does. A job never raises: every
 failure comes back as one line, and the driver then builds the model locally.
 """

@@ -51,10 +51,10 @@ def export_with_stamp(model: Any, spec: ModelSpec, work: Path, weights_name: str
 
 
 def load_trained_model(spec: ModelSpec, weights: str) -> Any:
-    """The spec's Keras model with the weights a savedmodel or prune task saved."""
-    keras = import_keras()
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(spec.train["seed"] if spec.train else 0)
+    """The spec's Keras model with the weights a savedmodel or prune task saved.
+
+    Call it inside `private_random.seeded_session`, around the fine-tuning too.
+    """
     model = make_model(spec)
     model.load_weights(weights)
     return model
