@@ -51,6 +51,7 @@ _ahead: dict[str, dict[str, Any] | None] = {}
 _ahead_blobs: dict[str, bytes] = {}
 _models_looked_up: set[tuple[str, str]] = set()
 AHEAD_BLOB_BYTES = 4 << 20  # larger blobs are fetched by their own task: their transfer dwarfs a round trip
+AHEAD_TOTAL_BYTES = 64 << 20  # what one model's blobs fetched ahead may hold in memory
 
 Siblings = Callable[[], Sequence[TaskFacts]]
 
@@ -104,16 +105,22 @@ def look_ahead(store: Store, namespace: str, facts: TaskFacts, entry: dict[str, 
     if not chain:
         return
     known = restorable_targets(facts, entry) if entry is not None else {}
-    digests = []
+    small: dict[str, int] = {}
     for lookup in look_up(store, namespace, chain, hashes, known):
         if lookup.key is None:
             continue
         _ahead[lookup.key] = lookup.entry
         outputs = (lookup.entry or {}).get("outputs")
         if isinstance(outputs, dict):
-            digests += [record["sha256"] for record in outputs.values() if isinstance(record, dict)
-                        and isinstance(record.get("sha256"), str) and record.get("size", 0) <= AHEAD_BLOB_BYTES]
-    digests = list(dict.fromkeys(digests))
+            small |= {record["sha256"]: record["size"] for record in outputs.values() if isinstance(record, dict)
+                      and isinstance(record.get("sha256"), str) and isinstance(record.get("size"), int)
+                      and record["size"] <= AHEAD_BLOB_BYTES}
+    digests, held = [], 0
+    for digest, size in small.items():  # in build order, within a memory budget
+        if held + size > AHEAD_TOTAL_BYTES:
+            break
+        digests.append(digest)
+        held += size
     _ahead_blobs.update((digest, data) for digest, data in zip(digests, store.read_blobs(digests), strict=True)
                         if data is not None)
 

@@ -119,3 +119,17 @@ def test_read_many_keeps_order_and_says_none_for_missing(tmp_path: Path) -> None
     store.write_blob("ab" * 32, __file__)
     found = store.read_blobs(["cd" * 32, "ab" * 32, "ab" * 32])
     assert found[0] is None and found[1] == found[2] == Path(__file__).read_bytes()
+
+
+def test_blobs_beyond_the_memory_budget_are_fetched_by_their_own_task(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    store, config = filled_store(tmp_path)
+    monkeypatch.setattr(action, "AHEAD_TOTAL_BYTES", 0)
+    second = chain(tmp_path / "two")
+    action._stores[config.url or ""] = store
+    calls = counted(store)
+    assert run_cached(second[0], config, builder(second[0]), lambda: second) == RESTORED
+    assert action._ahead_blobs == {}
+    before = len(calls)
+    assert run_cached(second[1], config, builder(second[1]), lambda: second) == RESTORED
+    assert calls[before:] == ["get_file", "get_file"]  # its two blobs; its entry was looked up ahead
