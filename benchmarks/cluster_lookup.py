@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -142,6 +143,8 @@ def main(argv: list[str]) -> int:
                   f"{single / batched:.2f}x", flush=True)
     finally:
         server.stop()
+        os.chdir(REPO)
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
