@@ -49,8 +49,9 @@ def fill_cache(executor: str, models: list[StaleModel], config: CacheConfig, spe
     restoring = ""
     try:
         probed = probe(models, config)
-    except CacheUnavailable as error:
-        say(f"tflmake: warning: {error}; submitting every stale model")
+    except CacheUnavailable as error:  # the jobs could neither fetch their files nor publish
+        say(f"tflmake: warning: {error}; building without the cluster")
+        return {}
     else:
         if probed.looked_up:
             models = list(probed.submit)
