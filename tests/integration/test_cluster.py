@@ -1,7 +1,7 @@
 """Cluster builds end to end on a real Dask cluster (issue 13, section 3 (j) and (k)).
 
-(j) Several specs built with `--executor dask-local:2` into a fresh cache (a
-folder and a bucket on a real S3 server; `ray-local:2` too when Ray is installed):
+(j) 20 specs built with `--executor dask-local:2` into a fresh folder cache (and
+4 of them into a bucket on a real S3 server, and with `ray-local:2`):
 the driver's build restores every cacheable task, and every deterministic
 artifact equals a serial build's bytes (a fresh cluster: the workers' threads
 must not change trained weights).
@@ -57,7 +57,9 @@ quantize = "int8"
 io_type = "int8"
 c_array = true
 """
-MODELS = {f"mlp{units}": units for units in (12, 16, 20, 24)}
+# (j) asks for 20 specs: the folder-cache Dask case builds all of them, the S3 and Ray cases the first four.
+ALL_MODELS = {f"mlp{units}": units for units in range(12, 32)}
+MODELS = dict(list(ALL_MODELS.items())[:4])
 # Per model: dataset, savedmodel, representative, two tflite, one carray.
 CACHED_PER_MODEL = 6
 
@@ -76,19 +78,20 @@ def project_with_specs(root: Path, location: CacheLocation | None, models: dict[
 
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """The same specs built serially, without a cache: the reference bytes."""
-    project = project_with_specs(tmp_path_factory.mktemp("serial") / "project", None)
+    """Every spec built serially, without a cache: the reference bytes."""
+    project = project_with_specs(tmp_path_factory.mktemp("serial") / "project", None, ALL_MODELS)
     run = project.tflmake()
     assert run.returncode == 0, run.output
     return project
 
 
-@pytest.fixture(scope="module", params=[("folder", "dask-local:2"), ("s3", "dask-local:2"), ("folder", "ray-local:2")],
+@pytest.fixture(scope="module", params=[("folder", "dask-local:2", ALL_MODELS), ("s3", "dask-local:2", MODELS),
+                                        ("folder", "ray-local:2", MODELS)],
                 ids=["dask-folder", "dask-s3", "ray-folder"])
 def clustered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
               ) -> tuple[Project, CacheLocation, DoitRun]:
     """The specs built with --executor dask-local:2 (a fresh LocalCluster) or ray-local:2 into a fresh cache."""
-    storage, executor = request.param
+    storage, executor, models = request.param
     if executor.startswith("ray"):
         pytest.importorskip("ray", reason="Ray is optional (pip install 'tflmake[ray]')")
     root = tmp_path_factory.mktemp(f"cluster-{storage}")
@@ -97,33 +100,39 @@ def clustered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
         location = CacheLocation(f"s3://{server.new_bucket()}", server.storage_options)
     else:
         location = CacheLocation((root / "cache").as_posix(), {})
-    project = project_with_specs(root / "project", location)
-    return project, location, project.tflmake("--executor", executor)
+    project = project_with_specs(root / "project", location, models)
+    return project, location, project.tflmake("--executor", executor, timeout=1800)
 
 
 def test_cluster_jobs_fill_the_cache_and_the_driver_restores(clustered: tuple[Project, CacheLocation, DoitRun]
                                                              ) -> None:
     """(j) One job per model, each reported as it finishes; the driver builds no cacheable task itself."""
-    _, location, run = clustered
+    project, location, run = clustered
+    models = built_models(project)
     assert run.returncode == 0, run.output
-    assert re.search(rf"^cluster: 0 of {len(MODELS)} models restore from the cache \({CACHED_PER_MODEL * len(MODELS)} "
-                     rf"tasks looked up in [0-9.]+ s\); {len(MODELS)} jobs submitted to (dask|ray)-local:2 "
+    assert re.search(rf"^cluster: 0 of {len(models)} models restore from the cache \({CACHED_PER_MODEL * len(models)} "
+                     rf"tasks looked up in [0-9.]+ s\); {len(models)} jobs submitted to (dask|ray)-local:2 "
                      r"\(files shipped in ", run.output, re.MULTILINE)
     done = re.findall(r"^cluster: (\w+) done on \S+ in [0-9.]+ s \((\d+) of (\d+)\)$", run.output, re.MULTILINE)
-    assert sorted(model for model, _, _ in done) == sorted(MODELS)
-    assert [int(count) for _, count, _ in done] == list(range(1, len(MODELS) + 1))  # as they finish
-    assert len(restored(run)) == CACHED_PER_MODEL * len(MODELS), run.output
-    assert re.search(rf"^tflmake: \d+ built, {CACHED_PER_MODEL * len(MODELS)} restored from cache, 0 up to date, "
+    assert sorted(model for model, _, _ in done) == models
+    assert [int(count) for _, count, _ in done] == list(range(1, len(models) + 1))  # as they finish
+    assert len(restored(run)) == CACHED_PER_MODEL * len(models), run.output
+    assert re.search(rf"^tflmake: \d+ built, {CACHED_PER_MODEL * len(models)} restored from cache, 0 up to date, "
                      r"0 failed", run.output, re.MULTILINE)
     entries = [name for name in cache_files(location) if name.startswith("ac/")]
-    assert len(entries) == CACHED_PER_MODEL * len(MODELS)
+    assert len(entries) == CACHED_PER_MODEL * len(models)
+
+
+def built_models(project: Project) -> list[str]:
+    """The models a cluster case built (20 or 4), sorted."""
+    return sorted(path.stem for path in project.specs.glob("*.toml"))
 
 
 def test_cluster_build_equals_the_serial_build(clustered: tuple[Project, CacheLocation, DoitRun],
                                                serial: Project) -> None:
     """(j) Every artifact of every model is byte-identical to the serial build's; reports but for latency."""
     project, _, _ = clustered
-    for model in MODELS:
+    for model in built_models(project):
         mine, theirs = serial.build / model, project.build / model
         names = sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*") if p.is_file())
         assert names == sorted(p.relative_to(theirs).as_posix() for p in theirs.rglob("*") if p.is_file())
