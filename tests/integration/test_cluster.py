@@ -196,7 +196,7 @@ def test_a_fresh_checkout_submits_only_the_models_the_cache_lacks(
         pytest.skip("the look-up runs on the driver before any engine starts: the Dask cases cover it")
     _, location, first = clustered
     assert first.returncode == 0, first.output
-    models = {name: MODELS[name] for name in ("mlp12", "mlp16")}
+    models = {name: MODELS[name] for name in ("mlp12", "mlp13")}
     cached = CACHED_PER_MODEL * len(models)
     root = tmp_path_factory.mktemp("fresh")
 
@@ -210,15 +210,15 @@ def test_a_fresh_checkout_submits_only_the_models_the_cache_lacks(
     assert re.search(rf"^tflmake: \d+ built, {cached} restored from cache, 0 up to date, 0 failed", run.output,
                      re.MULTILINE), run.output
 
-    # Other calibration samples: mlp16's representative, int8 .tflite and C array are not in the cache.
+    # Other calibration samples: mlp13's representative, int8 .tflite and C array are not in the cache.
     changed = project_with_specs(root / "changed", location, models)
-    changed.add_spec("mlp16", SPEC.format(units=16).replace("samples = 50", "samples = 40"))
+    changed.add_spec("mlp13", SPEC.format(units=13).replace("samples = 50", "samples = 40"))
     run = changed.tflmake("--executor", "dask-local:2")
     assert run.returncode == 0, run.output
     assert re.search(rf"^cluster: 1 of 2 models restore from the cache \({cached} tasks looked up in [0-9.]+ s\); "
                      r"1 job submitted to dask-local:2 \(", run.output, re.MULTILINE), run.output
     done = re.findall(r"^cluster: (\w+) done on \S+ in [0-9.]+ s \((\d+) of (\d+)\)$", run.output, re.MULTILINE)
-    assert done == [("mlp16", "1", "1")], run.output
+    assert done == [("mlp13", "1", "1")], run.output
     assert len(restored(run)) == cached, run.output
 
 
