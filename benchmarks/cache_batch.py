@@ -6,7 +6,8 @@
 Compares, say, one model's cache lookups batched (after) against one lookup per
 task (before): each `--code NAME=SRC` is a `src/` folder (a commit's, frozen
 with `git archive`). Each code's `tflmake cache push` fills an S3 bucket of its
-own (SeaweedFS on loopback, as in benchmarks/cache.py) from `--clean`, a
+own (SeaweedFS on loopback, as in benchmarks/cache.py; `--store folder`: a
+folder cache of its own) from `--clean`, a
 checkout a clean build left up to date (benchmarks/cache.py --fill push
 --clean-dir keeps one; its m000..m<N-1> are the models restored). Then, for
 each round, a fresh checkout of N digits_mlp copies per code runs a read-only
@@ -58,20 +59,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--clean", type=Path, required=True, help="a checkout a clean build left up to date")
     parser.add_argument("--specs", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--store", choices=["s3", "folder"], default="s3")
     args = parser.parse_args(argv)
     codes = {name: Path(src).resolve() for name, src in (code.split("=", 1) for code in args.code)}
     environments = {name: {**ENVIRONMENT, "PYTHONPATH": str(src)} for name, src in codes.items()}
     work = Path(tempfile.mkdtemp(prefix="tflmake-bench-batch-"))
-    server = start_s3_server(work / "s3")
+    server = start_s3_server(work / "s3") if args.store == "s3" else None
     try:
         caches = {}
         for name in codes:
-            caches[name] = {**store_cache("s3", server, work), "mode": "read"}
+            caches[name] = {**store_cache(args.store, server, work / f"cache-{name}"), "mode": "read"}
             wall, pushed = push(args.clean, caches[name], environments[name])
             print(f"{name}: push {wall:.1f} s ({pushed})", flush=True)
         compare(work, caches, environments, args.specs, args.rounds)
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
     return 0
 
@@ -110,8 +113,8 @@ def compare(work: Path, caches: dict[str, dict[str, Any]], environments: dict[st
             f"{figure} " + ", ".join(f"{value:.3f}" for value in figures[name][figure]) for figure in names))
     first_code, *others = caches
     for name in others:
-        ratios = {figure: medians[name][figure] / medians[first_code][figure] for figure in names}
-        listed = ", ".join(f"{figure} {ratio:.3f}" for figure, ratio in ratios.items())
+        listed = ", ".join(f"{figure} {medians[name][figure] / medians[first_code][figure]:.3f}"
+                           if medians[first_code][figure] else f"{figure} n/a" for figure in names)
         print(f"{name} / {first_code}, medians: {listed}", flush=True)
 
 if __name__ == "__main__":
