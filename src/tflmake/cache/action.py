@@ -29,7 +29,7 @@ from tflmake.cache import RESTORED
 from tflmake.cache.archive import pack_folder, unpack_folder
 from tflmake.cache.config import RUN_ENV, CacheConfig
 from tflmake.cache.key import InputHashes, Stat, TaskFacts, action_key, file_stat, key_document, role
-from tflmake.cache.probe import look_up, restorable_targets
+from tflmake.cache.probe import Lookup, look_up, restorable_targets
 from tflmake.cache.store import CacheUnavailable, Store
 from tflmake.digest import sha256_file
 from tflmake.kinds import TASK_KINDS
@@ -106,7 +106,7 @@ def look_ahead(store: Store, namespace: str, facts: TaskFacts, entry: dict[str, 
         return
     known = restorable_targets(facts, entry) if entry is not None else {}
     small: dict[str, int] = {}
-    for lookup in look_up(store, namespace, chain, hashes, known):
+    for lookup in look_up(store, namespace, chain, hashes, known, _ahead):
         if lookup.key is None:
             continue
         _ahead[lookup.key] = lookup.entry
@@ -123,6 +123,14 @@ def look_ahead(store: Store, namespace: str, facts: TaskFacts, entry: dict[str, 
         held += size
     _ahead_blobs.update((digest, data) for digest, data in zip(digests, store.read_blobs(digests), strict=True)
                         if data is not None)
+
+
+def remember_hits(lookups: Sequence[Lookup]) -> None:
+    """Entries found by a lookup earlier in this process (the cluster driver's): not read again.
+
+    Hits only: a miss then may be a hit by the time the task runs (a cluster job published it).
+    """
+    _ahead.update((lookup.key, lookup.entry) for lookup in lookups if lookup.key is not None and lookup.hit)
 
 
 def open_store(config: CacheConfig, build_dir: str) -> Store | None:

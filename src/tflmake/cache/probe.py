@@ -10,7 +10,7 @@ status` can say which tasks a restore will satisfy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,11 +34,13 @@ class Lookup:
 
 
 def look_up(store: Store, namespace: str, chain: Sequence[TaskFacts], hashes: InputHashes,
-            known: dict[str, dict[str, Any]] | None = None) -> list[Lookup]:
+            known: dict[str, dict[str, Any]] | None = None,
+            found: Mapping[str, dict[str, Any] | None] | None = None) -> list[Lookup]:
     """Each task of `chain` (in build order) looked up; inputs made by a task of the chain come from its entry.
 
     `known` gives digests (`{"sha256", "size"}` by path) of inputs already
-    looked up elsewhere. Inputs no task of the chain makes are hashed on disk.
+    looked up elsewhere, `found` entries already read this run, by key (not
+    read again). Inputs no task of the chain makes are hashed on disk.
     """
     made_by = {target: facts.name for facts in chain for target in facts.targets}
     known = dict(known or {})
@@ -63,7 +65,10 @@ def look_up(store: Store, namespace: str, chain: Sequence[TaskFacts], hashes: In
                 continue
             documents.append((facts, document))
             places.append((facts.kind, facts.label, action_key(document)))
-        for (facts, document), place, entry in zip(documents, places, store.read_entries(places), strict=True):
+        unread = [place for place in places if not (found or {}).get(place[2])]
+        read = dict(zip([place[2] for place in unread], store.read_entries(unread), strict=True))
+        for (facts, document), place in zip(documents, places, strict=True):
+            entry = read[place[2]] if place[2] in read else (found or {})[place[2]]
             done[facts.name] = Lookup(facts, place[2], document, entry)
             if entry is not None:
                 known.update(restorable_targets(facts, entry))

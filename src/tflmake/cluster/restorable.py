@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tflmake.cache.action import INPUT_HASHES
+from tflmake.cache.action import INPUT_HASHES, remember_hits
 from tflmake.cache.config import CacheConfig
 from tflmake.cache.key import InputHashes
 from tflmake.cache.probe import look_up
@@ -41,7 +41,9 @@ def probe(models: Sequence[StaleModel], config: CacheConfig) -> Probe:
     store = Store(config.url or "", config.storage_options)
     # One project, one build folder: the input hashes the driver's own build reuses afterwards.
     hashes = InputHashes(f"{chain[0].build_dir}/{INPUT_HASHES}")
-    hits = {lookup.facts.name for lookup in look_up(store, config.namespace, chain, hashes) if lookup.hit}
+    lookups = look_up(store, config.namespace, chain, hashes)
+    remember_hits(lookups)  # the driver's own build that follows restores them without reading them again
+    hits = {lookup.facts.name for lookup in lookups if lookup.hit}
     whole = [bool(model.stale) and all(facts.name in hits for facts in model.stale) for model in models]
     return Probe(tuple(model for model, hit in zip(models, whole, strict=True) if not hit),
                  tuple(model for model, hit in zip(models, whole, strict=True) if hit),

@@ -13,7 +13,8 @@ import pytest
 from tests.s3server import free_port
 from tests.unit.cluster.test_cluster_plan import CSV, MODEL
 
-from tflmake.cache.action import publish
+from tflmake.cache import RESTORED, action
+from tflmake.cache.action import publish, run_cached
 from tflmake.cache.config import CacheConfig
 from tflmake.cache.key import InputHashes, TaskFacts, action_key, facts_from_task, key_document
 from tflmake.cache.store import CacheUnavailable, Store
@@ -111,3 +112,28 @@ def test_an_unreachable_cache_during_the_probe_is_one_warning_and_no_job(
     assert len(lines) == 1, lines
     assert lines[0].startswith("tflmake: warning: cache s3://bucket unavailable: ")
     assert lines[0].endswith("; building without the cluster")
+
+
+def test_the_drivers_build_does_not_read_entries_the_probe_found(cache: CacheConfig, tmp_path: Path) -> None:
+    """Hits the probe read are remembered (misses are not: a job may publish them meanwhile)."""
+    fresh = checkout(tmp_path / "fresh", ("whole", "half"))
+    action._ahead.clear()
+    action._models_looked_up.clear()
+    probe([fresh["whole"], fresh["half"]], cache)
+    assert sorted(entry["task"] for entry in action._ahead.values() if entry) == \
+        ["carray:whole.int8", "tflite:half.int8", "tflite:whole.int8"]
+    store = Store(cache.url or "")
+    action._stores[cache.url or ""] = store
+    reads: list[str] = []
+    for name in ("cat", "cat_file"):
+        method = getattr(store.fs, name)
+        setattr(store.fs, name, lambda *args, _method=method, _name=name, **kwargs: (reads.append(_name),
+                                                                                      _method(*args, **kwargs))[1])
+    whole = fresh["whole"].stale
+    for facts in whole:
+        assert run_cached(facts, cache, lambda: pytest.fail("restored, not built"), lambda: whole) == RESTORED
+    # No entry read: one batch fetching the carray task's two blobs ahead (a folder store's `cat` reads them
+    # one by one). Without the probe's hits: an entry read for each task before it.
+    assert reads == ["cat", "cat_file", "cat_file"]
+    action._ahead.clear()
+    action._models_looked_up.clear()
