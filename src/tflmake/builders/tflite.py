@@ -85,14 +85,16 @@ def model_directory(spec: ModelSpec, layout: Layout, variant: Variant) -> Iterat
 def make_converter(spec: ModelSpec, saved_model: str, batch: int | str = "dynamic") -> Any:
     tf = import_tensorflow()
     source = spec.source
-    if spec.source_kind.saved_model and batch != "dynamic":
-        from tflmake.ml.fixed_batch import fixed_batch_converter
-
-        return fixed_batch_converter(saved_model, int(batch))
     if spec.source_kind.saved_model:
+        # Converters are made once per SavedModel and process; saved_model.pb's mtime and size tell a rewritten one.
         graph = os.stat(os.path.join(saved_model, "saved_model.pb"))
+        graph_state = (graph.st_mtime_ns, graph.st_size)
+        if batch != "dynamic":
+            from tflmake.ml.fixed_batch import fixed_batch_converter
+
+            return fixed_batch_converter(saved_model, int(batch), graph_state)
         # A copy: each variant sets its own flags on it.
-        return copy.deepcopy(_saved_model_converter(saved_model, (graph.st_mtime_ns, graph.st_size)))
+        return copy.deepcopy(_saved_model_converter(saved_model, graph_state))
     shapes = source.get("input_shapes") or None
     try:
         return tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(

@@ -8,7 +8,6 @@ documented `from_concrete_functions` route) lets it fold them into one RESHAPE.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any
 
@@ -18,12 +17,11 @@ from tflmake.ml.tensorflow import import_tensorflow
 SIGNATURE = "serving_default"
 
 
-def fixed_batch_converter(saved_model: str, batch: int) -> Any:
+def fixed_batch_converter(saved_model: str, batch: int, graph_state: tuple[int, int]) -> Any:
     """A fresh converter of the traced signature (concrete functions cannot be deep-copied like
     from_saved_model's converters, but one trace serves every variant of the model)."""
     tf = import_tensorflow()
-    graph = os.stat(os.path.join(saved_model, "saved_model.pb"))
-    loaded, concrete = _traced(saved_model, batch, (graph.st_mtime_ns, graph.st_size))
+    loaded, concrete = _traced(saved_model, batch, graph_state)
     # `loaded` keeps the variables alive while the converter runs.
     return tf.lite.TFLiteConverter.from_concrete_functions([concrete], loaded)
 
