@@ -252,26 +252,28 @@ def _litert_interpreter(path: str) -> tuple[Any, str]:
     XNNPACK where it takes the model, else LiteRT's built-in kernels, named
     with the reason: host latencies of the two are not comparable.
     """
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from ai_edge_litert.interpreter import OpResolverType
 
     # XNNPACK refuses sparse (DENSIFY) int8 weights; the built-in kernels run them.
     if "DENSIFY" in operator_names(Path(path).read_bytes()):
-        interpreter = Interpreter(model_path=path, num_threads=1,
-                                  experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-        interpreter.allocate_tensors()
-        return interpreter, "built-in kernels: XNNPACK does not run sparse DENSIFY weights"
-    interpreter = Interpreter(model_path=path, num_threads=1, experimental_op_resolver_type=OpResolverType.AUTO)
+        return _allocated(path, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES), \
+            "built-in kernels: XNNPACK does not run sparse DENSIFY weights"
     try:
-        interpreter.allocate_tensors()
+        return _allocated(path, OpResolverType.AUTO), "XNNPACK"
     except RuntimeError as error:
         # XNNPACK also fails to prepare some int8 graphs (e.g. Conv1D's EXPAND_DIMS + CONV_2D).
         if "XNNPACK" not in str(error):
             raise
-        interpreter = Interpreter(model_path=path, num_threads=1,
-                                  experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-        interpreter.allocate_tensors()
-        return interpreter, "built-in kernels: XNNPACK failed to prepare the graph"
-    return interpreter, "XNNPACK"
+    return _allocated(path, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES), \
+        "built-in kernels: XNNPACK failed to prepare the graph"
+
+
+def _allocated(path: str, resolver: Any) -> Any:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=path, num_threads=1, experimental_op_resolver_type=resolver)
+    interpreter.allocate_tensors()
+    return interpreter
 
 
 def run_micro(path: str, inputs: list[np.ndarray], arena_size: int, litert: Run) -> Run:
