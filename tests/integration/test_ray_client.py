@@ -39,6 +39,13 @@ def ray_head() -> Iterator[str]:
          "--include-dashboard=false", "--disable-usage-stats"],
         capture_output=True, text=True, timeout=180)
     assert started.returncode == 0, started.stdout + started.stderr
+    # Ray Client's server can refuse the first clients while the head settles ("Initialization failure
+    # from server"): connect once (retrying) before the tests do.
+    probe = f"import ray; ray.init(address='ray://127.0.0.1:{client_port}'); ray.shutdown()"
+    for _ in range(3):
+        if subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=120,
+                          env={**os.environ, "RAY_AUTH_MODE": "token"}).returncode == 0:
+            break
     try:
         yield f"127.0.0.1:{client_port}"
     finally:
