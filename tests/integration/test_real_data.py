@@ -70,10 +70,12 @@ def test_image_folder_model_learns_and_reports_classification_metrics(images: Pr
     assert float32["accuracy"] >= 0.8
     assert float32["top_k"] == 2 and float32["top_k_accuracy"] >= float32["accuracy"]
     assert len(float32["per_class_accuracy"]) == 3
-    assert np.array(float32["confusion_matrix"]).sum() == report["test_samples"] == 12
+    # 15 of 48: the files whose hashed position falls below test_fraction = 0.25 (5 names x 3 classes).
+    assert np.array(float32["confusion_matrix"]).sum() == report["test_samples"] == 15
     assert report["variants"]["int8"]["micro"]["accuracy"] is not None
     with np.load(images.build / "shapes" / "dataset.npz") as data:
         assert data["x_train"].dtype == np.uint8 and data["labels"].tolist() == ["blue", "green", "red"]
+        assert len(data["files_test"]) == 15
     assert report["labels"] == ["blue", "green", "red"]
     assert "## Per-class accuracy" in (images.build / "shapes" / "report.md").read_text()
 

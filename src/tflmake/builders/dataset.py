@@ -17,8 +17,8 @@ import numpy as np
 from tflmake.data.audio import load_audio_folder
 from tflmake.data.csvwindows import load_csv_windows
 from tflmake.data.entry import load_python_entry
-from tflmake.data.folders import split_indices
 from tflmake.data.images import load_image_folder
+from tflmake.data.splits import split_indices
 from tflmake.errors import BuildError
 from tflmake.ml.datacheck import check_loaded, check_split
 from tflmake.npzio import load_npz, save_npz

@@ -2,8 +2,11 @@
 
 A window never spans a change of label (so a sample has exactly one label):
 each run of rows with the same label is windowed on its own, and a run shorter
-than the window gives no sample. Overlapping windows (stride < window) that land
-in different splits share rows; give a separate `test_path` for a clean test set.
+than the window gives no sample. Without `test_path`, a window's split is the hash
+of its own values (`splits.hashed_split`), so appending rows never moves an
+existing window between train and test. Overlapping windows (stride < window)
+that land in different splits share rows; give a separate `test_path` for a
+clean test set.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import csv
 
 import numpy as np
 
+from tflmake.data.splits import hashed_split
 from tflmake.errors import BuildError
 from tflmake.spec.load import ModelSpec
 from tflmake.spec.sections import DatasetSection
@@ -34,9 +38,18 @@ def load_csv_windows(spec: ModelSpec) -> Arrays:
         if len(x) == 0:
             raise BuildError(f"dataset.window: {spec.resolve(options[key])} has no run of {options['window']} "
                              "rows with one label, so it gives no sample")
-        suffix = {"path": "" if "test_path" not in options else "_train", "test_path": "_test"}[key]
-        arrays |= {f"x{suffix}": x, f"y{suffix}": y}
+        if "test_path" in options:
+            suffix = {"path": "_train", "test_path": "_test"}[key]
+            arrays |= {f"x{suffix}": x, f"y{suffix}": y}
+        else:
+            arrays |= split_windows(x, y, options)
     return arrays
+
+
+def split_windows(x: np.ndarray, y: np.ndarray, options: DatasetSection) -> Arrays:
+    """x/y of both splits, each window placed by the hash of its values (as read, before `scale`)."""
+    train, test = hashed_split([window.astype("<f4").tobytes() for window in x], options)
+    return {"x_train": x[train], "y_train": y[train], "x_test": x[test], "y_test": y[test]}
 
 
 def read_series(path: str, options: DatasetSection) -> tuple[np.ndarray, list[str]]:

@@ -2,6 +2,11 @@
 
 Splitting the file list first means each sample is decoded once, straight into
 its split's array: no full copy of the data set is ever made by fancy indexing.
+A file's split is the hash of its path inside its class folder (`001.png` of
+`cat/001.png`, see `splits.hashed_split`), so adding or removing files never
+moves another file between train and test. The class name is left out, as in
+the speech-commands set: a file moved to another class keeps its split, and
+same-named files of different classes (often one speaker or session) share one.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tflmake.data.splits import hashed_split
 from tflmake.errors import BuildError
 from tflmake.spec.datafiles import class_folders, labelled_files
 from tflmake.spec.sections import DatasetSection
@@ -37,7 +43,7 @@ def load_labelled_folders(dataset: DatasetSection, resolve: Callable[[str], str]
         test_paths, test_labels, _ = labelled_files(test_root, extensions, classes)
         parts = {"train": (root, paths, labels), "test": (test_root, test_paths, test_labels)}
     else:
-        train, test = split_indices(len(paths), dataset)
+        train, test = hashed_split([file_key(root, path) for path in paths], dataset)
         parts = {part: (root, [paths[i] for i in order], [labels[i] for i in order])
                  for part, order in (("train", train), ("test", test))}
     arrays: Arrays = {"labels": np.array(classes)}
@@ -48,10 +54,6 @@ def load_labelled_folders(dataset: DatasetSection, resolve: Callable[[str], str]
     return arrays
 
 
-def split_indices(count: int, options: DatasetSection) -> tuple[np.ndarray, np.ndarray]:
-    """(train, test) indices: a seeded shuffle, then the last `test_fraction` of it is the test split."""
-    test_count = min(max(1, round(count * options["test_fraction"])), count - 1)
-    if count < 2:
-        raise BuildError(f"dataset: {count} sample(s) cannot be split into train and test")
-    order = np.random.default_rng(options["seed"]).permutation(count)
-    return order[: count - test_count], order[count - test_count:]
+def file_key(root: str, path: str) -> bytes:
+    """The key a file's split is hashed from: its path inside its class folder, UTF-8."""
+    return path[len(root) + 1:].split("/", 1)[1].encode()

@@ -96,6 +96,22 @@ def test_csv_windows_never_span_a_label_change(tmp_path: Path) -> None:
     assert arrays["labels"].tolist() == ["run", "walk"]
 
 
+def test_appending_csv_rows_moves_no_existing_window_between_splits(tmp_path: Path) -> None:
+    """A window's split is a hash of its values: rows appended (a longer last run, a new run) move no window."""
+    table = ('[dataset]\ntype = "csv"\npath = "imu.csv"\ncolumns = ["ax", "ay", "az"]\n'
+             'label_column = "activity"\nwindow = 4\nstride = 2\n')
+    runs = ["walk", "run", "sit", "walk", "run", "sit"]
+    write_sensor_csv(tmp_path / "imu.csv", rows_per_run=20, runs=runs)
+    before = build_dataset(tmp_path, table)
+    # The same generator continues: the old rows stay as they were, the last run grows and a run follows.
+    write_sensor_csv(tmp_path / "imu.csv", rows_per_run=20, runs=[*runs, "sit", "walk"])
+    after = build_dataset(tmp_path, table)
+    assert len(after["x_train"]) + len(after["x_test"]) > len(before["x_train"]) + len(before["x_test"])
+    for part in ("train", "test"):
+        windows_after = {window.tobytes() for window in after[f"x_{part}"]}
+        assert {window.tobytes() for window in before[f"x_{part}"]} <= windows_after, part
+
+
 def test_csv_window_values_are_the_rows_in_order() -> None:
     """A window holds consecutive rows; a run shorter than the window gives no sample."""
     values = np.arange(14, dtype=np.float32).reshape(7, 2)
