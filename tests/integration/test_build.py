@@ -240,7 +240,7 @@ def test_report_entries_have_exactly_the_typed_keys(built_mlp: Project) -> None:
     """report.json as evaluate writes it matches report.entry.ReportEntry (what mypy checks readers against)."""
     import typing
 
-    from tflmake.report.entry import MicroMeasures, ReportEntry
+    from tflmake.report.entry import MicroMeasures, ReportEntry, TestSet
 
     typed = set(typing.get_type_hints(ReportEntry)) - {"name", "tensors"}  # readers add name; tensors: multi-I/O
     report = json.loads((built_mlp.build / "digits_mlp" / "report.json").read_text())
@@ -248,3 +248,5 @@ def test_report_entries_have_exactly_the_typed_keys(built_mlp: Project) -> None:
         assert set(entry) == typed, name
     micro = report["variants"]["int8"]["micro"]
     assert set(micro) == set(typing.get_type_hints(MicroMeasures))
+    assert set(report["test_set"]) == set(typing.get_type_hints(TestSet))
+    assert report["test_set"]["samples"] == report["test_samples"]

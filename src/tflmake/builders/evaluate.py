@@ -26,7 +26,7 @@ from tflmake.errors import BuildError
 from tflmake.kinds import EVALUATION_TASKS
 from tflmake.paths import Layout
 from tflmake.report import evaluation_tasks, metrics
-from tflmake.report.entry import ReportEntry, TaskMeasures
+from tflmake.report.entry import ReportEntry, TaskMeasures, TestSet
 from tflmake.spec.load import ModelSpec, Variant
 from tflmake.spec.rules import pruning_options
 from tflmake.tflite.modelfacts import dense_granularity, input_batch
@@ -56,7 +56,9 @@ class Run:
 
 def build(spec: ModelSpec, layout: Layout) -> None:
     names = tuple(input_names(stored_names(layout, spec.name), "test"))
-    split = scale_inputs(read_stored(layout, spec.name, (*names, "y_test")))
+    stored = read_stored(layout, spec.name, (*names, "y_test"))
+    test_set = digest_test_set(stored)
+    split = scale_inputs(stored)
     inputs, y = [split[name] for name in names], split["y_test"]
     x = inputs[0]
     runs = {}
@@ -77,6 +79,7 @@ def build(spec: ModelSpec, layout: Layout) -> None:
         "task": spec.evaluation["task"],
         "reference": reference.name if reference else None,
         "test_samples": int(len(x)),
+        "test_set": test_set,
         "labels": read_stored(layout, spec.name, ("labels",)).get("labels", np.array([])).tolist() or None,
         "keras_layers": stamp.get("keras_layers"),
         # Only for loaded model files, so other models' reports stay as they were.
@@ -90,6 +93,20 @@ def build(spec: ModelSpec, layout: Layout) -> None:
     _keep_previous(layout, spec.name)
     atomic.write_text(layout.report_json(spec.name), json.dumps(report, indent=2) + "\n")
     atomic.write_bytes(layout.tradeoff_png(spec.name), render_tradeoff(report))
+
+
+def digest_test_set(stored: dict[str, np.ndarray]) -> TestSet:
+    """How many test samples there are and a digest of them: their inputs, labels and `x_scale` as stored.
+
+    Each array adds its name, dtype and shape before its bytes, so two test sets
+    share a digest only when every stored value is the same.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(stored):
+        values = np.ascontiguousarray(stored[name])
+        digest.update(f"{name}:{values.dtype.str}:{list(values.shape)}\n".encode())
+        digest.update(values.tobytes())
+    return {"samples": int(len(stored["y_test"])), "sha256": digest.hexdigest()}
 
 
 def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dict[str, Run],

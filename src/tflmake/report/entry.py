@@ -10,6 +10,13 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 
+class TestSet(TypedDict):
+    """`report.json` → `test_set`: which test split the figures were measured on."""
+
+    samples: int
+    sha256: str  # of the test inputs and labels as stored in dataset.npz (builders/evaluate.digest_test_set)
+
+
 class TaskMeasures(TypedDict):
     """What `[evaluation] task` measured (every task's keys; None where another task measures it)."""
 

@@ -66,10 +66,11 @@ def test_anomaly_auc_without_both_label_values_is_none() -> None:
 def test_min_auc_gate_and_diff() -> None:
     """min_auc gates the measured AUC; the report diff lists an AUC that moved."""
     assert "min_auc" in spec_schema()["$defs"]["gates"]["properties"] and "min_auc" in GATES_BY_KEY
-    report = {"model": "ae", "variants": {"int8": {"auc": 0.81}}}
+    test_set = {"samples": 40, "sha256": "ab" * 32}
+    report = {"model": "ae", "test_set": test_set, "variants": {"int8": {"auc": 0.81}}}
     [result] = check_gates(report, {"int8": {"min_auc": 0.9}})
     assert not result.passed and "auc 0.8100 vs min_auc = 0.9000: FAILED" in result.describe()
-    previous = {"variants": {"int8": {"auc": 0.85}}}
+    previous = {"test_set": test_set, "variants": {"int8": {"auc": 0.85}}}
     assert [change.metric for change in diff_reports(previous, report)] == ["auc"]
     assert "auc" in COMPARED and "top_k_accuracy" in COMPARED
 
