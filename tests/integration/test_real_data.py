@@ -93,6 +93,36 @@ def test_a_new_image_makes_the_dataset_stale(images: Project, tmp_path: Path) ->
     assert copy.doit("dataset").executed == ["dataset:shapes"]
 
 
+def test_new_images_move_no_test_file_and_the_report_says_the_test_set_changed(images: Project,
+                                                                                tmp_path: Path) -> None:
+    """5 more PNGs: every previous test file is still in files_test, and report.md says the test set
+    changed instead of comparing accuracies measured on two test sets."""
+    from tflmake.data.splits import hash_position
+
+    copy = Project(Path(shutil.copytree(images.root, tmp_path / "copy")))
+    with np.load(copy.build / "shapes" / "dataset.npz") as data:
+        before = {part: set(data[f"files_{part}"].tolist()) for part in ("train", "test")}
+    # One name the hash puts in the test split (test_fraction = 0.25, seed 0) and four it puts in training.
+    names = sorted((f"extra_{number}.png" for number in range(40)), key=lambda name: hash_position(0, name.encode()))
+    labels = ["red", "green", "blue", "green", "blue"]
+    new = [f"{label}/{name}" for label, name in zip(labels, [names[0], *names[-4:]], strict=True)]
+    for index, relative in enumerate(new):
+        folder = copy.root / "images" / relative.split("/")[0]
+        shutil.copy(folder / f"{index:03d}.png", copy.root / "images" / relative)
+    run = copy.doit()
+    assert run.returncode == 0, run.output
+    with np.load(copy.build / "shapes" / "dataset.npz") as data:
+        after = {part: set(data[f"files_{part}"].tolist()) for part in ("train", "test")}
+    assert before["test"] < after["test"] and before["train"] < after["train"]
+    assert after["test"] | after["train"] == before["test"] | before["train"] | set(new)
+    report = json.loads((copy.build / "shapes" / "report.json").read_text())
+    assert report["test_set"]["samples"] == len(after["test"]) == len(before["test"]) + 1
+    changes = (copy.build / "shapes" / "report.md").read_text().split("# Changes since the previous build")[1]
+    changes = changes.split("\n#")[0]
+    assert f"- the test set changed ({len(before['test'])} → {len(after['test'])} samples)" in changes
+    assert "accuracy" not in changes.replace("figures measured on it are not compared", "")
+
+
 AUDIO_SPEC = """
 [model.source]
 type = "layers"
