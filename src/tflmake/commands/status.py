@@ -127,7 +127,9 @@ def explain(reasons: dict[str, Any], values: dict[str, Any],
             lines.append("settings changed since the last build")
     for target in reasons.get("missing_target", []):
         lines.append(f"missing output {target}")
-    for dep in reasons.get("changed_file_dep", []):
+    added = set(reasons.get("added_file_dep", []))
+    # doit also counts a new input as changed (it has no saved state): say it once, as new.
+    for dep in (dep for dep in reasons.get("changed_file_dep", []) if dep not in added):
         made_by = f" (rebuilt by {producer[dep]})" if dep in producer else ""
         lines.append(f"input changed: {dep}{made_by}")
     for dep in reasons.get("missing_file_dep", []):
