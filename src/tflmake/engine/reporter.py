@@ -15,7 +15,7 @@ from doit.exceptions import BaseFail, UnmetDependency
 from doit.reporter import ConsoleReporter
 
 from tflmake.cache import RESTORED, SETTINGS_ENV
-from tflmake.engine.lastrun import model_of, project_of, save_failures
+from tflmake.engine.lastrun import PROJECT_META, model_of, project_of, save_failures
 
 TRACEBACK_ENV = "TFLMAKE_TRACEBACK"
 
@@ -74,6 +74,8 @@ class TflmakeReporter(ConsoleReporter):
             return
         if isinstance(fail, UnmetDependency):
             self.blocked.add(task.name)
+            if self.project is not None and PROJECT_META in (task.meta or {}):
+                return  # built from what exists at the end of the run, and said so then
             self.counts["blocked"] += 1
             self.write(f"   {task.name} not built: it needs {fail.message}, which failed\n")
             return
@@ -114,8 +116,10 @@ class TflmakeReporter(ConsoleReporter):
             failed_models.setdefault(model_of(name), cause)
         failure = run_project_step("summary", specs, layout, failed_models)
         if failure is not None:
+            self.counts["failed"] += 1
             self.write(f"   summary FAILED\n{failure.message}\n")
             return
+        self.counts["built"] += 1
         self.write(f"   summary built from what exists; failed: {', '.join(sorted(failed_models))}\n")
 
     def _write_details(self) -> None:
