@@ -57,7 +57,7 @@ class Status(DoitCmdBase):  # type: ignore[misc]
         if pos_args:
             wanted = set(pos_args)
             statuses = [s for s in statuses
-                        if s.task in wanted or s.task.split(":")[0] in wanted]
+                        if s.task in wanted or s.task.split(":")[0] in wanted or model_of(s.task) in wanted]
         self.outstream.write(format_statuses(statuses))
         if project and not pos_args:
             models = {model_of(task.name) for task in self.task_list}

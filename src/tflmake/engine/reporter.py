@@ -135,13 +135,16 @@ class TflmakeReporter(ConsoleReporter):
         return _duration(now - self.task_started.pop(task.name, now))
 
 
+MODEL_GROUP = "tflmake_model_group"  # meta of the task named after a model (`tflmake <model>`)
+
+
 def is_artifact_task(task: Any) -> bool:
-    """A task that builds something: not a basename's group task, not a private one.
+    """A task that builds something: not a basename's or a model's group task, not a private one.
 
     `has_subtask`, not `task.actions`: reading the actions makes doit build them,
     ~13M instructions (a tenth of tflmake's own no-op work) at 50 specs.
     """
-    return not task.has_subtask and not task.name.startswith("_")
+    return not task.has_subtask and not task.name.startswith("_") and MODEL_GROUP not in (task.meta or {})
 
 
 def _cause(fail: BaseFail, task_name: str) -> str:

@@ -14,7 +14,7 @@ from tflmake.engine.fingerprint import key_and_targets_unchanged
 from tflmake.engine.fragment import fragment_changed
 from tflmake.engine.lastrun import PROJECT_META
 from tflmake.engine.lock import hold_build_lock, needs_build_lock
-from tflmake.engine.reporter import TflmakeReporter
+from tflmake.engine.reporter import MODEL_GROUP, TflmakeReporter
 from tflmake.engine.runner import fail_spec, remember_model_tasks, run_project_step, run_step
 from tflmake.engine.taskcache import TaskCache
 from tflmake.engine.toolversions import load_cached_versions, save_cached_versions, tool_versions
@@ -155,8 +155,18 @@ def creators(models: list[Model], errors: list[SpecError], layout: Layout) -> di
             yield {"basename": basename, "name": None, "doc": kind.doc, "uptodate": [True]}
             # Copies: doit pops keys from the dicts it is given.
             yield from (dict(task) for task in by_basename[basename])
+        for spec, described in models:
+            if spec.name not in TASK_KINDS:  # `tflmake report` keeps meaning every model's report
+                yield model_group_task(spec.name, described)
 
     return {"task_tflmake": task_tflmake}
+
+
+def model_group_task(model: str, described: list[TaskDict]) -> TaskDict:
+    """A task named after the model that runs all of its tasks: `tflmake <model>`."""
+    return {"basename": model, "actions": [], "doc": f"Every task of model {model} (dataset to report).",
+            "task_dep": [f"{task['basename']}:{task['name']}" for task in described],
+            "uptodate": [True], "meta": {MODEL_GROUP: True}}
 
 
 def model_tasks(spec: ModelSpec, layout: Layout) -> list[TaskDict]:
