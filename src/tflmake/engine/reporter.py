@@ -15,7 +15,7 @@ from doit.exceptions import BaseFail, UnmetDependency
 from doit.reporter import ConsoleReporter
 
 from tflmake.cache import RESTORED, SETTINGS_ENV
-from tflmake.engine.lastrun import PROJECT_META, model_of, project_of, save_failures
+from tflmake.engine.lastrun import PROJECT_META, invalid_specs_of, model_of, project_of, save_failures
 
 TRACEBACK_ENV = "TFLMAKE_TRACEBACK"
 
@@ -36,6 +36,7 @@ class TflmakeReporter(ConsoleReporter):
             {"restored from cache"} if os.environ.get(SETTINGS_ENV) else set())
         self.up_to_date_lines: list[str] = []
         self.project: tuple[list[Any], Any] | None = None
+        self.invalid_specs: dict[str, str] = {}
         self.failed: dict[str, str] = {}  # task -> one-line cause (see lastrun)
         self.blocked: set[str] = set()
         self.succeeded: set[str] = set()
@@ -43,6 +44,7 @@ class TflmakeReporter(ConsoleReporter):
     def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
         super().initialize(tasks, selected_tasks)
         self.project = project_of(tasks)
+        self.invalid_specs = invalid_specs_of(tasks)
 
     def write(self, text: str) -> None:
         """Up-to-date lines wait for the next line, so a no-op prints hundreds in one write."""
@@ -111,7 +113,7 @@ class TflmakeReporter(ConsoleReporter):
             return
         from tflmake.engine.runner import run_project_step
 
-        failed_models: dict[str, str] = {}
+        failed_models: dict[str, str] = dict(self.invalid_specs)  # each with its first error
         for name, cause in self.failed.items():
             failed_models.setdefault(model_of(name), cause)
         failure = run_project_step("summary", specs, layout, failed_models)

@@ -147,7 +147,8 @@ def creators(models: list[Model], errors: list[SpecError], layout: Layout) -> di
         """Every tflmake task (see `doit list`)."""
         for basename, kind in TASK_KINDS.items():
             if kind.arity == "project":
-                yield {"basename": basename, "doc": kind.doc, **summary_task([s for s in specs if s.dataset], layout)}
+                yield {"basename": basename, "doc": kind.doc,
+                       **summary_task([s for s in specs if s.dataset], layout, invalid_models(errors))}
                 continue
             # The group task first, so `doit <basename>` works even when no spec has one.
             # Up to date by itself (its subtasks still run when stale): doit would
@@ -361,18 +362,31 @@ def report_task(spec: ModelSpec, layout: Layout) -> TaskDict:
         targets=[layout.report_md(spec.name)])
 
 
-def summary_task(specs: list[ModelSpec], layout: Layout) -> TaskDict:
-    """Reads the measurements, not the per-model reports, so it runs even when a gate failed."""
+def summary_task(specs: list[ModelSpec], layout: Layout, invalid: dict[str, str] | None = None) -> TaskDict:
+    """Reads the measurements, not the per-model reports, so it runs even when a gate failed.
+
+    `invalid` (spec file stem -> first error): specs that do not validate, listed like failed builds.
+    """
+    invalid = invalid or {}
     file_dep = [path for s in specs for path in (layout.report_json(s.name), layout.tradeoff_png(s.name))]
+    key: dict[str, Any] = {s.name: s.effective_gates() for s in specs}
+    if invalid:  # not a model name (those are lowercase words), and absent while every spec is valid
+        key["Invalid specs"] = invalid
     return {
-        "actions": [(run_project_step, ["summary", specs, layout])],
+        "actions": [(run_project_step, ["summary", specs, layout, invalid])],
         "file_dep": file_dep,
         "targets": [layout.project_report_md, layout.project_report_html],
-        "uptodate": [fragment_changed({s.name: s.effective_gates() for s in specs})],
+        "uptodate": [fragment_changed(key)],
         "clean": True,
         # For the reporter: it builds the report from what exists when a model failed (lastrun).
-        "meta": {PROJECT_META: (specs, layout)},
+        "meta": {PROJECT_META: (specs, layout, invalid)},
     }
+
+
+def invalid_models(errors: list[SpecError]) -> dict[str, str]:
+    """Each invalid spec's file stem -> `invalid spec: <file>: <key path>: <message>` (its first problem)."""
+    return {Path(error.spec_path).stem: f"invalid spec: {Path(error.spec_path).as_posix()}: {error.problems[0]}"
+            for error in errors if error.problems}
 
 
 def source_files(spec: ModelSpec) -> list[str]:
