@@ -105,3 +105,12 @@ def test_failing_task_is_one_line_naming_model_and_cause(tmp_path: Path) -> None
     assert lines[failed + 1] == ('tiny (modelspecs/tiny.toml): train.optimizer: unknown optimizer "adamx"; '
                                  "expected a keras.optimizers name such as adam, sgd, rmsprop")
     assert "Traceback" not in run.output
+
+
+def test_tflmake_with_a_model_name_builds_every_task_of_that_model(copy_of_built: Project) -> None:
+    """`tflmake digits_mlp` runs that model's tasks from dataset to report, and nothing else."""
+    assert copy_of_built.tflmake("forget", "report:digits_mlp").returncode == 0
+    run = copy_of_built.tflmake("digits_mlp")
+    assert run.returncode == 0, run.output
+    assert run.executed == ["report:digits_mlp"]
+    assert len(run.skipped) == 11 and "summary" not in run.output.split(), run.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tflmake import atomic
+from tflmake.console import progress
 from tflmake.emit.report_md import render_model
 from tflmake.errors import BuildError
 from tflmake.paths import Layout
@@ -17,6 +18,8 @@ def build(spec: ModelSpec, layout: Layout) -> None:
                          f"`tflmake evaluate:{spec.name}` first")
     # Written before the verdict: a failing build leaves the report there to read.
     atomic.write_text(layout.report_md(spec.name), render_model(summary))
+    for warning in summary.warnings:
+        progress(f"    warning: {spec.name}.{warning}")
     failed = [result for result in summary.gates if not result.passed]
     if failed:
         raise BuildError(f"{len(failed)} quality gate{'s' if len(failed) > 1 else ''} failed "

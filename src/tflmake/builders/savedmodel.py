@@ -10,7 +10,8 @@ from tflmake import atomic
 from tflmake.builders.dataset import read_split
 from tflmake.console import progress
 from tflmake.ml import training
-from tflmake.ml.keras_model import check_input_shape, export_with_stamp, load_weights, make_model
+from tflmake.ml.datacheck import check_output_units
+from tflmake.ml.keras_model import check_input_shape, export_with_stamp, load_weights, make_model, output_units
 from tflmake.ml.legacy_keras import load_model_file
 from tflmake.ml.private_random import seeded_session
 from tflmake.ml.saved_model_copy import copy_saved_model
@@ -43,7 +44,9 @@ def _export_keras_model(spec: ModelSpec, layout: Layout, work: Path) -> dict[str
         progress(loaded.summary(spec.source["path"]))
         if spec.dataset:
             # Before anything converts or calibrates it: a mismatch is one line naming both shapes.
-            check_input_shape(loaded.model, read_split(layout, spec.name)["x_train"], spec)
+            data = read_split(layout, spec.name)
+            check_input_shape(loaded.model, data["x_train"], spec)
+            check_output_units(output_units(loaded.model), data, spec.evaluation["task"])
         stamp = export_with_stamp(loaded.model, spec, work, weights_name, loaded.route.export)
         return stamp | {"loaded_by": loaded.route.name, "config_changes": loaded.changes}
     model = make_model(spec)
@@ -51,6 +54,7 @@ def _export_keras_model(spec: ModelSpec, layout: Layout, work: Path) -> dict[str
         load_weights(model, spec)
     data = read_split(layout, spec.name)
     check_input_shape(model, data["x_train"], spec)
+    check_output_units(output_units(model), data, spec.evaluation["task"])
     if spec.train and spec.train["epochs"] > 0:
         training.train(model, spec, data)
     return export_with_stamp(model, spec, work, weights_name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -139,6 +140,32 @@ c_array = true
 '''
 
 
+# The repository's own dodo.py: `doit` builds a project just as `tflmake` does.
+DODO_SHIM = '''\
+"""doit entry point for this repository; the tasks live in the tflmake package."""
+
+from tflmake.graph.tasks import project_tasks
+
+globals().update(project_tasks(specs_dir={specs}, build_dir={build_dir}))
+'''
+
+
+def dodo_shim(specs_dir: str, build_dir: str) -> str:
+    """The text of a dodo.py that hands `doit` the project's tasks."""
+    return DODO_SHIM.format(specs=json.dumps(specs_dir), build_dir=json.dumps(build_dir))
+
+
+def write_dodo_shim(settings: Settings, folder: Path = Path(".")) -> Path | None:
+    """Write `dodo.py` into `folder` (the project's) unless one exists; its path, or None."""
+    target = folder / "dodo.py"
+    try:
+        with open(target, "x", encoding="utf-8") as file:
+            file.write(dodo_shim(settings.specs, settings.build_dir))
+    except FileExistsError:
+        return None
+    return target
+
+
 def starter_spec(name: str) -> str:
     """The text of a new spec for model `name`."""
     return TEMPLATE.format(name=name)
@@ -218,6 +245,8 @@ def run(args: list[str], settings: Settings) -> int:
     options = parse(command, args)
     path = new_spec(options.name, settings.specs, options.from_spec)
     print(f"wrote {path.as_posix()}")
+    if write_dodo_shim(settings) is not None:
+        print("wrote dodo.py (so plain `doit` builds this folder too)")
     try:
         load_spec(path)
     except SpecError as error:

@@ -57,7 +57,7 @@ class Status(DoitCmdBase):  # type: ignore[misc]
         if pos_args:
             wanted = set(pos_args)
             statuses = [s for s in statuses
-                        if s.task in wanted or s.task.split(":")[0] in wanted]
+                        if s.task in wanted or s.task.split(":")[0] in wanted or model_of(s.task) in wanted]
         self.outstream.write(format_statuses(statuses))
         if project and not pos_args:
             models = {model_of(task.name) for task in self.task_list}
@@ -127,7 +127,9 @@ def explain(reasons: dict[str, Any], values: dict[str, Any],
             lines.append("settings changed since the last build")
     for target in reasons.get("missing_target", []):
         lines.append(f"missing output {target}")
-    for dep in reasons.get("changed_file_dep", []):
+    added = set(reasons.get("added_file_dep", []))
+    # doit also counts a new input as changed (it has no saved state): say it once, as new.
+    for dep in (dep for dep in reasons.get("changed_file_dep", []) if dep not in added):
         made_by = f" (rebuilt by {producer[dep]})" if dep in producer else ""
         lines.append(f"input changed: {dep}{made_by}")
     for dep in reasons.get("missing_file_dep", []):

@@ -55,7 +55,8 @@ def _section(summary: ModelSummary, plot: bytes | None) -> str:
              if plot else "")
     per_class = f"<h3>Per-class accuracy</h3>{_list(summary.per_class)}" if summary.per_class else ""
     return (f'<section id="{escape(summary.model)}"><h2>{escape(summary.model)}</h2>'
-            f"<p>{summary.test_samples} test samples; {reference}.</p>"
+            + "".join(f'<p class="fail">Warning: {escape(warning)}</p>' for warning in summary.warnings)
+            + f"<p>{summary.test_samples} test samples; {reference}.</p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
             f'<p class="note">Best value of each column highlighted. {HOST_LATENCY_NOTE}</p>'
             f"{_list(summary.sentences)}{per_class}"

@@ -13,6 +13,7 @@ def render_model(summary: ModelSummary, level: int = 1) -> str:
     """One model's report; `level` is its heading depth (2 inside the project report)."""
     head = "#" * level
     lines = [f"{head} {summary.model}", ""]
+    lines += [f"**Warning:** {warning}" for warning in summary.warnings] + ([""] if summary.warnings else [])
     reference = f"float reference: `{summary.reference}`" if summary.reference else \
         "no float variant (quantize = \"none\"), so no agreement or accuracy drop"
     lines += [f"{summary.test_samples} test samples; {reference}.", "",

@@ -16,7 +16,7 @@ from typing import Any
 from tflmake import atomic
 from tflmake.paths import Layout
 
-PROJECT_META = "tflmake_project"  # the summary task's meta: (specs, layout) of the project
+PROJECT_META = "tflmake_project"  # the summary task's meta: (specs, layout, invalid specs) of the project
 
 
 def project_of(tasks: Mapping[str, Any]) -> tuple[list[Any], Layout] | None:
@@ -25,6 +25,12 @@ def project_of(tasks: Mapping[str, Any]) -> tuple[list[Any], Layout] | None:
     meta = getattr(summary, "meta", None) or {}
     project = meta.get(PROJECT_META)
     return (list(project[0]), project[1]) if project else None
+
+
+def invalid_specs_of(tasks: Mapping[str, Any]) -> dict[str, str]:
+    """Spec file stem -> first error, for the specs that do not validate (as the summary task lists them)."""
+    project = (getattr(tasks.get("summary"), "meta", None) or {}).get(PROJECT_META)
+    return dict(project[2]) if project and len(project) > 2 else {}
 
 
 def load_failures(layout: Layout) -> dict[str, str]:

@@ -15,7 +15,7 @@ from doit.exceptions import BaseFail, UnmetDependency
 from doit.reporter import ConsoleReporter
 
 from tflmake.cache import RESTORED, SETTINGS_ENV
-from tflmake.engine.lastrun import model_of, project_of, save_failures
+from tflmake.engine.lastrun import PROJECT_META, invalid_specs_of, model_of, project_of, save_failures
 
 TRACEBACK_ENV = "TFLMAKE_TRACEBACK"
 
@@ -36,6 +36,7 @@ class TflmakeReporter(ConsoleReporter):
             {"restored from cache"} if os.environ.get(SETTINGS_ENV) else set())
         self.up_to_date_lines: list[str] = []
         self.project: tuple[list[Any], Any] | None = None
+        self.invalid_specs: dict[str, str] = {}
         self.failed: dict[str, str] = {}  # task -> one-line cause (see lastrun)
         self.blocked: set[str] = set()
         self.succeeded: set[str] = set()
@@ -43,6 +44,7 @@ class TflmakeReporter(ConsoleReporter):
     def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
         super().initialize(tasks, selected_tasks)
         self.project = project_of(tasks)
+        self.invalid_specs = invalid_specs_of(tasks)
 
     def write(self, text: str) -> None:
         """Up-to-date lines wait for the next line, so a no-op prints hundreds in one write."""
@@ -74,6 +76,8 @@ class TflmakeReporter(ConsoleReporter):
             return
         if isinstance(fail, UnmetDependency):
             self.blocked.add(task.name)
+            if self.project is not None and PROJECT_META in (task.meta or {}):
+                return  # built from what exists at the end of the run, and said so then
             self.counts["blocked"] += 1
             self.write(f"   {task.name} not built: it needs {fail.message}, which failed\n")
             return
@@ -109,13 +113,15 @@ class TflmakeReporter(ConsoleReporter):
             return
         from tflmake.engine.runner import run_project_step
 
-        failed_models: dict[str, str] = {}
+        failed_models: dict[str, str] = dict(self.invalid_specs)  # each with its first error
         for name, cause in self.failed.items():
             failed_models.setdefault(model_of(name), cause)
         failure = run_project_step("summary", specs, layout, failed_models)
         if failure is not None:
+            self.counts["failed"] += 1
             self.write(f"   summary FAILED\n{failure.message}\n")
             return
+        self.counts["built"] += 1
         self.write(f"   summary built from what exists; failed: {', '.join(sorted(failed_models))}\n")
 
     def _write_details(self) -> None:
@@ -131,13 +137,16 @@ class TflmakeReporter(ConsoleReporter):
         return _duration(now - self.task_started.pop(task.name, now))
 
 
+MODEL_GROUP = "tflmake_model_group"  # meta of the task named after a model (`tflmake <model>`)
+
+
 def is_artifact_task(task: Any) -> bool:
-    """A task that builds something: not a basename's group task, not a private one.
+    """A task that builds something: not a basename's or a model's group task, not a private one.
 
     `has_subtask`, not `task.actions`: reading the actions makes doit build them,
     ~13M instructions (a tenth of tflmake's own no-op work) at 50 specs.
     """
-    return not task.has_subtask and not task.name.startswith("_")
+    return not task.has_subtask and not task.name.startswith("_") and MODEL_GROUP not in (task.meta or {})
 
 
 def _cause(fail: BaseFail, task_name: str) -> str:

@@ -14,7 +14,7 @@ from tflmake.engine.fingerprint import key_and_targets_unchanged
 from tflmake.engine.fragment import fragment_changed
 from tflmake.engine.lastrun import PROJECT_META
 from tflmake.engine.lock import hold_build_lock, needs_build_lock
-from tflmake.engine.reporter import TflmakeReporter
+from tflmake.engine.reporter import MODEL_GROUP, TflmakeReporter
 from tflmake.engine.runner import fail_spec, remember_model_tasks, run_project_step, run_step
 from tflmake.engine.taskcache import TaskCache
 from tflmake.engine.toolversions import load_cached_versions, save_cached_versions, tool_versions
@@ -147,7 +147,8 @@ def creators(models: list[Model], errors: list[SpecError], layout: Layout) -> di
         """Every tflmake task (see `doit list`)."""
         for basename, kind in TASK_KINDS.items():
             if kind.arity == "project":
-                yield {"basename": basename, "doc": kind.doc, **summary_task([s for s in specs if s.dataset], layout)}
+                yield {"basename": basename, "doc": kind.doc,
+                       **summary_task([s for s in specs if s.dataset], layout, invalid_models(errors))}
                 continue
             # The group task first, so `doit <basename>` works even when no spec has one.
             # Up to date by itself (its subtasks still run when stale): doit would
@@ -155,8 +156,18 @@ def creators(models: list[Model], errors: list[SpecError], layout: Layout) -> di
             yield {"basename": basename, "name": None, "doc": kind.doc, "uptodate": [True]}
             # Copies: doit pops keys from the dicts it is given.
             yield from (dict(task) for task in by_basename[basename])
+        for spec, described in models:
+            if spec.name not in TASK_KINDS:  # `tflmake report` keeps meaning every model's report
+                yield model_group_task(spec.name, described)
 
     return {"task_tflmake": task_tflmake}
+
+
+def model_group_task(model: str, described: list[TaskDict]) -> TaskDict:
+    """A task named after the model that runs all of its tasks: `tflmake <model>`."""
+    return {"basename": model, "actions": [], "doc": f"Every task of model {model} (dataset to report).",
+            "task_dep": [f"{task['basename']}:{task['name']}" for task in described],
+            "uptodate": [True], "meta": {MODEL_GROUP: True}}
 
 
 def model_tasks(spec: ModelSpec, layout: Layout) -> list[TaskDict]:
@@ -351,18 +362,31 @@ def report_task(spec: ModelSpec, layout: Layout) -> TaskDict:
         targets=[layout.report_md(spec.name)])
 
 
-def summary_task(specs: list[ModelSpec], layout: Layout) -> TaskDict:
-    """Reads the measurements, not the per-model reports, so it runs even when a gate failed."""
+def summary_task(specs: list[ModelSpec], layout: Layout, invalid: dict[str, str] | None = None) -> TaskDict:
+    """Reads the measurements, not the per-model reports, so it runs even when a gate failed.
+
+    `invalid` (spec file stem -> first error): specs that do not validate, listed like failed builds.
+    """
+    invalid = invalid or {}
     file_dep = [path for s in specs for path in (layout.report_json(s.name), layout.tradeoff_png(s.name))]
+    key: dict[str, Any] = {s.name: s.effective_gates() for s in specs}
+    if invalid:  # not a model name (those are lowercase words), and absent while every spec is valid
+        key["Invalid specs"] = invalid
     return {
-        "actions": [(run_project_step, ["summary", specs, layout])],
+        "actions": [(run_project_step, ["summary", specs, layout, invalid])],
         "file_dep": file_dep,
         "targets": [layout.project_report_md, layout.project_report_html],
-        "uptodate": [fragment_changed({s.name: s.effective_gates() for s in specs})],
+        "uptodate": [fragment_changed(key)],
         "clean": True,
         # For the reporter: it builds the report from what exists when a model failed (lastrun).
-        "meta": {PROJECT_META: (specs, layout)},
+        "meta": {PROJECT_META: (specs, layout, invalid)},
     }
+
+
+def invalid_models(errors: list[SpecError]) -> dict[str, str]:
+    """Each invalid spec's file stem -> `invalid spec: <file>: <key path>: <message>` (its first problem)."""
+    return {Path(error.spec_path).stem: f"invalid spec: {Path(error.spec_path).as_posix()}: {error.problems[0]}"
+            for error in errors if error.problems}
 
 
 def source_files(spec: ModelSpec) -> list[str]:

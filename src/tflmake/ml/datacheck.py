@@ -52,6 +52,24 @@ def check_split(arrays: Arrays, sample_shape: list[int] | None, shape_key: str) 
                          "or change the model")
 
 
+def check_output_units(units: int | None, arrays: Arrays, task: str) -> None:
+    """A classifier's output has a unit for every class in the data (else TensorFlow fails mid-training).
+
+    `units`: the size of the model's one output (None when it has several, or no
+    single axis of classes); one unit (a sigmoid over two classes) is not checked.
+    """
+    if not EVALUATION_TASKS[task].class_labels or units is None or units <= 1:
+        return
+    labels = [arrays[key].reshape(len(arrays[key]), -1) for key in ("y_train", "y_test") if key in arrays]
+    if not labels or any(y.shape[1] != 1 for y in labels):
+        return  # one-hot targets: Keras compares their width with the output itself
+    classes = max((int(np.max(y)) + 1 for y in labels if len(y)), default=0)
+    classes = max(classes, len(arrays["labels"])) if "labels" in arrays else classes
+    if classes > units:
+        raise BuildError(f"data set has {classes} classes, model output has {units} units; "
+                         f"give the model's last layer {classes} units")
+
+
 def _check_finite(values: np.ndarray, where: str, name: str) -> None:
     if not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.integer):
         return

@@ -107,6 +107,13 @@ def check_input_shape(model: Any, x: np.ndarray, spec: ModelSpec) -> None:
                          f"shape {actual}; set dataset.shape (or the model's input_shape)")
 
 
+def output_units(model: Any) -> int | None:
+    """The size of a model's one output, `[batch, units]`; None for several outputs or another rank."""
+    outputs = list(getattr(model, "outputs", None) or [])
+    shape = tuple(outputs[0].shape) if len(outputs) == 1 else ()
+    return shape[1] if len(shape) == 2 and isinstance(shape[1], int) else None
+
+
 def _input_shapes(model: Any) -> list[tuple[Any, ...]]:
     return [tuple(tensor.shape) for tensor in model.inputs]
 

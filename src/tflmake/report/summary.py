@@ -11,12 +11,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from tflmake.kinds import EVALUATION_TASKS
 from tflmake.report.diff import Change
 from tflmake.report.entry import ReportEntry
 from tflmake.report.gates import GateResult
 
 HOST_LATENCY_NOTE = ("Host latency: single-thread LiteRT on the build machine "
                      "(median and p90), not latency on the device.")
+# A classifier whose accuracy is at most this far above chance (1/classes) has learned next to
+# nothing (e.g. 50.8 % on 2 classes): its report and the build warn instead of staying green.
+CHANCE_MARGIN = 0.05
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class ModelSummary:
     gates: tuple[GateResult, ...] = ()
     changes: tuple[Change, ...] | None = None
     per_class: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # e.g. a variant at chance level; the build prints them too
 
     @property
     def gates_passed(self) -> bool:
@@ -145,7 +150,27 @@ def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
                          + converter_note(e) for e in entries]),
         tools=report.get("tools", {}), gates=tuple(gates or ()),
         changes=None if changes is None else tuple(changes),
-        per_class=tuple(line for entry in entries if (line := per_class_line(entry, report.get("labels")))))
+        per_class=tuple(line for entry in entries if (line := per_class_line(entry, report.get("labels")))),
+        warnings=tuple(chance_warnings(report)))
+
+
+def chance_warnings(report: Mapping[str, Any]) -> list[str]:
+    """`int8: 50.80 % accuracy is within 5 points of chance (50.00 %, 2 classes) ...` per such variant.
+
+    Classes are those with test samples (a 10-unit model on two labels guesses at 50 %).
+    """
+    if not EVALUATION_TASKS[report.get("task", "classification")].class_labels:
+        return []
+    warnings = []
+    for name, entry in report["variants"].items():
+        accuracy, per_class = entry.get("accuracy"), entry.get("per_class_accuracy") or []
+        classes = sum(value is not None for value in per_class)
+        if accuracy is None or classes < 2 or accuracy > 1 / classes + CHANCE_MARGIN:
+            continue
+        warnings.append(f"{name}: {_percent(accuracy)} accuracy is within {CHANCE_MARGIN * 100:.0f} points "
+                        f"of chance ({_percent(1 / classes)}, {classes} classes): the model has learned "
+                        "next to nothing; check the labels, the data and [train]")
+    return warnings
 
 
 # Above this many classes a line names only the weakest ones.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.support import DODO_SHIM
+from tflmake.commands.main import main
 from tflmake.commands.new import new_spec, starter_spec
 from tflmake.errors import TflmakeError
 from tflmake.spec.load import load_spec
@@ -89,3 +94,27 @@ def test_new_from_a_spec_elsewhere_rewrites_its_relative_paths(tmp_path: Path, m
     path = new_spec("copy", "modelspecs", "elsewhere/orig.toml")
     assert 'path = "../elsewhere/data/train.npz"' in path.read_text()
     assert load_spec(path).dataset["path"] == "../elsewhere/data/train.npz"
+
+
+def test_doit_lists_the_tasks_in_a_folder_made_by_tflmake_new(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tflmake new` leaves a folder where plain `doit` (the README's first command) finds the tasks."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "blinky"]) == 0
+    doit = Path(sys.executable).with_name("doit")
+    listed = subprocess.run([str(doit) if doit.exists() else "doit", "list"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "tflite" in listed.stdout.split() and "dataset" in listed.stdout.split()
+
+
+def test_tflmake_new_writes_the_repositorys_dodo_shim_and_keeps_an_existing_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dodo.py `tflmake new` writes is the repository's own; a dodo.py already there is left alone."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "first"]) == 0
+    assert (tmp_path / "dodo.py").read_text() == DODO_SHIM
+    (tmp_path / "dodo.py").write_text("# mine\n")
+    assert main(["new", "second"]) == 0
+    assert (tmp_path / "dodo.py").read_text() == "# mine\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tflmake.commands.status import PENDING, STALE, UP_TO_DATE, TargetStatus, explain, format_statuses
 from tflmake.engine.fingerprint import key_and_targets_unchanged
 from tflmake.engine.fragment import FRAGMENT_VALUE
@@ -42,3 +44,20 @@ def test_format_statuses_aligns_tasks_and_counts_the_current_ones() -> None:
         "pending     tflite:m.int8  after savedmodel:m rebuilds, if its output changes",
         "1 of 3 targets up to date"]
     assert format_statuses([]) == "no targets (no specs found)\n"
+
+
+def test_a_new_input_file_is_named_once(tmp_path: Path) -> None:
+    """A file added to a built task's inputs is one "new input" line, not also "input changed"."""
+    from doit.dependency import Dependency, MD5Checker, SqliteDB
+    from doit.task import Task
+
+    old, new = tmp_path / "old.csv", tmp_path / "new.csv"
+    old.write_text("a")
+    new.write_text("b")
+    manager = Dependency(SqliteDB, (tmp_path / "state.db").as_posix(), checker_cls=MD5Checker)
+    built = Task("dataset:m", None, file_dep=[old.as_posix()])
+    built.values = {}
+    manager.save_success(built)
+    grown = Task("dataset:m", None, file_dep=[old.as_posix(), new.as_posix()])
+    reasons = manager.get_status(grown, {}, get_log=True).reasons
+    assert explain(reasons, {}, {}) == [f"new input: {new.as_posix()}"]

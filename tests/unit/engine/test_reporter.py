@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from doit.exceptions import TaskError, TaskFailed, UnmetDependency
 from doit.task import Task
 
+from tflmake.engine.lastrun import PROJECT_META
 from tflmake.engine.reporter import TflmakeReporter
+from tflmake.paths import Layout
 
 
 def noop() -> None:
@@ -156,3 +159,20 @@ def test_summary_leaves_out_the_cache_when_none_is_configured(monkeypatch: pytes
     reporter, out = report(monkeypatch)
     reporter.complete_run()
     assert out.getvalue().startswith("tflmake: 0 built, 0 up to date, 0 failed (")
+
+
+def test_a_blocked_project_report_is_announced_once_as_built_from_what_exists(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """When a failed model blocks the summary, the build says only that it was built from what exists."""
+    monkeypatch.setattr("tflmake.engine.runner.run_project_step", lambda *args: None)
+    reporter, out = report(monkeypatch)
+    failed = Task("savedmodel:m", [noop])
+    summary = Task("summary", [noop], meta={PROJECT_META: ([], Layout(tmp_path.as_posix()))})
+    reporter.initialize({"summary": summary, failed.name: failed}, [])
+    reporter.execute_task(failed)
+    reporter.add_failure(failed, TaskFailed("m (m.toml): train.optimizer: unknown"))
+    reporter.add_failure(summary, UnmetDependency("report:m"))
+    reporter.complete_run()
+    lines = out.getvalue().splitlines()
+    assert [line for line in lines if "summary" in line] == ["   summary built from what exists; failed: m"]
+    assert lines[-1].startswith("tflmake: 1 built, 0 up to date, 1 failed (")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,30 @@ def test_summary_reads_measurements_not_per_model_reports(mlp: ModelSpec) -> Non
     task = summary_task([mlp], LAYOUT)
     assert task["file_dep"] == ["build/digits_mlp/report.json", "build/digits_mlp/tradeoff.png"]
     assert task["targets"] == ["build/report.md", "build/report.html"]
+
+
+def test_the_project_report_lists_an_invalid_spec_with_its_first_error(mlp: ModelSpec) -> None:
+    """An invalid spec is in build/report.md and report.html like a failed build: file, key path, message."""
+    from tests.support import all_tasks
+    from tflmake.graph.tasks import load_models
+
+    (Path("modelspecs") / "broken.toml").write_text(
+        Path(mlp.spec_path).read_text().replace('quantize = "int8"', 'quantize = "int3"', 1)
+        .replace("epochs = 5", "epochs = -1"))
+    models, errors = load_models(sorted(Path("modelspecs").glob("*.toml")), LAYOUT)
+    summary = next(task for task in all_tasks([spec for spec, _ in models], errors)
+                   if task["basename"] == "summary")
+    action, arguments = summary["actions"][0]
+    assert action(*arguments) is None
+    first = errors[0].problems[0]
+    assert first.startswith("train.epochs:") or first.startswith("variant[")
+    line = f"- broken: invalid spec: modelspecs/broken.toml: {first}"
+    assert line in Path(LAYOUT.project_report_md).read_text().splitlines()
+    assert escape(f"invalid spec: modelspecs/broken.toml: {first}") in Path(LAYOUT.project_report_html).read_text()
+
+
+def test_the_project_report_is_rebuilt_when_a_spec_becomes_invalid(mlp: ModelSpec) -> None:
+    """The summary's key holds the invalid specs' errors, so breaking (or fixing) one rebuilds it."""
+    valid = summary_task([mlp], LAYOUT)["uptodate"][0].config
+    broken = summary_task([mlp], LAYOUT, {"broken": "invalid spec: modelspecs/broken.toml: x: y"})
+    assert broken["uptodate"][0].config != valid

@@ -212,3 +212,20 @@ def test_changing_pruning_rebuilds_only_the_pruned_model_and_its_variants(tmp_pa
     assert {name for name in after if name not in before} == {
         next(name for name in after if name.startswith("prune:") and name not in before)}
     assert changed == {"tflite:digits_mlp.pruned_int8", "evaluate:digits_mlp", "manifest:digits_mlp"}
+
+
+def test_a_task_named_after_each_model_builds_every_task_of_that_model(tmp_path: Path) -> None:
+    """`tflmake digits_mlp` has a task to run: one per model, depending on all of its tasks (dataset to report)."""
+    (tmp_path / "digits_mlp.toml").write_text(MLP)
+    model = [task for task in all_tasks(*load_specs([tmp_path / "digits_mlp.toml"]))
+             if task["basename"] == "digits_mlp"]
+    assert len(model) == 1 and "name" not in model[0]
+    assert sorted(model[0]["task_dep"]) == sorted(tasks_of(tmp_path))
+
+
+def test_a_model_named_like_a_task_kind_gets_no_task_of_its_own(tmp_path: Path) -> None:
+    """A model called `report` leaves `tflmake report` meaning every model's report (no clash in doit)."""
+    (tmp_path / "report.toml").write_text(MLP)
+    tasks = all_tasks(*load_specs([tmp_path / "report.toml"]))
+    assert [task.get("name") for task in tasks if task["basename"] == "report"] == [None, "report"]
+    assert all("task_dep" not in task for task in tasks if task["basename"] == "report")

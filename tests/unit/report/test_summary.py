@@ -5,8 +5,13 @@ from __future__ import annotations
 import copy
 import json
 import re
+from html import escape
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from tests.support import MINIMAL_SPEC, write_spec
 from tflmake.emit.report_html import render_page
 from tflmake.emit.report_md import render_model, render_project
 from tflmake.report.diff import diff_reports
@@ -97,3 +102,44 @@ def test_report_names_how_a_model_file_was_loaded() -> None:
     assert summarise(report).operators[0] == "Model file loaded by: keras3_upgraded_config"
     assert "- Model file loaded by: keras3_upgraded_config" in render_model(summarise(report))
     assert not any("loaded by" in line for line in summarise(REPORT).operators)
+
+
+def chance_level_report() -> dict[str, Any]:
+    """REPORT with int8 guessing between two classes: 50.8 %."""
+    report = copy.deepcopy(REPORT)
+    report["variants"]["int8"] |= {"accuracy": 0.508, "per_class_accuracy": [0.6, 0.416]}
+    report["variants"]["float32"] |= {"per_class_accuracy": [0.95, 0.95]}
+    return report
+
+
+def test_a_variant_near_chance_is_warned_about_in_report_md_and_html() -> None:
+    """50.8 % on 2 classes is within CHANCE_MARGIN of 50 %: both pages say so; 95 % is not warned about."""
+    summary = summarise(chance_level_report())
+    warning = ("int8: 50.80 % accuracy is within 5 points of chance (50.00 %, 2 classes): the model has "
+               "learned next to nothing; check the labels, the data and [train]")
+    assert summary.warnings == (warning,)
+    assert f"**Warning:** {warning}" in render_model(summary).splitlines()
+    assert escape(warning) in render_page([summary], {})
+
+
+def test_no_chance_warning_for_good_classifiers_or_other_tasks() -> None:
+    """A regression report never gets one, whatever its numbers."""
+    assert summarise(REPORT).warnings == ()
+    regression = chance_level_report() | {"task": "regression"}
+    for entry in regression["variants"].values():
+        entry |= {"mse": 0.1}
+    assert summarise(regression).warnings == ()
+
+
+def test_the_report_task_prints_the_chance_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The build output carries the warning too, not only report.md."""
+    from tflmake.builders.report import build
+    from tflmake.paths import Layout
+    from tflmake.spec.load import load_spec
+
+    spec = load_spec(write_spec(tmp_path, MINIMAL_SPEC, "toy"))
+    layout = Layout((tmp_path / "build").as_posix())
+    Path(layout.report_json("toy")).parent.mkdir(parents=True)
+    Path(layout.report_json("toy")).write_text(json.dumps(chance_level_report() | {"model": "toy"}))
+    build(spec, layout)
+    assert "    warning: toy.int8: 50.80 % accuracy is within 5 points of chance" in capsys.readouterr().err
