@@ -77,3 +77,10 @@ def test_every_data_set_and_source_type_has_a_page() -> None:
         assert (REPO / "docs" / "datasets" / f"{name}.md").is_file(), name
     for name in kinds.SOURCE_KINDS:
         assert (REPO / "docs" / "sources" / f"{name}.md").is_file(), name
+
+
+def test_every_code_block_is_closed() -> None:
+    """Each page (and README) opens and closes its fenced code blocks in pairs."""
+    for page in [README, *(REPO / "docs").rglob("*.md")]:
+        fences = re.findall(r"^\s*```", page.read_text("utf-8"), flags=re.MULTILINE)
+        assert len(fences) % 2 == 0, f"{page.relative_to(REPO)}: a code block is not closed"
