@@ -61,7 +61,7 @@ def require_tool(name: str) -> str:
     if found:
         return found
     message = (f"{name} is not installed (Debian/Ubuntu: sudo apt-get install {SYSTEM_TOOLS[name]}; "
-               "see README, System requirements)")
+               "see docs/getting-started.md, System requirements)")
     if os.environ.get("CI", "").lower() not in ("", "0", "false"):
         pytest.fail(f"{message}; CI is set, so tests that need it must run", pytrace=False)
     pytest.skip(message)

@@ -1,7 +1,7 @@
 """How every `tflmake` command ends: a small, stable set of exit codes and one clean last line.
 
 CI scripts tell "a gate or build failed" from "the spec or command line is wrong"
-by the exit code alone, so the codes are few and documented (README, "Exit codes").
+by the exit code alone, so the codes are few and documented (docs/cli.md, "Exit codes").
 A closed pipe (`tflmake list | head`) and Ctrl-C end quietly instead of with a
 traceback.
 """

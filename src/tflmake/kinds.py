@@ -4,7 +4,7 @@ task kind and report metric, holding the facts the rest of the code asks.
 Code asks a record ("does this source train?"), never compares a kind's name;
 an unknown kind is a KeyError here, never a fallback. The schema's enums must
 equal these tables' keys (tests/unit/test_kinds.py). Adding a kind is one
-record here, one builder function, the schema and the README. Pure data: no
+record here, one builder function, the schema and its docs page. Pure data: no
 imports beyond the standard library, so every layer may read it. Records are
 NamedTuples: immutable, and cheap to define on the no-op path (a frozen
 dataclass costs ~0.7 ms of import time each).

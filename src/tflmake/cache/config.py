@@ -30,7 +30,7 @@ class Mode:
     writes: bool
 
 
-# Developers read what CI wrote; only CI should run read-write (see README, "Team and CI").
+# Developers read what CI wrote; only CI should run read-write (see docs/shared-cache.md, "Trust model").
 MODES = {"off": Mode(reads=False, writes=False), "read": Mode(reads=True, writes=False),
          "read-write": Mode(reads=True, writes=True)}
 

@@ -117,13 +117,13 @@ epochs = 5
 #   io_type   input/output type, only with quantize = "int8": "float32" (default), "int8",
 #             "uint8"
 #   c_array   also write the firmware bundle for TFLite Micro (default false)
-# Converter controls (see README), all optional:
+# Converter controls (see docs/variants.md), all optional:
 #   batch = 1                 fixed [1, ...] input: no SHAPE/STRIDED_SLICE/PACK for Flatten;
 #                             or "dynamic". Default: 1 when c_array = true, else "dynamic"
 #   per_channel_dense = false one scale per Dense weight tensor (smaller model and arena)
 #   strip_names = false       keep every tensor name; default: true (names dropped) when c_array = true
 #   gates     this variant's own quality gates, e.g. gates = {{ min_agreement = 0.97 }}
-# Optimization (see the README, "Optimization: LiteRT Quantizer, selective precision, pruning, QAT"), all optional:
+# Optimization (see docs/optimization.md), all optional:
 #   keep_float = ["dense_1"]  regexes on op output tensor names kept in float
 #   recipe = "recipe.json"    raw LiteRT Quantizer recipe (litert_quantizer only)
 #   prune = {{ sparsity = 0.5, schedule = "polynomial", epochs = 2, encoding = "dense" }}

@@ -12,8 +12,8 @@ every other thread keeps drawing from `random` as before.
 
 `keras.utils.set_random_seed` still seeds Python, NumPy and TensorFlow (code in a
 `python` source may draw from them), but the host gets its Python and NumPy
-states back afterwards. TensorFlow's global seed stays process-wide: see README,
-"Threaded hosts".
+states back afterwards. TensorFlow's global seed stays process-wide: see docs/cluster.md,
+"Builds inside a threaded host".
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """One quantize and dequantize for every place that feeds or reads a quantized tensor, one rounding.
 
-Evaluation, the golden test vector and firmware (`lround` in the README's example)
+Evaluation, the golden test vector and firmware (`lround` in docs/firmware.md's example)
 must agree bit for bit, so there is exactly one implementation.
 """
 
