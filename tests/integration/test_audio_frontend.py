@@ -51,19 +51,23 @@ def noisy_clips(count: int, seed: int = 0) -> np.ndarray:
 @pytest.mark.parametrize("kind, how, window_ms", [("mfcc", "max", 30), ("log_mel", "peak", 30),
                                                   ("mfcc", "none", 25), ("log_mel", "max", 25.0625)])
 def test_numpy_features_match_tf_signal(tmp_path: Path, kind: str, how: str, window_ms: float) -> None:
-    """On generated wav clips and noisy clips, the port agrees with tf.signal to float32 FFT rounding.
+    """Noisy clips agree to 2e-4; pure tones (generated wavs) to float32 FFT rounding magnified by log.
 
     25.0625 ms is 401 samples: an odd frame, where tf.signal's periodic Hann window is the symmetric one.
+    A pure tone leaves some mel bands with energy near the FFTs' float32 rounding of the tone's peak,
+    and tf's FFT rounds differently from the C's (which the port follows): there log() turns the
+    difference into a few 0.01 (measured up to 0.072 for log-mel). A wrong constant (window, FFT size,
+    mel edges, DCT scale) is off by far more, on every clip.
     """
     options: DatasetSection = {**OPTIONS, "features": kind, "normalize": how, "window_ms": window_ms}
     front_end = contract(options)
-    write_audio_folder(tmp_path / "clips", {"low": 300.0, "mid": 1000.0, "high": 3000.0}, per_class=2)
+    write_audio_folder(tmp_path / "clips", {"low": 300.0, "mid": 1000.0, "high": 3000.0}, per_class=4)
     write_wav(tmp_path / "clips" / "short.wav", 700.0, milliseconds=600, amplitude=0.05)
-    files = np.stack([read_raw(str(path), front_end) for path in sorted((tmp_path / "clips").rglob("*.wav"))])
-    for raw in (files, noisy_clips(8)):
-        ours, theirs = features(raw, front_end), tf_signal_features(raw, options)
-        assert ours.shape == theirs.shape == (len(raw), *front_end["features_shape"])
-        # A few 1e-2 at most, where a pure tone leaves a mel band almost empty and log magnifies float32
-        # rounding; a wrong constant (window, FFT size, mel edges, DCT scale) is off by far more.
-        np.testing.assert_allclose(ours, theirs, rtol=0, atol=0.05)
-        assert np.mean(np.abs(ours - theirs)) < 5e-3
+    tones = np.stack([read_raw(str(path), front_end) for path in sorted((tmp_path / "clips").rglob("*.wav"))])
+    noisy = noisy_clips(16)
+    ours, theirs = features(noisy, front_end), tf_signal_features(noisy, options)
+    assert ours.shape == theirs.shape == (16, *front_end["features_shape"])
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=2e-4)
+    ours, theirs = features(tones, front_end), tf_signal_features(tones, options)
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=0.15)
+    assert np.mean(np.abs(ours - theirs)) < 5e-3

@@ -7,7 +7,9 @@ filter bank, log(mel + 1e-6), then the DCT of
 tf.signal.mfccs_from_log_mel_spectrograms. This is a NumPy port of that
 pipeline, not tf.signal itself: training computes its features here (so the
 training set, the contract and the generated C share one definition), and
-tests/integration/test_audio_frontend.py checks it against tf.signal's.
+tests/integration/test_audio_frontend.py checks it against tf.signal's. Its
+arithmetic is the generated C's, in float32 and in the same order (_float32.py),
+so the C reproduces the training features to the last bit but for logf's.
 `contract` states every constant; `features` runs on nothing but that dict.
 """
 
@@ -21,6 +23,7 @@ import numpy as np
 
 from tflmake.errors import BuildError
 from tflmake.frontend._audio_c import Tables, render_c
+from tflmake.frontend._float32 import band_sums, dot_rows, log, magnitude, real_fft, twiddles
 from tflmake.spec.sections import DatasetSection
 from tflmake.tflite.quantize import Quantization
 
@@ -71,20 +74,24 @@ def contract(options: DatasetSection, **measured: Any) -> Contract:
          "pad_end": False},
         {"op": "window", "window": "hann", "periodic": True, "length": frame_length,
          "formula": "0.5 - 0.5 cos(2 pi n / d), d = length if even else length - 1 (tf.signal.hann_window)"},
-        {"op": "rfft", "fft_length": fft, "bins": fft // 2 + 1, "padding": "zeros after each frame"},
-        {"op": "magnitude"},
+        {"op": "rfft", "fft_length": fft, "bins": fft // 2 + 1, "padding": "zeros after each frame",
+         "arithmetic": "float32: a fft_length/2-point complex radix-2 FFT (decimation in time) of "
+                       "even + i * odd samples, then the real split, as the generated C"},
+        {"op": "magnitude", "formula": "sqrt(re * re + im * im), float32"},
         {"op": "mel", "mel_bins": mel_bins, "lower_hz": float(options["lower_hz"]),
          "upper_hz": float(options["upper_hz"]), "sample_rate": rate, "spectrogram_bins": fft // 2 + 1,
          "mel_scale": "htk: 1127 ln(1 + hz / 700)", "dc_bin": "weight 0",
-         "weights": "triangles linear in mel (tf.signal.linear_to_mel_weight_matrix)"},
-        {"op": "log", "offset": LOG_OFFSET, "base": "e"},
+         "weights": "triangles linear in mel (tf.signal.linear_to_mel_weight_matrix)",
+         "arithmetic": "float32 sums in FFT bin order"},
+        {"op": "log", "offset": LOG_OFFSET, "base": "e", "arithmetic": "logf(float32 mel + offset)"},
     ]
     coefficients = mel_bins
     if options["features"] == "mfcc":
         coefficients = options["mfcc_count"]
         steps.append({"op": "dct", "type": 2, "mel_bins": mel_bins, "coefficients": coefficients,
                       "formula": "c[k] = sum_n 2 x[n] cos(pi k (2n + 1) / (2 mel_bins)) / sqrt(2 mel_bins) "
-                                 "(tf.signal.mfccs_from_log_mel_spectrograms), first coefficients kept"})
+                                 "(tf.signal.mfccs_from_log_mel_spectrograms), first coefficients kept",
+                      "arithmetic": "float32 sums in mel bin order"})
     scale = float(options.get("scale", 1.0))
     steps.append({"op": "scale", "divisor": scale})
     return {"type": "audio_folder", "features": options["features"],
@@ -154,13 +161,14 @@ def hann_window(length: int) -> np.ndarray:
 
 
 def _window(frames: np.ndarray, entry: Step) -> np.ndarray:
-    # A float32 product, as tf.signal and the C front end store it: the rounding is in the features.
-    windowed = frames.astype(np.float32) * hann_window(entry["length"]).astype(np.float32)
-    return windowed.astype(np.float64)
+    return frames.astype(np.float32) * hann_window(entry["length"]).astype(np.float32)
 
 
 def _rfft(frames: np.ndarray, entry: Step) -> np.ndarray:
-    return np.fft.rfft(frames, n=entry["fft_length"], axis=-1)
+    if entry["fft_length"] < 2:
+        raise ValueError(f"the front end needs frames of at least 2 samples; this contract's FFT has "
+                         f"{entry['fft_length']} point(s)")
+    return real_fft(frames, entry["fft_length"])
 
 
 def mel_weights(entry: Step) -> np.ndarray:
@@ -176,12 +184,18 @@ def mel_weights(entry: Step) -> np.ndarray:
     return np.pad(np.maximum(0.0, slopes), ((1, 0), (0, 0)))
 
 
+def mel_runs(entry: Step) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mel bank without its zeros: per mel bin its first FFT bin and run length, and the runs' weights."""
+    mel = mel_weights(entry)
+    used = mel > 0
+    first = np.where(used.any(axis=0), np.argmax(used, axis=0), 0)
+    count = np.where(used.any(axis=0), mel.shape[0] - np.argmax(used[::-1], axis=0) - first, 0)
+    runs = [mel[start:start + length, band] for band, (start, length) in enumerate(zip(first, count, strict=True))]
+    return first, count, np.concatenate(runs)
+
+
 def _mel(magnitudes: np.ndarray, entry: Step) -> np.ndarray:
-    return magnitudes @ mel_weights(entry)
-
-
-def _log(mel: np.ndarray, entry: Step) -> np.ndarray:
-    return np.log(mel + entry["offset"])
+    return band_sums(magnitudes, *mel_runs(entry))
 
 
 def dct_matrix(entry: Step) -> np.ndarray:
@@ -192,7 +206,7 @@ def dct_matrix(entry: Step) -> np.ndarray:
 
 
 def _dct(log_mel: np.ndarray, entry: Step) -> np.ndarray:
-    return log_mel @ dct_matrix(entry)
+    return dot_rows(log_mel, dct_matrix(entry).T)
 
 
 def _scale(values: np.ndarray, entry: Step) -> np.ndarray:
@@ -202,8 +216,8 @@ def _scale(values: np.ndarray, entry: Step) -> np.ndarray:
 
 _OPS: dict[str, Callable[[np.ndarray, Step], np.ndarray]] = {
     "clip": _clip, "pcm_to_float": _pcm_to_float, "normalize": lambda clips, entry: normalize(clips, entry["how"]),
-    "frame": _frame, "window": _window, "rfft": _rfft, "magnitude": lambda spectrum, _: np.abs(spectrum),
-    "mel": _mel, "log": _log, "dct": _dct, "scale": _scale}
+    "frame": _frame, "window": _window, "rfft": _rfft, "magnitude": lambda spectrum, _: magnitude(spectrum),
+    "mel": _mel, "log": lambda mel, entry: log(mel, entry["offset"]), "dct": _dct, "scale": _scale}
 
 
 def read_wav(path: str, sample_rate: int, samples: int) -> np.ndarray:
@@ -246,14 +260,10 @@ def render(prefix: str, front_end: Contract, quantization: Quantization) -> tupl
 def tables(front_end: Contract) -> Tables:
     """The C front end's constant arrays: window, twiddles, the mel bank as per-bin runs, the DCT."""
     fft = step(front_end, "rfft")["fft_length"]
-    if fft < 4:
-        raise ValueError(f"the C front end needs an FFT of at least 4 points; this contract's is {fft}")
-    mel = mel_weights(step(front_end, "mel"))
-    used = mel > 0
-    first = np.where(used.any(axis=0), np.argmax(used, axis=0), 0)
-    count = np.where(used.any(axis=0), mel.shape[0] - np.argmax(used[::-1], axis=0) - first, 0)
-    runs = [mel[start:start + length, band] for band, (start, length) in enumerate(zip(first, count, strict=True))]
-    angles = 2 * np.pi * np.arange(fft // 2 + 1) / fft
+    if fft < 2:
+        raise ValueError(f"the C front end needs frames of at least 2 samples; this contract's FFT has {fft} point(s)")
+    cos, sin = twiddles(fft)
+    first, count, weights = mel_runs(step(front_end, "mel"))
     dct = dct_matrix(step(front_end, "dct")).T if front_end["features"] == "mfcc" else None
-    return Tables(window=hann_window(step(front_end, "window")["length"]), cos=np.cos(angles), sin=np.sin(angles),
-                  mel_first=first, mel_count=count, mel_weights=np.concatenate(runs), dct=dct)
+    return Tables(window=hann_window(step(front_end, "window")["length"]), cos=cos, sin=sin,
+                  mel_first=first, mel_count=count, mel_weights=weights, dct=dct)

@@ -167,9 +167,14 @@ def test_normalize_divides_by_the_largest_sample_as_the_kws_reference_does() -> 
 
 @pytest.mark.parametrize("kind, normalize", [("mfcc", "max"), ("log_mel", "peak")])
 def test_generated_c_quantizes_as_the_numpy_features(tmp_path: Path, kind: str, normalize: str) -> None:
-    """Host-compiled C over 20 clips: >= 99.5 % of int8 elements equal quantize(features), none off by > 1."""
+    """Host-compiled C over 20 clips: >= 99.5 % of int8 elements equal quantize(features), none off by > 1.
+
+    (Measured: all equal. The NumPy features do the C's float32 operations in its order.)
+    """
     front_end = contract({**OPTIONS, "features": kind, "normalize": normalize, "scale": 2.0})
-    raw = clips(20)
+    write_audio_folder(tmp_path / "tones", {"low": 300.0, "high": 2500.0}, per_class=2)  # near-empty mel bands
+    tones = [read_raw(str(path), front_end) for path in sorted((tmp_path / "tones").rglob("*.wav"))]
+    raw = np.concatenate([clips(16), np.stack(tones)])
     expected_float = features(raw, front_end)
     quantization = int8_quantization(expected_float)
     out = run_c(tmp_path, "kws_int8", front_end, quantization, raw)
@@ -178,13 +183,13 @@ def test_generated_c_quantizes_as_the_numpy_features(tmp_path: Path, kind: str, 
 
 
 def test_generated_c_writes_float_features_when_the_input_is_float(tmp_path: Path) -> None:
-    """A float32 input tensor (scale 0) gets the features themselves, to float32 rounding."""
+    """A float32 input tensor (scale 0) gets the features themselves, to logf's last bit."""
     front_end = contract(OPTIONS)
     raw = clips(6, seed=1)
     expected = features(raw, front_end)
     out = run_c(tmp_path, "kws_float", front_end, Quantization(np.dtype(np.float32), 0.0, 0), raw)
     assert out.dtype == np.float32
-    np.testing.assert_allclose(out, expected, rtol=1e-3, atol=1e-3 * float(np.abs(expected).max()))
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
 
 
 def test_generated_c_compiles_for_cortex_m4(tmp_path: Path) -> None:
