@@ -123,6 +123,7 @@ def test_features_from_the_contract_equal_the_data_set_loaders(tmp_path: Path) -
     """NumPy features of raw PCM, driven only by the JSON contract, equal the dataset loader's, scaled."""
     from tflmake.data.audio import audio_features
 
+    tensorflow_before = "tensorflow" in sys.modules  # an integration test in the same run may have loaded it
     write_audio_folder(tmp_path / "clips", {"low": 400.0, "high": 2000.0}, per_class=3)
     write_wav(tmp_path / "clips" / "low" / "short.wav", 300.0, milliseconds=700, amplitude=0.1)
     paths = sorted(str(path) for path in (tmp_path / "clips").rglob("*.wav"))
@@ -133,7 +134,20 @@ def test_features_from_the_contract_equal_the_data_set_loaders(tmp_path: Path) -
         expected = audio_features(paths, options) / np.float32(3.0)
         assert raw.dtype == np.int16 and raw.shape == (len(paths), 16000)
         assert np.array_equal(features(raw, front_end), expected)
-    assert "tensorflow" not in sys.modules
+    assert tensorflow_before or "tensorflow" not in sys.modules
+
+
+def test_audio_loader_and_front_end_import_no_tensorflow() -> None:
+    """A fresh interpreter computes audio features without ever importing TensorFlow."""
+    code = ("import sys, numpy as np\n"
+            "from tflmake.data.audio import audio_features\n"
+            "from tflmake.frontend.audio import contract, features\n"
+            f"options = {dict(OPTIONS)!r}\n"
+            "features(np.ones((1, 16000), dtype=np.int16), contract(options))\n"
+            "print('tensorflow' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "False"
 
 
 def test_read_raw_converts_8_and_32_bit_wavs_to_the_int16_the_firmware_gets(tmp_path: Path) -> None:
