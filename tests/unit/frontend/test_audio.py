@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -177,6 +178,22 @@ def test_normalize_divides_by_the_largest_sample_as_the_kws_reference_does() -> 
     assert normalize(clip, "none").tolist() == pytest.approx(clip.tolist())
     assert normalize(np.zeros(3, dtype=np.float32), "max").tolist() == [0.0, 0.0, 0.0]
     assert normalize(np.array([[-0.5, -0.25]], dtype=np.float32), "max").tolist() == [[-0.5, -0.25]]
+
+
+def test_header_states_every_size_and_constant_as_a_macro() -> None:
+    """The header names each buffer size and front-end constant; the source has no malloc and no stdio."""
+    header, source = render("kws_int8", contract(OPTIONS), Quantization(np.dtype(np.int8), 0.25, -7))
+    macros = dict(line.split()[1:3] for line in header.splitlines() if line.startswith("#define KWS_INT8_FRONTEND_"))
+    assert {name.removeprefix("KWS_INT8_FRONTEND_"): value for name, value in macros.items()} == {
+        "RAW_ELEMENTS": "16000", "OUTPUT_ELEMENTS": "490", "SCRATCH_BYTES": str(4 * (256 + 256 + 257 + 40)),
+        "SAMPLE_RATE": "16000", "CLIP_SAMPLES": "16000", "FRAME_LENGTH": "480", "FRAME_STEP": "320",
+        "FFT_LENGTH": "512", "MEL_BINS": "40", "FRAMES": "49", "COEFFICIENTS": "10", "LOG_OFFSET": "9.99999997e-07f",
+        "FEATURE_SCALE": "1.0f", "OUTPUT_SCALE": "0.25f", "OUTPUT_ZERO_POINT": "-7"}
+    assert "typedef int8_t kws_int8_frontend_output_t;" in header and "Not reentrant" in header
+    assert "int16 mono PCM at 16000 Hz" in header and '"op": "dct"' in header
+    assert "malloc" not in source and "stdio" not in source
+    weights = int(re.search(r"#define KWS_INT8_MEL_WEIGHTS (\d+)", source).group(1))  # type: ignore[union-attr]
+    assert weights < 257 * 2  # sparse: each FFT bin feeds at most two mel bins, never a dense 257 x 40
 
 
 @pytest.mark.parametrize("kind, normalize", [("mfcc", "max"), ("log_mel", "peak")])
