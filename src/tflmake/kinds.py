@@ -118,7 +118,7 @@ DATASET_KINDS = {
                                 tools=("numpy", "pillow")),
     "audio_folder": DatasetKind("One subfolder of wav clips per class, through an MFCC or log-mel front end.",
                                 folders=("path", "test_path"), extensions=AUDIO_EXTENSIONS,
-                                tools=("numpy", "tensorflow")),
+                                tools=("numpy",)),
     "csv": DatasetKind("Sensor rows cut into labelled windows.", files=("path", "test_path"), tools=("numpy",)),
     "python": DatasetKind("module:function in the spec's folder returning the arrays.", entry=True,
                           tools=("numpy",)),

@@ -155,8 +155,8 @@ def test_read_wav_pads_short_clips_and_rejects_other_rates(tmp_path: Path) -> No
     """A short clip is zero-padded to clip length; a 8 kHz file against 16 kHz is an error."""
     write_wav(tmp_path / "short.wav", 1000.0, milliseconds=500)
     clip = read_wav(str(tmp_path / "short.wav"), 16000, 16000)
-    assert clip.shape == (16000,) and clip.dtype == np.float32
-    assert np.abs(clip[:8000]).max() == pytest.approx(0.5, abs=1e-3) and not clip[8000:].any()
+    assert clip.shape == (16000,) and clip.dtype == np.int16
+    assert np.abs(clip[:8000]).max() == pytest.approx(0.5 * 32767, abs=2) and not clip[8000:].any()
     write_wav(tmp_path / "slow.wav", 1000.0, sample_rate=8000)
     with pytest.raises(BuildError, match="is 8000 Hz, 1 channel.*expected 16000 Hz mono"):
         read_wav(str(tmp_path / "slow.wav"), 16000, 16000)
@@ -195,14 +195,3 @@ def test_python_entry_extra_inputs_are_split_and_scaled_with_x(tmp_path: Path) -
     for part in ("train", "test"):
         assert np.array_equal(arrays[f"x1_{part}"], arrays[f"y_{part}"].astype(np.float32))
         assert np.array_equal(arrays[f"x_{part}"][:, 0], arrays[f"y_{part}"].astype(np.float32))
-
-
-def test_normalize_divides_by_the_largest_sample_as_the_kws_reference_does() -> None:
-    """max divides by the largest value (not absolute), peak by the largest magnitude; silence stays silence."""
-    from tflmake.data.audio import normalize
-
-    clip = np.array([-0.8, 0.2, 0.4], dtype=np.float32)
-    assert normalize(clip, "max").tolist() == pytest.approx([-2.0, 0.5, 1.0])
-    assert normalize(clip, "peak").tolist() == pytest.approx([-1.0, 0.25, 0.5])
-    assert normalize(clip, "none").tolist() == pytest.approx(clip.tolist())
-    assert normalize(np.zeros(3, dtype=np.float32), "max").tolist() == [0.0, 0.0, 0.0]
