@@ -29,7 +29,7 @@ def render_image(prefix: str, contract: dict[str, Any], quantization: Quantizati
         f"Image front end of {prefix}: a camera frame -> the model's input tensor.",
         f"Raw: uint8 frame, {contract['raw']['layout']}.",
         *(["RGBA is resized premultiplied by alpha, as Pillow does."] if premultiplied else []),
-        f"Resize: {resize}, bit-exact with Pillow {step['library'].split()[1]}.",
+        f"Resize: {resize}; bit-exact with {step['library']}.",
         f"Then each value / {contract['scale']!r} (dataset.scale). {csource.quantization_comment(quantization)}",
         "Both through one 256-entry table computed by the Python reference, so exact.",
     ]
