@@ -2,8 +2,10 @@
 
 The generated code runs the same integer arithmetic as resample.convolve (and so as
 Pillow's Resample.c) over tables resample.taps computed, so it is exact, not close.
-The first pass only computes the lines the second pass reads (as Pillow does), into
-a static buffer; the last pass maps each byte through `<prefix>_frontend_table`.
+It works one output row at a time: horizontal first keeps the last few resized rows
+the vertical pass needs in a ring of static rows; vertical first resizes one row into
+a static line, then that line horizontally. The last pass maps each byte through
+`<prefix>_frontend_table`.
 """
 
 from __future__ import annotations
@@ -92,43 +94,65 @@ static void {prefix}_frontend_unpremultiply(uint8_t *pixel) {{
     return text
 
 
-def pass_function(prefix: str, step: Pass, channels: int, load_premultiplied: bool,
-                  final: bool, unpremultiply: bool) -> str:
-    """`<prefix>_frontend_<axis>()`: one pass; `final` writes the model input through the table.
-
-    Pixels are addressed as line * line_stride + position * step: for "columns" a line is a row
-    and the position a column; for "rows" a line is a column and the position a row.
-    """
-    name = f"{prefix}_frontend_{step.axis}"
+def _store(prefix: str, final: bool, unpremultiply: bool, channels: int) -> tuple[str, str]:
+    """(the output element type, the statements that store `pixel` at `target`)."""
     out_type = f"{prefix}_frontend_output_t" if final else "uint8_t"
-    load = (f"{prefix}_frontend_premultiplied(source, c)" if load_premultiplied
-            else "source[c]")
-    store = f"out[c] = {prefix}_frontend_table[pixel[c]];" if final else "out[c] = pixel[c];"
-    restore = f"      {prefix}_frontend_unpremultiply(pixel);\n" if unpremultiply else ""
+    restore = f"    {prefix}_frontend_unpremultiply(pixel);\n" if unpremultiply else ""
+    value = f"{prefix}_frontend_table[pixel[c]]" if final else "pixel[c]"
+    return out_type, f"{restore}    for (c = 0; c < {channels}; ++c) {{\n      target[c] = {value};\n    }}\n"
+
+
+def columns_function(prefix: str, step: Pass, channels: int, load_premultiplied: bool, final: bool,
+                     unpremultiply: bool) -> str:
+    """`<prefix>_frontend_columns(source_row, out_row)`: one row resized to the output width."""
+    name = f"{prefix}_frontend_columns"
+    out_type, store = _store(prefix, final, unpremultiply, channels)
+    load = f"{prefix}_frontend_premultiplied(source, c)" if load_premultiplied else "source[c]"
     return f"""\
-static void {name}(const uint8_t *in, {out_type} *out_base, int32_t lines,
-    int32_t in_line_stride, int32_t in_step, int32_t out_line_stride, int32_t out_step) {{
-  int32_t line, i, k;
+static void {name}(const uint8_t *row, {out_type} *out) {{
+  int32_t i, k;
   int c;
-  for (line = 0; line < lines; ++line) {{
-    for (i = 0; i < {step.out_size}; ++i) {{
-      const int32_t *weights = &{name}_weights[i * {name.upper()}_TAPS];
-      const uint8_t *first = in + line * in_line_stride + {name}_first[i] * in_step;
-      {out_type} *out = out_base + line * out_line_stride + i * out_step;
-      uint8_t pixel[{channels}];
-      for (c = 0; c < {channels}; ++c) {{
-        int32_t sum = (int32_t)1 << {resample.PRECISION_BITS - 1};
-        for (k = 0; k < {name}_count[i]; ++k) {{
-          const uint8_t *source = first + k * in_step;
-          sum += (int32_t){load} * weights[k];
-        }}
-        pixel[c] = {prefix}_frontend_clip8(sum);
+  for (i = 0; i < {step.out_size}; ++i) {{
+    const int32_t *weights = &{name}_weights[i * {name.upper()}_TAPS];
+    {out_type} *target = out + i * {channels};
+    uint8_t pixel[{channels}];
+    for (c = 0; c < {channels}; ++c) {{
+      int32_t sum = (int32_t)1 << {resample.PRECISION_BITS - 1};
+      for (k = 0; k < {name}_count[i]; ++k) {{
+        const uint8_t *source = row + ({name}_first[i] + k) * {channels};
+        sum += (int32_t){load} * weights[k];
       }}
-{restore}      for (c = 0; c < {channels}; ++c) {{
-        {store}
-      }}
+      pixel[c] = {prefix}_frontend_clip8(sum);
     }}
-  }}
+{store}  }}
+}}
+"""
+
+
+def rows_function(prefix: str, channels: int, load_premultiplied: bool, final: bool,
+                  unpremultiply: bool) -> str:
+    """`<prefix>_frontend_rows(rows, i, pixels, out_row)`: output row i from its source rows."""
+    name = f"{prefix}_frontend_rows"
+    out_type, store = _store(prefix, final, unpremultiply, channels)
+    load = f"{prefix}_frontend_premultiplied(source, c)" if load_premultiplied else "source[c]"
+    return f"""\
+/* rows[k] points at source row {name}_first[i] + k (at the first pixel used). */
+static void {name}(const uint8_t *const *rows, int32_t i, int32_t pixels, {out_type} *out) {{
+  const int32_t *weights = &{name}_weights[i * {name.upper()}_TAPS];
+  int32_t x, k;
+  int c;
+  for (x = 0; x < pixels; ++x) {{
+    {out_type} *target = out + x * {channels};
+    uint8_t pixel[{channels}];
+    for (c = 0; c < {channels}; ++c) {{
+      int32_t sum = (int32_t)1 << {resample.PRECISION_BITS - 1};
+      for (k = 0; k < {name}_count[i]; ++k) {{
+        const uint8_t *source = rows[k] + x * {channels};
+        sum += (int32_t){load} * weights[k];
+      }}
+      pixel[c] = {prefix}_frontend_clip8(sum);
+    }}
+{store}  }}
 }}
 """
 

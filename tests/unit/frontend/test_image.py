@@ -163,9 +163,23 @@ def test_header_states_every_constant(tmp_path: Path) -> None:
                  "#define CAM_INT8_FRONTEND_CHANNELS 3  /* R, G, B */", "#define CAM_INT8_FRONTEND_IMAGE_HEIGHT 32",
                  "#define CAM_INT8_FRONTEND_IMAGE_WIDTH 32", "#define CAM_INT8_FRONTEND_SCALE 255.0f",
                  "#define CAM_INT8_FRONTEND_RAW_ELEMENTS 9216", "#define CAM_INT8_FRONTEND_OUTPUT_ELEMENTS 3072",
-                 "#define CAM_INT8_FRONTEND_SCRATCH_BYTES 4608  /* ", 'Pillow "bilinear" 48x64 -> 32x32',
+                 "#define CAM_INT8_FRONTEND_SCRATCH_BYTES 288  /* ", 'Pillow "bilinear" 48x64 -> 32x32',
                  "int cam_int8_frontend(const cam_int8_frontend_raw_t raw[CAM_INT8_FRONTEND_RAW_ELEMENTS],"]:
         assert line in header
+
+
+@pytest.mark.parametrize(("frame", "size", "scratch"), [
+    ((240, 320), (96, 96), 5 * 96 * 3),  # horizontal first: a ring of the 5 rows the vertical taps span
+    ((240, 100), (40, 120), 100 * 3),  # vertical first: one row of the frame's used columns
+    ((12, 17), (3, 17), 0),  # one pass: straight from the frame into the output
+])
+def test_c_front_end_keeps_only_the_rows_it_needs(frame: tuple[int, int], size: tuple[int, int],
+                                                  scratch: int) -> None:
+    """The static RAM is a few rows, never an intermediate image, and the header says how much."""
+    contract = image.contract({"type": "image_folder", "path": "images", "image_size": list(size),
+                               "frame_size": list(frame), "color_mode": "rgb", "interpolation": "bilinear"})
+    header, _ = image.render("cam_int8", contract, INT8)
+    assert f"#define CAM_INT8_FRONTEND_SCRATCH_BYTES {scratch}  " in header
 
 
 def test_c_front_end_compiles_for_cortex_m4(tmp_path: Path) -> None:
