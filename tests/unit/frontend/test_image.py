@@ -14,17 +14,13 @@ from tests.support import data_set_spec, require_tool
 from tests.unit.frontend import compile_c
 from tflmake.data.images import COLOR_MODES, decode_images
 from tflmake.errors import BuildError
-from tflmake.frontend import image, resample
+from tflmake.frontend import image
 from tflmake.spec.load import load_spec
 from tflmake.spec.sections import DatasetSection
 from tflmake.tflite.quantize import Quantization, quantize
 
 INT8 = Quantization(np.dtype(np.int8), 1 / 255, -128)
 FILTERS = ["nearest", "bilinear", "bicubic", "lanczos", "box", "hamming"]
-# (frame, image) pairs: down, up, mixed, one dimension only, odd sizes, a strong height
-# reduction (Pillow 13 runs the vertical pass first there) and a 1-pixel edge.
-SIZE_PAIRS = [((20, 24), (9, 13)), ((9, 13), (20, 24)), ((40, 12), (7, 30)), ((12, 17), (12, 5)),
-              ((12, 17), (3, 17)), ((40, 40), (1, 39)), ((1, 3), (2, 7)), ((33, 27), (31, 29))]
 
 
 def options(tmp_path: Path, table: str) -> DatasetSection:
@@ -42,14 +38,6 @@ def random_frames(contract: dict[str, Any], count: int, seed: int = 0) -> np.nda
     if contract["pillow_mode"] == "RGBA":  # the alpha values where premultiplying rounds at its edges
         frames[..., 3] = rng.choice([0, 1, 7, 128, 254, 255, 200], frames.shape[:-1])
     return frames
-
-
-def pillow_resize(frame: np.ndarray, mode: str, size: tuple[int, int], interpolation: str) -> np.ndarray:
-    from PIL import Image
-
-    picture = Image.fromarray(frame[..., 0] if mode == "L" else frame, mode)
-    resized = picture.resize((size[1], size[0]), Image.Resampling[interpolation.upper()])
-    return np.asarray(resized).reshape(*size, frame.shape[-1])
 
 
 def test_contract_lists_every_step_with_its_constants(tmp_path: Path) -> None:
@@ -115,19 +103,6 @@ def test_read_raw_of_a_broken_file_names_it(tmp_path: Path) -> None:
     contract = image.contract(options(tmp_path, "image_size = [4, 4]\n"))
     with pytest.raises(BuildError, match="broken.png"):
         image.read_raw(str(broken), contract)
-
-
-@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA"])
-@pytest.mark.parametrize("interpolation", FILTERS)
-def test_resize_is_pillows_bit_for_bit(mode: str, interpolation: str) -> None:
-    """On random frames, up and down, odd sizes, each filter and mode: exactly the installed Pillow's bytes."""
-    rng = np.random.default_rng(len(mode) * 10 + FILTERS.index(interpolation))
-    channels = len(mode)
-    for frame, size in SIZE_PAIRS:
-        frames = rng.integers(0, 256, (2, *frame, channels), dtype=np.uint8)
-        ours = resample.resize(frames, size, interpolation, mode)
-        for index in range(2):
-            assert np.array_equal(ours[index], pillow_resize(frames[index], mode, size, interpolation)), (frame, size)
 
 
 @pytest.mark.parametrize(("color_mode", "interpolation", "frame", "size", "quantization"), [
