@@ -1,1 +1,1 @@
-"""Input front ends: each data set type's steps from raw sensor data to model features, as a contract, NumPy and C."""
+"""Input front ends: every step from raw sensor data to the model input, as a contract, NumPy and C."""

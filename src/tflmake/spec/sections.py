@@ -43,6 +43,7 @@ class DatasetSection(TypedDict, total=False):
     image_size: list[int]
     color_mode: str
     interpolation: str
+    frame_size: list[int]
     clip_ms: int
     sample_rate: int
     features: str
