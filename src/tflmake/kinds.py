@@ -106,6 +106,9 @@ class DatasetKind(NamedTuple):
     entry: bool = False  # `entry = "module:function"` in the spec's folder returns the arrays
     # The libraries whose versions decide the loaded arrays (part of the dataset task's key).
     tools: tuple[str, ...] = ("numpy", "scikit-learn")
+    # Raw sensor data (PCM, camera frames, sensor rows) reaches the model through steps the firmware must
+    # repeat: the bundle carries them as a generated C front end (tflmake.frontend) and verifies it.
+    front_end: bool = False
 
 
 DATASET_KINDS = {
@@ -115,11 +118,12 @@ DATASET_KINDS = {
     "mnist": DatasetKind("Keras MNIST (downloads on first use)."),
     "image_folder": DatasetKind("One subfolder of images per class (Keras' image_dataset_from_directory).",
                                 folders=("path", "test_path"), extensions=IMAGE_EXTENSIONS,
-                                tools=("numpy", "pillow")),
+                                tools=("numpy", "pillow"), front_end=True),
     "audio_folder": DatasetKind("One subfolder of wav clips per class, through an MFCC or log-mel front end.",
                                 folders=("path", "test_path"), extensions=AUDIO_EXTENSIONS,
-                                tools=("numpy",)),
-    "csv": DatasetKind("Sensor rows cut into labelled windows.", files=("path", "test_path"), tools=("numpy",)),
+                                tools=("numpy",), front_end=True),
+    "csv": DatasetKind("Sensor rows cut into labelled windows.", files=("path", "test_path"), tools=("numpy",),
+                      front_end=True),
     "python": DatasetKind("module:function in the spec's folder returning the arrays.", entry=True,
                           tools=("numpy",)),
 }

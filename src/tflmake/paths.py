@@ -98,11 +98,21 @@ class Layout:
         stem = f"{self.model_dir(model)}/firmware/{model}_{variant}"
         return [f"{stem}_model_data.h", f"{stem}_model_data.c", f"{stem}_op_resolver.h"]
 
-    def firmware_bundle(self, model: str, variant: str) -> list[str]:
-        """Every file of a variant's firmware bundle (the targets of its carray task)."""
+    def frontend_sources(self, model: str, variant: str) -> list[str]:
+        """The C input front end (raw sensor data to the input tensor) in `firmware/`: header, source."""
+        stem = f"{self.model_dir(model)}/firmware/{model}_{variant}_frontend"
+        return [f"{stem}.h", f"{stem}.c"]
+
+    def firmware_bundle(self, model: str, variant: str, front_end: bool = False) -> list[str]:
+        """Every file of a variant's firmware bundle (the targets of its carray task).
+
+        Args:
+            front_end: the data set has a C front end, so the bundle carries it.
+        """
         return [self.carray_header(model, variant), self.carray_source(model, variant),
                 self.op_resolver_header(model, variant), self.firmware_manifest(model, variant),
-                *self.firmware_sources(model, variant)]
+                *self.firmware_sources(model, variant),
+                *(self.frontend_sources(model, variant) if front_end else [])]
 
     def report_json(self, model: str) -> str:
         """Every variant's measurements: what the gates, reports and `tflmake report` read."""

@@ -1,16 +1,21 @@
-"""Real builds on data a user has: an image folder, an audio folder (DS-CNN-like), sensor CSV, a Python entry."""
+"""Real builds on data a user has: an image folder, an audio folder (DS-CNN-like), sensor CSV, a Python entry.
+
+The first three reach the model through a generated C front end: its contract, its
+measurement in the build, its compilation and the raw golden vector are checked here.
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.datafixtures import write_audio_folder, write_image_folder, write_sensor_csv
-from tests.support import Project, make_project
+from tests.support import Project, make_project, require_tool
 
 pytestmark = pytest.mark.integration
 
@@ -28,6 +33,7 @@ layers = [
 type = "image_folder"
 path = "../images"
 image_size = [12, 10]
+frame_size = [24, 20]
 scale = 255.0
 test_fraction = 0.25
 
@@ -54,9 +60,9 @@ c_array = true
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """A project whose spec trains a tiny CNN on 3 classes of 16 PNGs each, built once."""
+    """A project whose spec trains a tiny CNN on 3 classes of 16 24x20 PNGs each (resized to 12x10), built once."""
     project = make_project(tmp_path_factory.mktemp("images") / "project")
-    write_image_folder(project.root / "images", {"red": 16, "green": 16, "blue": 16})
+    write_image_folder(project.root / "images", {"red": 16, "green": 16, "blue": 16}, size=(24, 20))
     project.add_spec("shapes", IMAGE_SPEC)
     run = project.doit()
     assert run.returncode == 0, run.output
@@ -162,13 +168,20 @@ c_array = true
 """
 
 
-def test_audio_folder_mfcc_ds_cnn_builds_and_classifies_tones(tmp_path: Path) -> None:
-    """49x10 MFCCs (30 ms window, 20 ms hop, 40 mel bins) of 1 s clips train a DS-CNN-shaped model."""
-    project = make_project(tmp_path / "project")
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A DS-CNN-shaped keyword model on 3 classes of 8 tone clips each, built once."""
+    project = make_project(tmp_path_factory.mktemp("speech") / "project")
     write_audio_folder(project.specs / "speech", {"high": 3000.0, "low": 300.0, "mid": 1000.0}, per_class=8)
     project.add_spec("kws", AUDIO_SPEC)
     run = project.doit()
     assert run.returncode == 0, run.output
+    return project
+
+
+def test_audio_folder_mfcc_ds_cnn_builds_and_classifies_tones(speech: Project) -> None:
+    """49x10 MFCCs (30 ms window, 20 ms hop, 40 mel bins) of 1 s clips train a DS-CNN-shaped model."""
+    project = speech
     with np.load(project.build / "kws" / "dataset.npz") as data:
         assert data["x_train"].shape == (18, 49, 10, 1) and data["x_train"].dtype == np.float32
         assert "x_scale" not in data.files
@@ -213,16 +226,25 @@ name = "float32"
 [[variant]]
 name = "int8"
 quantize = "int8"
+io_type = "int8"
+c_array = true
 """
 
 
-def test_csv_sensor_windows_build_with_listed_calibration_samples(tmp_path: Path) -> None:
-    """Windows of a sensor CSV train a Conv1D model; int8 calibrates on exactly the four listed samples."""
-    project = make_project(tmp_path / "project")
+@pytest.fixture(scope="module")
+def sensors(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A Conv1D activity model on windows of a generated 3-axis sensor CSV, built once."""
+    project = make_project(tmp_path_factory.mktemp("sensors") / "project")
     write_sensor_csv(project.specs / "imu.csv", 64, ["walk", "run", "sit", "walk", "sit", "run"])
     project.add_spec("har", CSV_SPEC)
     run = project.doit()
     assert run.returncode == 0, run.output
+    return project
+
+
+def test_csv_sensor_windows_build_with_listed_calibration_samples(sensors: Project) -> None:
+    """Windows of a sensor CSV train a Conv1D model; int8 calibrates on exactly the four listed samples."""
+    project = sensors
     with np.load(project.build / "har" / "representative.npz") as data:
         assert data["x"].shape == (4, 16, 3)
     report = json.loads((project.build / "har" / "report.json").read_text())
@@ -374,3 +396,95 @@ def test_log_mel_front_end_puts_a_tone_in_its_mel_band(tmp_path: Path) -> None:
     assert abs(int(np.argmax(log_mel[0].mean(axis=0))) - int(np.argmin(np.abs(centres - 1000)))) <= 1
     mfcc = audio_features([str(tmp_path / "tone.wav")], {**options, "features": "mfcc"})
     assert mfcc.shape == (1, 49, 10) and np.isfinite(mfcc).all()
+
+
+# The three data set types whose raw data reaches the model through a generated C front end.
+FRONT_END_PROJECTS = {"images": "shapes", "speech": "kws", "sensors": "har"}
+
+
+@pytest.fixture(params=sorted(FRONT_END_PROJECTS))
+def front_end(request: pytest.FixtureRequest) -> tuple[Project, str]:
+    """(built project, model) of each front-end data set type, int8 c_array variant."""
+    return request.getfixturevalue(request.param), FRONT_END_PROJECTS[request.param]
+
+
+def test_bundle_records_every_step_from_raw_data_to_the_input_tensor(front_end: tuple[Project, str]) -> None:
+    """_firmware.json's input_contract starts at raw data and ends at the quantize step; the header states it."""
+    project, model = front_end
+    manifest = json.loads((project.build / model / "int8_firmware.json").read_text())
+    contract = manifest["input_contract"]
+    assert contract["raw"]["dtype"] in ("int16", "uint8", "float32")
+    assert contract["steps"][-1]["op"] == "quantize"
+    assert contract["steps"][-1]["scale"] == manifest["inputs"][0]["scale"]
+    assert manifest["front_end"]["function"] == f"{model}_int8_frontend"
+    assert len(manifest["golden"]["raw"]) > 0
+    header = (project.build / model / "int8_model_data.h").read_text()
+    assert "Input contract" in header and "GOLDEN_RAW_ELEMENTS" in header
+
+
+def test_build_measures_the_c_front_end_on_the_raw_test_split(front_end: tuple[Project, str]) -> None:
+    """The report: >= 99.5 % of input elements equal, none off by more than 1, raw → C → TFLM within 0.5 pt."""
+    project, model = front_end
+    report = json.loads((project.build / model / "report.json").read_text())
+    measured = report["variants"]["int8"]["front_end"]
+    assert measured["samples"] == report["test_samples"]
+    assert measured["host"]["equal_fraction"] >= 0.995 and measured["host"]["max_abs_diff"] <= 1
+    assert abs(measured["micro"]["accuracy"] - measured["litert"]["accuracy"]) <= 0.005
+    assert measured["litert"]["accuracy"] == report["variants"]["int8"]["accuracy"]
+    assert measured["cortex_m4"]["flash_bytes"] > 0 and measured["cortex_m4"]["ram_bytes"] > 0
+    assert measured["shortfalls"] == []
+    assert "## Input front end (C)" in (project.build / model / "report.md").read_text()
+
+
+@pytest.mark.parametrize("compiler", [
+    ["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-c"],
+    ["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-std=c99",
+     "-Wall", "-Wextra", "-Werror", "-c"]], ids=["host-c99", "cortex-m4"])
+def test_front_end_compiles_cleanly(front_end: tuple[Project, str], compiler: list[str], tmp_path: Path) -> None:
+    """The generated front end is warning-free C99 for the host and for Cortex-M4 with hard float."""
+    project, model = front_end
+    require_tool(compiler[0])
+    source = project.build / model / "firmware" / f"{model}_int8_frontend.c"
+    result = subprocess.run([*compiler, str(source), "-o", str(tmp_path / "frontend.o")], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+SELF_TEST = """\
+#include <stdio.h>
+#include <stdlib.h>
+#include "{model}_int8_model_data.h"
+#include "{model}_int8_frontend.h"
+#define M(name) {prefix}_##name
+
+int main(void) {{
+  static {model}_int8_frontend_output_t features[{model_upper}_INT8_FRONTEND_OUTPUT_ELEMENTS];
+  int i, off = 0;
+  if ({model_upper}_INT8_FRONTEND_OUTPUT_ELEMENTS != M(INPUT0_ELEMENTS)) return 2;
+  if ({model}_int8_frontend({symbol}_golden_raw, features) != 0) return 3;
+  for (i = 0; i < M(INPUT0_ELEMENTS); i++) {{
+    int difference = abs((int)features[i] - (int){symbol}_golden_input0[i]);
+    if (difference > 1) {{ printf("element %d: %d vs %d\\n", i, features[i], {symbol}_golden_input0[i]); return 4; }}
+    off += difference != 0;
+  }}
+  printf("%d of %d elements off by one\\n", off, M(INPUT0_ELEMENTS));
+  return 0;
+}}
+"""
+
+
+def test_firmware_self_test_starts_from_the_golden_raw_sample(front_end: tuple[Project, str], tmp_path: Path) -> None:
+    """C front end(golden_raw) gives golden_input0 within 1 per element: the self-test covers the front end."""
+    project, model = front_end
+    require_tool("gcc")
+    symbol = json.loads((project.build / model / "int8_firmware.json").read_text())["symbol"]
+    firmware = project.build / model / "firmware"
+    (tmp_path / "main.c").write_text(SELF_TEST.format(model=model, model_upper=model.upper(), symbol=symbol,
+                                                      prefix=symbol.upper()))
+    build = subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", f"-I{firmware}", "-o",
+                            str(tmp_path / "selftest"), str(tmp_path / "main.c"),
+                            str(firmware / f"{model}_int8_model_data.c"), str(firmware / f"{model}_int8_frontend.c"),
+                            "-lm"], capture_output=True, text=True, check=False)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([str(tmp_path / "selftest")], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout

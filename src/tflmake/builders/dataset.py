@@ -20,6 +20,7 @@ from tflmake.data.entry import load_python_entry
 from tflmake.data.images import load_image_folder
 from tflmake.data.splits import split_indices
 from tflmake.errors import BuildError
+from tflmake.frontend.table import FRONT_ENDS, FrontEnd
 from tflmake.ml.datacheck import check_loaded, check_split
 from tflmake.npzio import load_npz, save_npz
 from tflmake.paths import Layout
@@ -35,6 +36,12 @@ def build(spec: ModelSpec, layout: Layout) -> None:
     loaded = LOADERS[options["type"]](spec)
     check_loaded(loaded, options, data_origin(spec), spec.evaluation["task"])
     arrays = loaded if "x_test" in loaded else split(loaded, options)
+    front_end = FRONT_ENDS.get(options["type"])
+    if front_end is not None:
+        raw_samples = raw_test(spec, front_end, arrays)
+        # Frames already at the image size are the stored test inputs: not stored twice.
+        if raw_samples.dtype != arrays["x_test"].dtype or not np.array_equal(raw_samples, arrays["x_test"]):
+            arrays["raw_test"] = raw_samples
     raw = all(arrays[name].dtype == np.uint8 for part in ("train", "test") for name in input_names(arrays, part))
     for part in ("train", "test"):
         arrays[f"x_{part}"] = prepare_inputs(arrays[f"x_{part}"], options, raw)
@@ -45,6 +52,19 @@ def build(spec: ModelSpec, layout: Layout) -> None:
         arrays["x_scale"] = np.array([options.get("scale", 1.0)], dtype=np.float32)
     check_split(arrays, spec.source.get("input_shape"), "model.source.input_shape")
     save_npz(layout.dataset(spec.name), arrays)
+
+
+def raw_test(spec: ModelSpec, front_end: FrontEnd, arrays: Arrays) -> np.ndarray:
+    """The test split as raw sensor data (what the C front end takes), read again from its files.
+
+    Types without files per sample (CSV windows) keep their loaded, unscaled samples.
+    """
+    assert spec.dataset is not None
+    if front_end.read_raw is None:
+        return np.array(arrays["x_test"], copy=True)
+    contract = front_end.contract(spec.dataset)
+    root = spec.resolve(spec.dataset.get("test_path", spec.dataset["path"]))
+    return np.stack([front_end.read_raw(f"{root}/{name}", contract) for name in arrays["files_test"]])
 
 
 def data_origin(spec: ModelSpec) -> dict[str, str]:
@@ -183,6 +203,15 @@ def _existing(layout: Layout, model: str) -> str:
     if not Path(path).is_file():
         raise BuildError(f"{path} is missing; run `tflmake dataset:{model}` first")
     return path
+
+
+def read_raw_test(layout: Layout, model: str) -> np.ndarray | None:
+    """The test split as the C front end takes it: `raw_test`, or the stored uint8 inputs when they are
+    the raw frames already (images whose frame size is the image size); None without a front end."""
+    stored = read_stored(layout, model, ("raw_test", "x_test"))
+    if "raw_test" in stored:
+        return stored["raw_test"]
+    return stored["x_test"] if "x_scale" in stored and stored["x_test"].dtype == np.uint8 else None
 
 
 def scale_inputs(arrays: Arrays) -> Arrays:

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 
 from tflmake import atomic
-from tflmake.builders.dataset import input_names, read_stored, scale_inputs, stored_names
+from tflmake.builders.dataset import input_names, read_raw_test, read_stored, scale_inputs, stored_names
+from tflmake.builders.frontend_check import check_front_end, shortfalls
 from tflmake.console import progress
 from tflmake.emit.tradeoff import render_tradeoff
 from tflmake.engine.toolversions import tool_version
 from tflmake.errors import BuildError
-from tflmake.kinds import EVALUATION_TASKS
+from tflmake.kinds import DATASET_KINDS, EVALUATION_TASKS
 from tflmake.paths import Layout
 from tflmake.report import evaluation_tasks, metrics
 from tflmake.report.entry import ReportEntry, TaskMeasures, TestSet
@@ -55,11 +56,13 @@ class Run:
 
 
 def build(spec: ModelSpec, layout: Layout) -> None:
+    assert spec.dataset is not None
     names = tuple(input_names(stored_names(layout, spec.name), "test"))
     stored = read_stored(layout, spec.name, (*names, "y_test"))
     test_set = digest_test_set(stored)
     split = scale_inputs(stored)
     inputs, y = [split[name] for name in names], split["y_test"]
+    raw = read_raw_test(layout, spec.name) if DATASET_KINDS[spec.dataset["type"]].front_end else None
     x = inputs[0]
     runs = {}
     for index, variant in enumerate(spec.variants, start=1):
@@ -88,7 +91,7 @@ def build(spec: ModelSpec, layout: Layout) -> None:
     }
     for variant in spec.variants:
         report["variants"][variant.name] = measure_variant(
-            spec, layout, variant, runs, inputs, y)
+            spec, layout, variant, runs, inputs, y, raw)
     _add_reference_comparisons(report)
     _keep_previous(layout, spec.name)
     atomic.write_text(layout.report_json(spec.name), json.dumps(report, indent=2) + "\n")
@@ -110,7 +113,7 @@ def digest_test_set(stored: dict[str, np.ndarray]) -> TestSet:
 
 
 def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dict[str, Run],
-                    inputs: list[np.ndarray], y: np.ndarray) -> ReportEntry:
+                    inputs: list[np.ndarray], y: np.ndarray, raw: np.ndarray | None = None) -> ReportEntry:
     """Every number the report gives for one variant (those relative to the float model later)."""
     x = inputs[0]
     path = layout.tflite(spec.name, variant.name)
@@ -152,13 +155,31 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
     if run.tensors is not None:
         entry["tensors"] = run.tensors
     if variant.c_array:
-        micro = run_micro(path, inputs, max(10 * len(data), 2 * (arena or 0)), run)
+        arena_size = max(10 * len(data), 2 * (arena or 0))
+        micro = run_micro(path, inputs, arena_size, run)
         entry["micro"] = {**task_metrics(spec, micro.outputs, y, x),
                           "agreement_with_litert": metrics.top1_agreement(micro.outputs,
                                                                           run.outputs),
                           "max_abs_diff_vs_litert": metrics.abs_differences(micro.outputs,
                                                                             run.outputs)[0]}
+        if raw is not None and len(inputs) == 1:
+            entry["front_end"] = _front_end(spec, layout, variant, raw, x, micro.input, entry,
+                                            lambda features: task_metrics(
+                                                spec, run_micro(path, [features], arena_size, run).outputs, y,
+                                                features))
     return entry
+
+
+def _front_end(spec: ModelSpec, layout: Layout, variant: Variant, raw: np.ndarray, x: np.ndarray,
+               quantization: Quantization, entry: ReportEntry, run_model: Any) -> dict[str, Any]:
+    """The C front end's measurement, with LiteRT's accuracy on the same split beside it."""
+    progress(f"    {variant.name}: C front end over {len(raw)} raw test samples")
+    measured = check_front_end(spec, layout, variant.name, raw, x, quantization, run_model)
+    measured["litert"] = {"accuracy": entry["accuracy"]}
+    measured["shortfalls"] = shortfalls(measured, entry["accuracy"])
+    for missed in measured["shortfalls"]:
+        progress(f"    warning: {spec.name}.{variant.name} C front end: {missed}")
+    return measured
 
 
 def task_metrics(spec: ModelSpec, outputs: np.ndarray, y: np.ndarray, x: np.ndarray) -> TaskMeasures:

@@ -48,7 +48,8 @@ layers = [
 #                    (optional; then test_fraction is not used), x_key = "x", y_key = "y"
 #   type = "image_folder"  path = "images" (one subfolder per class, sorted = labels),
 #                    image_size = [96, 96], color_mode = "rgb", interpolation = "bilinear",
-#                    class_names = ["cat", "dog"] (optional: folders and label order)
+#                    class_names = ["cat", "dog"] (optional: folders and label order),
+#                    frame_size = [120, 160] (the camera's frame; the C front end resizes it)
 #   type = "audio_folder"  path = "speech" (one subfolder of .wav per class), sample_rate = 16000,
 #                    clip_ms = 1000, normalize = "max", features = "mfcc" (or "log_mel"), window_ms = 30,
 #                    stride_ms = 20, mel_bins = 40, mfcc_count = 10, lower_hz = 20, upper_hz = 4000

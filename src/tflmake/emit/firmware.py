@@ -48,6 +48,10 @@ class Bundle:
     golden: Golden | None = None
     # What the data set divided raw inputs by (dataset.scale); None without a data set.
     raw_scale: float | None = None
+    # Every step from raw data to input 0, one line each (frontend.contract.describe).
+    contract: tuple[str, ...] = ()
+    # The golden sample as raw sensor data (what the C front end takes), when the data set has one.
+    golden_raw: np.ndarray | None = None
 
     @property
     def prefix(self) -> str:
@@ -105,6 +109,9 @@ def _tensor_macros(bundle: Bundle, role: str, index: int, tensor: TensorInfo) ->
         assert tensor.scale is not None and tensor.zero_point is not None
         lines += [f"#define {name}_SCALE {c_float(tensor.scale)}",
                   f"#define {name}_ZERO_POINT ({tensor.zero_point})"]
+    if role == "input" and index == 0 and bundle.contract:
+        steps = "".join(f"\n *   {_comment_safe(line)}" for line in bundle.contract)
+        lines.append(f"/* Input contract: every step from raw data to this tensor, as training did it:{steps} */")
     if role == "input" and index == 0 and bundle.raw_scale is not None:
         lines += ["/* The data set's preprocessing (dataset.scale): the model was trained on raw / RAW_SCALE,"
                   + ("\n * so q = round(raw / RAW_SCALE / SCALE) + ZERO_POINT. */" if tensor.quantized
@@ -178,6 +185,12 @@ def _golden_declarations(bundle: Bundle, golden: Golden) -> str:
              f"#define {p}_HAS_GOLDEN 1"]
     lines += [f"extern const {s}_input{i}_t {s}_golden_input{i}[{p}_INPUT{i}_ELEMENTS];"
               for i in range(len(golden.inputs))]
+    if bundle.golden_raw is not None:
+        lines += ["/* The same sample as raw data: the C front end (<model>_<variant>_frontend.h) turns",
+                  " * golden_raw into golden_input0 (each element within 1 of it), so a self-test",
+                  " * can start at the sensor. */",
+                  f"#define {p}_GOLDEN_RAW_ELEMENTS {bundle.golden_raw.size}",
+                  f"extern const {_c_type(bundle.golden_raw)} {s}_golden_raw[{p}_GOLDEN_RAW_ELEMENTS];"]
     lines += [f"extern const {s}_output{i}_t {s}_golden_output{i}[{p}_OUTPUT{i}_ELEMENTS];"
               for i in range(len(golden.outputs))]
     return "\n".join(lines) + "\n"
@@ -200,4 +213,12 @@ def render_source(bundle: Bundle) -> str:
             for i, value in enumerate(values):
                 parts.append(f"const {s}_{role}{i}_t {s}_golden_{role}{i}"
                              f"[{p}_{role.upper()}{i}_ELEMENTS] = {{\n{c_values(value)}}};\n")
+        if bundle.golden_raw is not None:
+            parts.append(f"const {_c_type(bundle.golden_raw)} {s}_golden_raw[{p}_GOLDEN_RAW_ELEMENTS] = "
+                         f"{{\n{c_values(bundle.golden_raw)}}};\n")
     return "\n".join(parts)
+
+
+def _c_type(values: np.ndarray) -> str:
+    """The C element type of a raw sample: the front ends take int16 PCM, uint8 pixels or float readings."""
+    return {"int16": "int16_t", "uint8": "uint8_t", "float32": "float"}[values.dtype.name]

@@ -22,6 +22,10 @@ def render_model(summary: ModelSummary, level: int = 1) -> str:
     lines += [f"- {line}" for line in summary.sentences] + [""]
     if summary.per_class:
         lines += [f"{head}# Per-class accuracy", "", *(f"- {line}" for line in summary.per_class), ""]
+    if summary.front_end:
+        lines += [f"{head}# Input front end (C)", "",
+                  "The generated C front end (`firmware/<model>_<variant>_frontend.c`), compiled on this machine "
+                  "and run over the raw test split:", "", *(f"- {line}" for line in summary.front_end), ""]
     lines += [f"{head}# Quality gates", "", *gate_lines(summary), ""]
     lines += [f"{head}# Changes since the previous build", "", *change_lines(summary), ""]
     lines += [f"{head}# Operators", "", *(f"- {line}" for line in summary.operators), ""]

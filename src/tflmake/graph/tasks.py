@@ -295,6 +295,7 @@ def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
 
 def carray_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
     variant = spec.variant(variant_name)
+    front_end = spec.dataset is not None and DATASET_KINDS[spec.dataset["type"]].front_end
     file_dep = [layout.tflite(spec.name, variant.name)]
     if spec.dataset:
         # The golden test vector and the class labels come from the split data set.
@@ -302,12 +303,14 @@ def carray_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
     return _artifact_task(
         "carray", f"{spec.name}.{variant.name}",
         {"model": spec.name, "variant": variant.name, "quantize": variant.quantize, "c_array": spec.c_array,
-         # The bundle states the data set's input scaling (RAW_SCALE macros).
+         # The bundle states the data set's input scaling (RAW_SCALE macros) and, from the whole
+         # [dataset] table, its input contract and C front end.
          "raw_scale": spec.dataset.get("scale", 1.0) if spec.dataset else None,
+         **({"dataset": spec.dataset} if front_end else {}),
          "tools": tool_versions("tflite-micro")},
         actions=[(run_step, ["carray", spec, layout, variant.name])],
         file_dep=file_dep,
-        targets=layout.firmware_bundle(spec.name, variant.name))
+        targets=layout.firmware_bundle(spec.name, variant.name, front_end))
 
 
 def manifest_task(spec: ModelSpec, layout: Layout, upstream: list[TaskDict]) -> TaskDict:
@@ -330,6 +333,9 @@ def evaluate_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     file_dep.append(layout.dataset(spec.name))
     # Reuse the firmware bundle's arena measurement instead of measuring twice.
     file_dep += [layout.firmware_manifest(spec.name, v.name) for v in spec.variants if v.c_array]
+    # The C front end, compiled and run over the raw test split (raw -> C -> TFLite Micro).
+    if spec.dataset is not None and DATASET_KINDS[spec.dataset["type"]].front_end:
+        file_dep += [path for v in spec.variants if v.c_array for path in layout.frontend_sources(spec.name, v.name)]
     # The Keras layer list (what the converter fused) and the measured sparsity of pruned models.
     if spec.source_kind.saved_model:
         file_dep.append(layout.saved_model_stamp(spec.name))

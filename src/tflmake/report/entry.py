@@ -63,6 +63,9 @@ class ReportEntry(TaskMeasures, total=False):
     ops: list[str]
     op_count: int
     micro: MicroMeasures | None
+    # The C front end over the raw test split (builders/frontend_check); only c_array variants of
+    # data sets with a front end.
+    front_end: dict[str, Any]
     backend: str
     keep_float: list[str]
     sparsity: float | None

@@ -45,6 +45,7 @@ class ModelSummary:
     changes: tuple[Change, ...] | None = None
     per_class: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # e.g. a variant at chance level; the build prints them too
+    front_end: tuple[str, ...] = ()  # what each variant's C front end measured, a line each
 
     @property
     def gates_passed(self) -> bool:
@@ -151,7 +152,8 @@ def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
         tools=report.get("tools", {}), gates=tuple(gates or ()),
         changes=None if changes is None else tuple(changes),
         per_class=tuple(line for entry in entries if (line := per_class_line(entry, report.get("labels")))),
-        warnings=tuple(chance_warnings(report)))
+        warnings=tuple(chance_warnings(report)),
+        front_end=tuple(line for entry in entries if (line := front_end_line(entry))))
 
 
 def chance_warnings(report: Mapping[str, Any]) -> list[str]:
@@ -171,6 +173,29 @@ def chance_warnings(report: Mapping[str, Any]) -> list[str]:
                         f"of chance ({_percent(1 / classes)}, {classes} classes): the model has learned "
                         "next to nothing; check the labels, the data and [train]")
     return warnings
+
+
+def front_end_line(entry: Mapping[str, Any]) -> str:
+    """`int8: 100.00 % of 7,200 input elements equal (max 0 steps); raw → C → TFLite Micro 95.83 % vs LiteRT ...`."""
+    measured = entry.get("front_end")
+    if not measured:
+        return ""
+    target = measured.get("cortex_m4")
+    size = "" if not target else f"; Cortex-M4: {target['flash_bytes']:,} B flash, {target['ram_bytes']:,} B RAM"
+    host = measured.get("host")
+    if not host:
+        return f"{entry['name']}: not run ({measured.get('skipped', 'no host compiler')}){size}"
+    line = (f"{entry['name']}: {_percent(host['equal_fraction'])} of {host['elements']:,} input elements equal "
+            f"the training features over {measured['samples']} raw test samples (largest difference "
+            f"{host['max_abs_diff']:g} {host['unit']})")
+    accuracy = (measured.get("micro") or {}).get("accuracy")
+    if accuracy is not None:
+        litert = (measured.get("litert") or {}).get("accuracy")
+        line += f"; raw → C → TFLite Micro accuracy {_percent(accuracy)}" + (
+            f" vs LiteRT {_percent(litert)} on the same split" if litert is not None else "")
+    missed = measured.get("shortfalls") or []
+    return line + size + ("" if not missed else "; **misses its goals**: " + "; ".join(missed))
+
 
 
 # Above this many classes a line names only the weakest ones.

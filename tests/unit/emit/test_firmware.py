@@ -127,3 +127,20 @@ def test_header_states_the_raw_input_scale_next_to_the_quantization() -> None:
     assert "#define G_M_V_MODEL_DATA_INPUT0_RAW_SCALE 16.0f\n" in text
     assert "q = round(raw / RAW_SCALE / SCALE) + ZERO_POINT" in text
     assert "RAW_SCALE" not in render_header(bundle())
+
+
+def test_golden_raw_sample_is_declared_and_defined_in_its_raw_type() -> None:
+    """With a front end, the golden vector starts at the sensor: int16 PCM declared in the header, defined in C."""
+    raw = np.array([0, -32768, 32767, 5], np.int16)
+    header, source = render_header(bundle(golden_raw=raw)), render_source(bundle(golden_raw=raw))
+    assert "#define G_M_V_MODEL_DATA_GOLDEN_RAW_ELEMENTS 4" in header
+    assert "extern const int16_t g_m_v_model_data_golden_raw[G_M_V_MODEL_DATA_GOLDEN_RAW_ELEMENTS];" in header
+    assert "0, -32768, 32767, 5," in source
+    assert "golden_raw" not in render_header(bundle())
+
+
+def test_input_contract_steps_are_stated_above_input_zero() -> None:
+    """The header states every step from raw data to input 0, in order, in a comment."""
+    header = render_header(bundle(contract=("raw: dtype int16", "1. normalize: divide_by max", "2. quantize")))
+    assert "Input contract" in header
+    assert header.index("raw: dtype int16") < header.index("1. normalize") < header.index("2. quantize")

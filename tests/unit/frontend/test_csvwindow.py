@@ -12,7 +12,7 @@ from tests.datafixtures import write_sensor_csv
 from tests.support import data_set_spec, require_tool
 from tests.unit.frontend import compile_c
 from tflmake.builders.dataset import prepare_inputs
-from tflmake.data.csvwindows import load_csv_windows, read_series
+from tflmake.data.csvwindows import read_series, windows
 from tflmake.frontend import csvwindow
 from tflmake.spec.load import ModelSpec, load_spec
 from tflmake.tflite.quantize import Quantization, quantize
@@ -57,7 +57,9 @@ def test_features_of_the_firmwares_windows_equal_the_training_features(tmp_path:
     first_run = values[:labels.index("run")]  # the loader windows each run of one label on its own
     calls = [first_run[end - contract["window"]:end]
              for end in range(contract["window"], len(first_run) + 1, contract["stride"])]
-    training = prepare_inputs(load_csv_windows(spec)["x"], spec.dataset)
+    label_index = {name: index for index, name in enumerate(sorted(set(labels)))}
+    every_window, _ = windows(values, np.array([label_index[name] for name in labels]), spec.dataset)
+    training = prepare_inputs(every_window, spec.dataset)
     assert np.array_equal(csvwindow.features(np.stack(calls), contract), training[:len(calls)])
 
 
