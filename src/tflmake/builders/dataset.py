@@ -39,8 +39,9 @@ def build(spec: ModelSpec, layout: Layout) -> None:
     front_end = FRONT_ENDS.get(options["type"])
     if front_end is not None:
         raw_samples = raw_test(spec, front_end, arrays)
-        # Frames already at the image size are the stored test inputs: not stored twice.
-        if raw_samples.dtype != arrays["x_test"].dtype or not np.array_equal(raw_samples, arrays["x_test"]):
+        # Frames already at the image size are the stored (uint8) test inputs: not stored twice.
+        if raw_samples.dtype != np.uint8 or arrays["x_test"].dtype != np.uint8 or \
+                not np.array_equal(raw_samples, arrays["x_test"]):
             arrays["raw_test"] = raw_samples
     raw = all(arrays[name].dtype == np.uint8 for part in ("train", "test") for name in input_names(arrays, part))
     for part in ("train", "test"):
