@@ -171,3 +171,22 @@ def test_symlinked_model_folder_is_refused(project: Project, tmp_path: Path) -> 
     assert ("digits_mlp (modelspecs/digits_mlp.toml): build/digits_mlp is a symlink or leads outside build/"
             in run.output)
     assert list(outside.iterdir()) == []
+
+
+def test_verify_accepts_an_equal_retrain_and_names_a_changed_variable(copy_of_tiny: Project) -> None:
+    """After a retrain that reproduces the weights (TensorFlow writes a new fingerprint.pb), `status`
+    and `verify` agree that all is well; a damaged SavedModel variable file fails `verify`, named."""
+    saved_model = copy_of_tiny.build / "tiny" / "saved_model"
+    (saved_model / "keras.weights.h5").unlink()  # a target gone: the savedmodel task runs again
+    run = copy_of_tiny.tflmake()
+    assert run.returncode == 0 and run.executed == ["savedmodel:tiny"], run.output
+    assert copy_of_tiny.tflmake("status").output.splitlines()[-1].endswith("targets up to date")
+    verified = copy_of_tiny.tflmake("verify")
+    assert verified.returncode == 0, verified.output
+    data = saved_model / "variables" / "variables.data-00000-of-00001"
+    damaged = bytearray(data.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    data.write_bytes(bytes(damaged))
+    verified = copy_of_tiny.tflmake("verify")
+    assert verified.returncode == 1, verified.output
+    assert "build/tiny/saved_model/variables: " in verified.output, verified.output
