@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Project, make_project
+from tests.support import TINY_SPEC, Project, make_project
 
 
 def digests(build: Path) -> dict[str, str]:
@@ -190,3 +190,34 @@ def test_verify_accepts_an_equal_retrain_and_names_a_changed_variable(copy_of_ti
     verified = copy_of_tiny.tflmake("verify")
     assert verified.returncode == 1, verified.output
     assert "build/tiny/saved_model/variables: " in verified.output, verified.output
+
+
+PYTHON_DATA_SET = '''
+from sklearn.datasets import load_digits
+
+
+def load():
+    digits = load_digits()
+    return {"x": digits.images / 16.0, "y": digits.target}
+'''
+
+
+def test_a_restored_input_rebuilds_only_what_its_content_changes(project: Project) -> None:
+    """After a data set entry broke the build and was restored, the data set is rebuilt (same bytes)
+    and the tasks it blocked stay up to date: content decides, not the failure."""
+    entry = project.specs / "mydata.py"
+    entry.write_text(PYTHON_DATA_SET)
+    project.add_spec("tiny", TINY_SPEC.replace('type = "digits"\nscale = 16.0',
+                                               'type = "python"\nentry = "mydata:load"'))
+    assert project.tflmake().returncode == 0
+    data_set = (project.build / "tiny" / "dataset.npz").read_bytes()
+    entry.write_text(PYTHON_DATA_SET + 'raise RuntimeError("broken")\n')
+    broken = project.tflmake()
+    assert broken.returncode == 1 and broken.executed == ["dataset:tiny"], broken.output
+    entry.write_text(PYTHON_DATA_SET)
+    restored = project.tflmake()
+    assert restored.returncode == 0, restored.output
+    assert (project.build / "tiny" / "dataset.npz").read_bytes() == data_set
+    # The project report, rewritten with the failure, is made again without it.
+    assert restored.executed == ["dataset:tiny", "summary"], restored.output
+    assert "FAILED" not in (project.build / "report.md").read_text()
