@@ -13,6 +13,7 @@ from tests.support import (
     CNN_FIRMWARE,
     FAR_FROM_FLOAT,
     SPECS,
+    TINY_SPEC,
     CacheLocation,
     Project,
     make_project,
@@ -47,6 +48,24 @@ def copy_of_built(built_mlp: Project, tmp_path: Path) -> Project:
     """A private copy of the built digits_mlp project (targets, timestamps, doit's state DB)."""
     root = tmp_path / "copy"
     shutil.copytree(built_mlp.root, root, symlinks=True)
+    return Project(root)
+
+
+@pytest.fixture(scope="session")
+def built_tiny(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """TINY_SPEC built once for the session (with `tflmake`, no dodo.py); tests must not modify it."""
+    built = make_project(tmp_path_factory.mktemp("tiny") / "project", dodo=False)
+    built.add_spec("tiny", TINY_SPEC)
+    run = built.tflmake()
+    assert run.returncode == 0, run.output
+    return built
+
+
+@pytest.fixture
+def copy_of_tiny(built_tiny: Project, tmp_path: Path) -> Project:
+    """A private copy of the built tiny project (targets, timestamps, doit's state DB)."""
+    root = tmp_path / "tiny"
+    shutil.copytree(built_tiny.root, root, symlinks=True)
     return Project(root)
 
 

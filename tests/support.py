@@ -143,6 +143,30 @@ def make_project(root: Path, *spec_names: str, dodo: bool = True) -> Project:
     return Project(root)
 
 
+# The cheapest model that trains: one Dense layer, 2 epochs, one float32 variant.
+TINY_SPEC = """
+[model.source]
+type = "layers"
+input_shape = [8, 8]
+layers = [{ type = "Flatten" }, { type = "Dense", units = 10, activation = "softmax" }]
+
+[dataset]
+type = "digits"
+scale = 16.0
+shape = [8, 8]
+
+[train]
+epochs = 2
+batch_size = 32
+loss = "sparse_categorical_crossentropy"
+seed = 0
+
+[[variant]]
+name = "float32"
+quantize = "none"
+"""
+
+
 @dataclass
 class CacheLocation:
     """Where a test's cache is: the URL and the fsspec options to reach it."""

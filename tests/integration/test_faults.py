@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Project, make_project
+from tests.support import TINY_SPEC, Project, make_project
 
 
 def digests(build: Path) -> dict[str, str]:
@@ -171,3 +171,53 @@ def test_symlinked_model_folder_is_refused(project: Project, tmp_path: Path) -> 
     assert ("digits_mlp (modelspecs/digits_mlp.toml): build/digits_mlp is a symlink or leads outside build/"
             in run.output)
     assert list(outside.iterdir()) == []
+
+
+def test_verify_accepts_an_equal_retrain_and_names_a_changed_variable(copy_of_tiny: Project) -> None:
+    """After a retrain that reproduces the weights (TensorFlow writes a new fingerprint.pb), `status`
+    and `verify` agree that all is well; a damaged SavedModel variable file fails `verify`, named."""
+    saved_model = copy_of_tiny.build / "tiny" / "saved_model"
+    (saved_model / "keras.weights.h5").unlink()  # a target gone: the savedmodel task runs again
+    run = copy_of_tiny.tflmake()
+    assert run.returncode == 0 and run.executed == ["savedmodel:tiny"], run.output
+    assert copy_of_tiny.tflmake("status").output.splitlines()[-1].endswith("targets up to date")
+    verified = copy_of_tiny.tflmake("verify")
+    assert verified.returncode == 0, verified.output
+    data = saved_model / "variables" / "variables.data-00000-of-00001"
+    damaged = bytearray(data.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    data.write_bytes(bytes(damaged))
+    verified = copy_of_tiny.tflmake("verify")
+    assert verified.returncode == 1, verified.output
+    assert "build/tiny/saved_model/variables: " in verified.output, verified.output
+
+
+PYTHON_DATA_SET = '''
+from sklearn.datasets import load_digits
+
+
+def load():
+    digits = load_digits()
+    return {"x": digits.images / 16.0, "y": digits.target}
+'''
+
+
+def test_a_restored_input_rebuilds_only_what_its_content_changes(project: Project) -> None:
+    """After a data set entry broke the build and was restored, the data set is rebuilt (same bytes)
+    and the tasks it blocked stay up to date: content decides, not the failure."""
+    entry = project.specs / "mydata.py"
+    entry.write_text(PYTHON_DATA_SET)
+    project.add_spec("tiny", TINY_SPEC.replace('type = "digits"\nscale = 16.0',
+                                               'type = "python"\nentry = "mydata:load"'))
+    assert project.tflmake().returncode == 0
+    data_set = (project.build / "tiny" / "dataset.npz").read_bytes()
+    entry.write_text(PYTHON_DATA_SET + 'raise RuntimeError("broken")\n')
+    broken = project.tflmake()
+    assert broken.returncode == 1 and broken.executed == ["dataset:tiny"], broken.output
+    entry.write_text(PYTHON_DATA_SET)
+    restored = project.tflmake()
+    assert restored.returncode == 0, restored.output
+    assert (project.build / "tiny" / "dataset.npz").read_bytes() == data_set
+    # The project report, rewritten with the failure, is made again without it.
+    assert restored.executed == ["dataset:tiny", "summary"], restored.output
+    assert "FAILED" not in (project.build / "report.md").read_text()

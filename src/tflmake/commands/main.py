@@ -82,10 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     spec or command line, 130 interrupted, 141 the reader of the output went away.
     """
     args = sys.argv[1:] if argv is None else list(argv)
+    # Run as the process's command (the console script, `python -m tflmake`): a Ctrl-C after
+    # the command finished exits 130 at once; called with arguments (tests), Python's handler.
+    afterwards = exits.exit_interrupted if argv is None else None
     with guarded_stdout():
         try:
-            code = _run_command(args)
-            sys.stdout.flush()
+            with exits.ctrl_c_remembered(afterwards):
+                code = _run_command(args)
+                exits.raise_if_ctrl_c_pressed()  # a press whose KeyboardInterrupt was lost
+                sys.stdout.flush()
             return code
         except KeyboardInterrupt:
             print(exits.INTERRUPTED_MESSAGE, file=sys.stderr)

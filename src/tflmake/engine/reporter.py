@@ -16,6 +16,7 @@ from doit.reporter import ConsoleReporter
 
 from tflmake.cache import RESTORED, SETTINGS_ENV
 from tflmake.engine.lastrun import PROJECT_META, invalid_specs_of, model_of, project_of, save_failures
+from tflmake.engine.statedb import keep_blocked_state
 
 TRACEBACK_ENV = "TFLMAKE_TRACEBACK"
 
@@ -72,6 +73,8 @@ class TflmakeReporter(ConsoleReporter):
 
     def add_failure(self, task: Any, fail: BaseFail) -> None:
         """The task, then its one-line cause (model, variant, spec); tracebacks wait for the end."""
+        if isinstance(fail, UnmetDependency):
+            keep_blocked_state(task.name)  # it did not run: its inputs' content decides next time
         if not is_artifact_task(task):
             return
         if isinstance(fail, UnmetDependency):

@@ -17,6 +17,7 @@ from tflmake.console import (
     task_label,
 )
 from tflmake.errors import TflmakeError
+from tflmake.exits import raise_if_ctrl_c_pressed
 from tflmake.kinds import TASK_KINDS
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
@@ -67,10 +68,13 @@ def build_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any) 
     """Run the builder of one artifact; a failure comes back as doit's TaskFailed/TaskError."""
     where = f"{spec.name}.{arguments[0]}" if TASK_KINDS[basename].arity == "variant" else spec.name
     builder = importlib.import_module(f"tflmake.builders.{basename}")
+    raise_if_ctrl_c_pressed()  # a press lost between steps: start no other
     with task_label(f"{basename}:{where}"), native_output_captured() as capture:
         try:
             layout.check_inside(spec.name)
             builder.build(spec, layout, *arguments)
+            # A press lost inside the step (see exits): the step is not recorded as built.
+            raise_if_ctrl_c_pressed()
         except TflmakeError as error:
             return TaskFailed(f"{where} ({spec.spec_path}): {error}")
         except Exception as error:

@@ -11,6 +11,12 @@ what the other wrote. doit finds it as the "tflmake" backend through the
 
 While a StateDB is open, up-to-date checks share file stats (see filestats):
 doit saves or removes a task's state here exactly when a task has run.
+
+doit also removes the state of every task a failed task blocked, although those
+did not run and their targets are unchanged: the next build would then rebuild
+them whatever their inputs hold. The reporter hears of each blocked task right
+after the removal and gives its state back (`keep_blocked_state`), so the
+content of their inputs decides, not the failure.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from doit.dependency import DatabaseException
 from tflmake.engine import filestats
 
 TaskState = dict[str, Any]
+
+_open: StateDB | None = None  # the database of the running doit command
 
 
 class StateDB:
@@ -44,7 +52,10 @@ class StateDB:
                                     "remove it and the next build rebuilds everything") from None
         self._tasks: dict[str, TaskState] = {}
         self._dirty: set[str] = set()
+        self._removed: dict[str, TaskState] = {}  # this run's removals, for keep_blocked_state
         filestats.start_sharing()
+        global _open
+        _open = self
 
     def _state(self, task_id: str) -> TaskState:
         state = self._tasks.get(task_id)
@@ -67,11 +78,22 @@ class StateDB:
         return task_id in self._rows or bool(self._tasks.get(task_id))
 
     def remove(self, task_id: str) -> None:
-        filestats.forget()  # doit removes a task's state after it failed
+        filestats.forget()  # doit removes a task's state after it failed (or was blocked)
+        state = self._state(task_id)
+        if state:
+            self._removed[task_id] = state
         self._rows.pop(task_id, None)
         self._tasks.pop(task_id, None)
         self._dirty.discard(task_id)
         self._conn.execute("delete from doit where task_id = ?", (task_id,))
+
+    def restore(self, task_id: str) -> None:
+        """Give back the state this run removed for `task_id` (nothing if it had none)."""
+        state = self._removed.pop(task_id, None)
+        if state is not None:
+            filestats.forget()
+            self._tasks[task_id] = state
+            self._dirty.add(task_id)
 
     def remove_all(self) -> None:
         filestats.forget()
@@ -82,6 +104,9 @@ class StateDB:
 
     def dump(self) -> None:
         """Write the changed tasks in one transaction and close the file."""
+        global _open
+        if _open is self:
+            _open = None
         filestats.stop_sharing()
         try:
             if self._dirty:
@@ -91,3 +116,13 @@ class StateDB:
         finally:
             self._conn.close()
         self._dirty.clear()
+
+
+def keep_blocked_state(task_id: str) -> None:
+    """Undo doit's removal of a task's state when the task did not run because a dependency failed.
+
+    doit calls the reporter's `add_failure(task, UnmetDependency)` right after removing
+    the state; without an open StateDB (another backend) this does nothing.
+    """
+    if _open is not None:
+        _open.restore(task_id)

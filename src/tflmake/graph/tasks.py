@@ -11,7 +11,6 @@ from typing import Any
 
 from tflmake.engine.filestats import MD5Checker
 from tflmake.engine.fingerprint import key_and_targets_unchanged
-from tflmake.engine.fragment import fragment_changed
 from tflmake.engine.lastrun import PROJECT_META
 from tflmake.engine.lock import hold_build_lock, needs_build_lock
 from tflmake.engine.reporter import MODEL_GROUP, TflmakeReporter
@@ -382,7 +381,9 @@ def summary_task(specs: list[ModelSpec], layout: Layout, invalid: dict[str, str]
         "actions": [(run_project_step, ["summary", specs, layout, invalid])],
         "file_dep": file_dep,
         "targets": [layout.project_report_md, layout.project_report_html],
-        "uptodate": [fragment_changed(key)],
+        # Its targets' bytes too: when a model failed, the reporter rewrites them from what exists
+        # (lastrun), and the next build must make them again whatever it finds up to date.
+        "uptodate": [key_and_targets_unchanged(key)],
         "clean": True,
         # For the reporter: it builds the report from what exists when a model failed (lastrun).
         "meta": {PROJECT_META: (specs, layout, invalid)},

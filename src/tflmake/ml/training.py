@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,6 +11,7 @@ import numpy as np
 
 from tflmake.console import progress
 from tflmake.errors import BuildError
+from tflmake.exits import note_ctrl_c, pythons_to_handle
 from tflmake.kinds import EVALUATION_TASKS
 from tflmake.ml.tensorflow import import_keras
 from tflmake.spec.load import ModelSpec
@@ -87,25 +87,26 @@ def _stopped_by_ctrl_c(model: Any) -> Iterator[None]:
     A KeyboardInterrupt raised inside the training loop sometimes crashed TensorFlow
     (exit -11 instead of 130, in about 1 of 9 builds interrupted mid-training);
     stopping the loop first lets it end cleanly. A second Ctrl-C interrupts at once.
-    Only where Ctrl-C would raise KeyboardInterrupt anyway: the main thread, Python's handler.
+    Only where Ctrl-C would raise KeyboardInterrupt anyway (`exits.pythons_to_handle`). The
+    press is remembered (`exits.note_ctrl_c`), in case the interrupt raised here is lost.
     """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+    if not pythons_to_handle():
         yield
         return
     pressed: list[int] = []
 
     def stop(signum: int, frame: Any) -> None:
+        note_ctrl_c()
         if pressed:
             raise KeyboardInterrupt
         pressed.append(signum)
         model.stop_training = True
 
-    signal.signal(signal.SIGINT, stop)
+    previous = signal.signal(signal.SIGINT, stop)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, previous)
     if pressed:
         raise KeyboardInterrupt
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +92,29 @@ def test_ctrl_c_is_one_line_and_exit_130(cli_project: Project, capsys,
     code, out, err = run(capsys, "schema")
     assert code == exits.INTERRUPTED == 130
     assert err == "tflmake: interrupted; rerun to continue — finished targets are kept\n"
+
+
+class SendsCtrlCWhenCollected:
+    """A finalizer that presses Ctrl-C: Python reports its KeyboardInterrupt as "Exception ignored"."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the lost interrupt itself
+def test_a_ctrl_c_lost_in_a_finalizer_still_exits_130(cli_project: Project, capsys,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A press whose KeyboardInterrupt a finalizer swallowed (TensorFlow's, during a conversion) ends with 130."""
+    def finishes_anyway(args: list[str], settings: cli.Settings) -> int:
+        collected = SendsCtrlCWhenCollected()
+        del collected
+        return 0
+
+    monkeypatch.setitem(cli.OWN_COMMANDS, "schema", finishes_anyway)
+    code, _, err = run(capsys, "schema")
+    assert code == exits.INTERRUPTED, err
+    assert err.endswith("tflmake: interrupted; rerun to continue — finished targets are kept\n")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_a_build_with_an_invalid_spec_exits_2(cli_project: Project, capsys) -> None:

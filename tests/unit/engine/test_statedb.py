@@ -15,7 +15,7 @@ from doit.doit_cmd import DoitMain
 
 from tflmake.engine import filestats
 from tflmake.engine.filestats import MD5Checker, file_stat
-from tflmake.engine.statedb import StateDB
+from tflmake.engine.statedb import StateDB, keep_blocked_state
 from tflmake.graph.tasks import state_backend
 
 
@@ -33,6 +33,24 @@ def test_reads_what_doits_sqlite3_backend_wrote_and_the_reverse(tmp_path: Path) 
     ours.dump()
     reread = SqliteDB(path, JSONCodec())
     assert reread.get("tflite:m.float32", "deps:") == ["build/m/saved_model/tflmake_stamp.json"]
+    assert not reread.in_("tflite:m.int8")
+
+
+def test_a_blocked_task_keeps_the_state_doit_removed(tmp_path: Path) -> None:
+    """keep_blocked_state gives back, and dump saves, what doit removed for a task that did not run."""
+    path = str(tmp_path / "state.db")
+    first = StateDB(path, JSONCodec())
+    first.set("savedmodel:m", "deps:", ["build/m/dataset.npz"])
+    first.set("tflite:m.int8", "deps:", ["build/m/saved_model/tflmake_stamp.json"])
+    first.dump()
+    second = StateDB(path, JSONCodec())
+    second.remove("savedmodel:m")  # doit: blocked by a failed dataset task
+    second.remove("tflite:m.int8")
+    keep_blocked_state("savedmodel:m")
+    second.dump()
+    keep_blocked_state("tflite:m.int8")  # after dump: nothing open, nothing happens
+    reread = SqliteDB(path, JSONCodec())
+    assert reread.get("savedmodel:m", "deps:") == ["build/m/dataset.npz"]
     assert not reread.in_("tflite:m.int8")
 
 

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tflmake import exits
 from tflmake.ml.training import _stopped_by_ctrl_c
 
 
@@ -33,6 +34,18 @@ def test_a_second_ctrl_c_interrupts_at_once() -> None:
             os.kill(os.getpid(), signal.SIGINT)
             reached.append("after the second")
     assert reached == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_ctrl_c_that_stops_training_is_remembered() -> None:
+    """The command still ends with 130 if the interrupt raised after the loop is lost on its way out."""
+    model = SimpleNamespace(stop_training=False)
+    with exits.ctrl_c_remembered():
+        with pytest.raises(KeyboardInterrupt):
+            with _stopped_by_ctrl_c(model):
+                os.kill(os.getpid(), signal.SIGINT)
+        assert exits.ctrl_c_pressed()
+        assert signal.getsignal(signal.SIGINT) is exits.interrupt
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
