@@ -19,11 +19,12 @@ import numpy as np
 
 from tflmake import atomic
 from tflmake.builders.dataset import input_names, read_raw_test, read_stored, scale_inputs, stored_names
-from tflmake.builders.frontend_check import check_front_end, shortfalls
+from tflmake.builders.frontend_check import NO_COMPILER, check_front_end, shortfalls
 from tflmake.console import progress
 from tflmake.emit.tradeoff import render_tradeoff
 from tflmake.engine.toolversions import tool_version
 from tflmake.errors import BuildError
+from tflmake.frontend.harness import host_compiler
 from tflmake.kinds import DATASET_KINDS, EVALUATION_TASKS
 from tflmake.paths import Layout
 from tflmake.report import evaluation_tasks, metrics
@@ -63,6 +64,8 @@ def build(spec: ModelSpec, layout: Layout) -> None:
     split = scale_inputs(stored)
     inputs, y = [split[name] for name in names], split["y_test"]
     raw = read_raw_test(layout, spec.name) if DATASET_KINDS[spec.dataset["type"]].front_end else None
+    if raw is not None and any(v.c_array for v in spec.variants) and host_compiler() is None:
+        progress(f"    {spec.name}: {NO_COMPILER}")  # once per model, not per variant
     x = inputs[0]
     runs = {}
     for index, variant in enumerate(spec.variants, start=1):
@@ -174,7 +177,7 @@ def _front_end(spec: ModelSpec, layout: Layout, variant: Variant, raw: np.ndarra
                quantization: Quantization, entry: ReportEntry, run_model: Any) -> dict[str, Any]:
     """The C front end's measurement, with LiteRT's accuracy on the same split beside it."""
     progress(f"    {variant.name}: C front end over {len(raw)} raw test samples")
-    measured = check_front_end(spec, layout, variant.name, raw, x, quantization, run_model)
+    measured = check_front_end(spec, layout, variant.name, raw, x, quantization, run_model, host_compiler())
     measured["litert"] = {"accuracy": entry["accuracy"]}
     measured["shortfalls"] = shortfalls(measured, entry["accuracy"])
     for missed in measured["shortfalls"]:

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from tflmake.console import progress
 from tflmake.frontend import harness
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
@@ -28,10 +27,11 @@ NO_COMPILER = "no host C compiler ($CC or cc) on PATH: the C front end was not r
 
 
 def check_front_end(spec: ModelSpec, layout: Layout, variant: str, raw: np.ndarray, x: np.ndarray,
-                    quantization: Quantization, run_model: Any) -> dict[str, Any]:
+                    quantization: Quantization, run_model: Any, compiler: str | None) -> dict[str, Any]:
     """What the report says of one variant's front end.
 
     Args:
+        compiler: the host C compiler (harness.host_compiler()); None skips the run on this machine.
         raw: the test split as raw data (dataset.npz `raw_test`), batch first.
         x: the same samples' training features as the model takes them (float, scaled).
         run_model: features (shaped like `x`) -> the TFLite Micro task measures of the variant.
@@ -41,9 +41,7 @@ def check_front_end(spec: ModelSpec, layout: Layout, variant: str, raw: np.ndarr
     size = harness.cortex_m4_size(source, header)
     measured["cortex_m4"] = None if size is None else {
         "compiler": size.compiler, "flash_bytes": size.flash_bytes, "ram_bytes": size.ram_bytes}
-    compiler = harness.host_compiler()
     if compiler is None:
-        progress(f"    {spec.name}.{variant}: {NO_COMPILER}")
         return {**measured, "host": None, "skipped": NO_COMPILER}
     outputs = harness.run_on_host(compiler, f"{spec.name}_{variant}", header, source, raw, quantization.dtype)
     expected = quantize(x.reshape(len(x), -1), quantization)

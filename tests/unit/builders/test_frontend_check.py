@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from tflmake.builders.frontend_check import agreement, shortfalls
@@ -36,3 +38,30 @@ def test_a_front_end_meeting_its_goals_has_no_shortfall() -> None:
     measured = {"host": {"equal_fraction": 1.0, "max_abs_diff": 0.0, "unit": "quantization steps"},
                 "micro": {"accuracy": 0.9}}
     assert shortfalls(measured, 0.9) == [] and shortfalls({"host": None}, 0.9) == []
+
+
+def test_without_a_host_compiler_only_that_measurement_is_skipped_and_said(tmp_path: Path) -> None:
+    """No cc: the front end is not run, the report says why, and nothing else is measured wrongly."""
+    from tests.support import data_set_spec
+    from tflmake.builders.frontend_check import NO_COMPILER, check_front_end
+    from tflmake.frontend import csvwindow
+    from tflmake.paths import Layout
+    from tflmake.spec.load import load_spec
+
+    (tmp_path / "s.csv").write_text("a,y\n1,0\n2,0\n")
+    spec = load_spec(data_set_spec(tmp_path, '[dataset]\ntype = "csv"\npath = "s.csv"\ncolumns = ["a"]\n'
+                                             'label_column = "y"\nwindow = 2\n'))
+    layout = Layout(str(tmp_path / "build"))
+    assert spec.dataset is not None
+    header, source = csvwindow.render("demo_v", csvwindow.contract(spec.dataset), INT8)
+    for path, text in zip(layout.frontend_sources("demo", "v"), (header, source), strict=True):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text)
+
+    def never(features: np.ndarray) -> dict[str, float]:
+        raise AssertionError("TFLite Micro must not run without the front end's outputs")
+
+    measured = check_front_end(spec, layout, "v", np.zeros((3, 2), np.float32), np.zeros((3, 2, 1), np.float32),
+                               INT8, never, None)
+    assert measured["host"] is None and measured["skipped"] == NO_COMPILER and "micro" not in measured
+    assert measured["samples"] == 3 and "install gcc" in NO_COMPILER

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +234,60 @@ def test_generated_c_compiles_for_cortex_m4(tmp_path: Path) -> None:
                           str(tmp_path / "kws_int8_frontend.c")], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "frontend.o").stat().st_size > 0
+
+
+def _steps(recorded: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {step["op"]: step for step in recorded["steps"]}
+
+
+def _features_from_the_recorded_facts(raw: np.ndarray, recorded: dict[str, Any]) -> np.ndarray:
+    """What a firmware engineer writes from _firmware.json alone: float64 NumPy, the documented formulas."""
+    steps = _steps(recorded)
+    clip = raw.astype(np.float64) / steps["pcm_to_float"]["divisor"]
+    divisor = {"max": clip.max(axis=1), "peak": np.abs(clip).max(axis=1),
+               "none": np.ones(len(clip))}[steps["normalize"]["how"]]
+    clip = np.where(divisor[:, None] > 0, clip / np.where(divisor > 0, divisor, 1)[:, None], clip)
+    frame = steps["frame"]
+    starts = np.arange(frame["frames"]) * frame["frame_step"]
+    frames = clip[:, starts[:, None] + np.arange(frame["frame_length"])]
+    length = steps["window"]["length"]
+    denominator = length if length % 2 == 0 else length - 1
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(length) / denominator)
+    magnitude = np.abs(np.fft.rfft(frames * window, n=steps["rfft"]["fft_length"]))
+    mel = steps["mel"]
+    to_mel = lambda hz: 1127.0 * np.log1p(np.asarray(hz, dtype=np.float64) / 700.0)  # noqa: E731
+    bins = np.linspace(0, mel["sample_rate"] / 2, mel["spectrogram_bins"])[1:]  # the DC bin weighs 0
+    edges = np.linspace(to_mel(mel["lower_hz"]), to_mel(mel["upper_hz"]), mel["mel_bins"] + 2)
+    lower, centre, upper = edges[:-2], edges[1:-1], edges[2:]
+    position = to_mel(bins)[:, None]
+    weights = np.maximum(0, np.minimum((position - lower) / (centre - lower), (upper - position) / (upper - centre)))
+    log_mel = np.log(magnitude[..., 1:] @ weights + steps["log"]["offset"])
+    if "dct" in steps:
+        count, coefficients = mel["mel_bins"], steps["dct"]["coefficients"]
+        n, k = np.arange(count), np.arange(coefficients)
+        basis = 2 * np.cos(np.pi * k[None, :] * (2 * n[:, None] + 1) / (2 * count)) / np.sqrt(2 * count)
+        log_mel = log_mel @ basis
+    return log_mel / steps["scale"]["divisor"]
+
+
+@pytest.mark.parametrize("kind", ["mfcc", "log_mel"])
+def test_a_firmware_engineer_rebuilds_the_features_from_the_recorded_facts_alone(tmp_path: Path, kind: str) -> None:
+    """Independent float64 NumPy from the contract's JSON facts (no tflmake code) gives the data set task's features."""
+    from tflmake.data.audio import audio_features
+
+    raw = clips(6)
+    paths = []
+    for index, clip in enumerate(raw):
+        path = tmp_path / f"clip_{index}.wav"
+        with wave.open(str(path), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(16000)
+            handle.writeframes(clip.astype("<i2").tobytes())
+        paths.append(str(path))
+    options: DatasetSection = {**OPTIONS, "features": kind, "scale": 2.0}
+    recorded = json.loads(json.dumps(contract(options)))
+    rebuilt = _features_from_the_recorded_facts(raw, recorded)
+    training = audio_features(paths, options) / np.float32(2.0)
+    assert rebuilt.shape == training.shape
+    assert np.abs(rebuilt - training).max() < 1e-4 * max(1.0, float(np.abs(training).max()))  # a wrong constant: > 0.1
