@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from tflmake.report.summary import HOST_LATENCY_NOTE, Cell, ModelSummary
+from tflmake.report.summary import HOST_LATENCY_NOTE, NPU_NOTE, Cell, ModelSummary
 
 STALE_NOTE = " (the numbers below are from its last successful build)"
 
@@ -24,6 +24,9 @@ def render_model(summary: ModelSummary, level: int = 1) -> str:
         lines += [f"{head}# Per-class accuracy", "", *(f"- {line}" for line in summary.per_class), ""]
     lines += [f"{head}# Quality gates", "", *gate_lines(summary), ""]
     lines += [f"{head}# Changes since the previous build", "", *change_lines(summary), ""]
+    if summary.npu:
+        lines += [f"{head}# Ethos-U NPU (Vela estimates)", "", *(f"- {line}" for line in summary.npu), "",
+                  NPU_NOTE, ""]
     lines += [f"{head}# Operators", "", *(f"- {line}" for line in summary.operators), ""]
     tools = ", ".join(f"{name} {version}" for name, version in summary.tools.items())
     lines += [f"Tools: {tools}.", ""]
