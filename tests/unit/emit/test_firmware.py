@@ -127,3 +127,18 @@ def test_header_states_the_raw_input_scale_next_to_the_quantization() -> None:
     assert "#define G_M_V_MODEL_DATA_INPUT0_RAW_SCALE 16.0f\n" in text
     assert "q = round(raw / RAW_SCALE / SCALE) + ZERO_POINT" in text
     assert "RAW_SCALE" not in render_header(bundle())
+
+
+def test_an_estimated_arena_is_named_so_and_says_how() -> None:
+    """An Ethos-U model's arena is estimated, never labelled MEASURED."""
+    header = render_header(bundle(arena_estimate="the sum of the tensors"))
+    assert "ESTIMATED: the sum of the tensors." in header
+    assert "#define G_M_V_MODEL_DATA_ARENA_BYTES_ESTIMATED 1000u" in header
+    assert "MEASURED" not in header and "#define G_M_V_MODEL_DATA_ARENA_BYTES 2032u" in header
+
+
+def test_a_golden_vector_from_another_model_says_which() -> None:
+    golden = Golden((np.zeros((1, 2, 2), np.int8),), (np.zeros((1, 3), np.float32),), "sample 0",
+                    ran_on="The outputs are int8.tflite's.")
+    header = render_header(bundle(golden=golden))
+    assert "float to about 1e-5).\n * The outputs are int8.tflite's. */" in header
