@@ -422,6 +422,11 @@ def render_kind_tables() -> str:
          ["backend", "what it is", "starts from the float32 `.tflite`", "tool versions in its key"],
          [[f"`{name}`", backend.doc, yes(backend.quantizes_float_tflite), names(backend.tools)]
           for name, backend in kinds.BACKENDS.items()]),
+        ("Ethos-U accelerators", "`[[variant]] accelerator` (see [Ethos-U NPU variants](../npu.md))",
+         "ACCELERATORS",
+         ["accelerator", "what it is", "NPU", "MACs per cycle", "default `system_config`", "default `memory_mode`"],
+         [[f"`{name}`", kind.doc, kind.npu, kind.macs, f"`{kind.system_config}`", f"`{kind.memory_mode}`"]
+          for name, kind in kinds.ACCELERATORS.items()]),
         ("Data set types", "`[dataset] type`", "DATASET_KINDS",
          ["type", "what it is", "keys naming files", "keys naming class folders", "file types", "python entry",
           "tool versions in its key"],

@@ -73,6 +73,45 @@ QUANTIZE_MODES = {
 }
 
 
+class Accelerator(NamedTuple):
+    """A variant's `accelerator`: the Arm Ethos-U configuration Vela compiles its int8 `.tflite` for.
+
+    The key is Vela's `--accelerator-config`; the system configuration and memory
+    mode are Vela's own defaults for it (sections of its Arm/vela.ini), so a spec
+    that names only the accelerator compiles exactly as `vela --accelerator-config` does.
+    """
+
+    doc: str
+    npu: str  # the NPU family, as the report names it
+    macs: int  # multiply-accumulates per cycle
+    system_config: str  # default `system_config`
+    memory_mode: str  # default `memory_mode`
+
+
+def _ethos_u(npu: str, macs: int, system_config: str, memory_mode: str) -> Accelerator:
+    return Accelerator(f"Arm {npu} with {macs} MACs per cycle.", npu, macs, system_config, memory_mode)
+
+
+_U55 = ("Ethos_U55_High_End_Embedded", "Shared_Sram")
+_U65 = ("Ethos_U65_Client_Server", "Dedicated_Sram_384KB")
+_U85 = ("Ethos_U85_SYS_DRAM_Mid", "Dedicated_Sram_384KB")
+ACCELERATORS = {
+    "ethos-u55-32": _ethos_u("Ethos-U55", 32, *_U55),
+    "ethos-u55-64": _ethos_u("Ethos-U55", 64, *_U55),
+    "ethos-u55-128": _ethos_u("Ethos-U55", 128, *_U55),
+    "ethos-u55-256": _ethos_u("Ethos-U55", 256, *_U55),
+    "ethos-u65-256": _ethos_u("Ethos-U65", 256, *_U65),
+    "ethos-u65-512": _ethos_u("Ethos-U65", 512, *_U65),
+    "ethos-u85-128": _ethos_u("Ethos-U85", 128, *_U85),
+    "ethos-u85-256": _ethos_u("Ethos-U85", 256, *_U85),
+    "ethos-u85-512": _ethos_u("Ethos-U85", 512, *_U85),
+    "ethos-u85-1024": _ethos_u("Ethos-U85", 1024, *_U85),
+    "ethos-u85-2048": _ethos_u("Ethos-U85", 2048, *_U85),
+}
+# The package whose version decides Vela's output (the vela task's key).
+VELA_TOOLS = ("ethos-u-vela",)
+
+
 # keras.utils.image_dataset_from_directory's accepted formats.
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 AUDIO_EXTENSIONS = (".wav",)
@@ -152,6 +191,8 @@ TASK_KINDS = {
                       "variant", cached=True, folder_outputs=True),
     "representative": TaskKind("Representative (calibration) samples of each model.", "model", cached=True),
     "tflite": TaskKind("Each .tflite variant.", "variant", cached=True),
+    "vela": TaskKind("Ethos-U NPU models (Vela) of variants with an accelerator, with Vela's estimates.",
+                     "variant", cached=True),
     "carray": TaskKind("Firmware bundles (C arrays, op resolver, arena size) of variants with c_array = true.",
                        "variant", cached=True),
     "manifest": TaskKind("Provenance of each model: sha256 of every artifact, spec hashes, tool versions.",

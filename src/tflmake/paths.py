@@ -71,6 +71,23 @@ class Layout:
     def tflite(self, model: str, variant: str) -> str:
         return f"{self.model_dir(model)}/{variant}.tflite"
 
+    def vela_tflite(self, model: str, variant: str) -> str:
+        """The variant's int8 `.tflite` compiled by Vela for its Ethos-U accelerator."""
+        return f"{self.model_dir(model)}/{variant}_vela.tflite"
+
+    def vela_summary(self, model: str, variant: str) -> str:
+        """Vela's own summary CSV of that compilation, as Vela wrote it."""
+        return f"{self.model_dir(model)}/{variant}_vela_summary.csv"
+
+    def vela_estimates(self, model: str, variant: str) -> str:
+        """Vela's estimates and where the ops run, as JSON for the firmware bundle and the report."""
+        return f"{self.model_dir(model)}/{variant}_vela.json"
+
+    def vela_outputs(self, model: str, variant: str) -> list[str]:
+        """Every file the vela task writes (its targets)."""
+        return [self.vela_tflite(model, variant), self.vela_summary(model, variant),
+                self.vela_estimates(model, variant)]
+
     def carray_header(self, model: str, variant: str) -> str:
         return f"{self.model_dir(model)}/{variant}_model_data.h"
 

@@ -11,6 +11,7 @@ import pytest
 
 from tests.support import write_spec
 from tflmake.kinds import (
+    ACCELERATORS,
     BACKENDS,
     DATASET_KINDS,
     EVALUATION_TASKS,
@@ -41,6 +42,7 @@ def test_schema_enums_equal_the_kind_tables() -> None:
     assert set(spec_schema()["$defs"]["gates"]["properties"]) == {m.gate for m in METRICS.values() if m.gate}
     assert schema_enum("$defs", "variant", "properties", "io_type") == \
         list(dict.fromkeys(t for mode in QUANTIZE_MODES.values() for t in mode.io_types))
+    assert schema_enum("$defs", "variant", "properties", "accelerator") == list(ACCELERATORS)
 
 
 def test_builder_tables_cover_exactly_their_kinds() -> None:

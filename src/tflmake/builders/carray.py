@@ -12,91 +12,90 @@ import numpy as np
 
 from tflmake import atomic
 from tflmake.builders.dataset import read_raw_test, read_split
+from tflmake.builders.frontend_bundle import front_end_prefix, has_front_end, tensor_quantization, write_front_end
 from tflmake.emit.firmware import Bundle, Golden, render_header, render_source
 from tflmake.emit.opresolver import render_op_resolver, resolver_methods
 from tflmake.engine.toolversions import tool_version
-from tflmake.errors import BuildError
 from tflmake.frontend.contract import describe, input_contract, with_quantization
-from tflmake.frontend.table import FRONT_ENDS
-from tflmake.kinds import DATASET_KINDS
 from tflmake.paths import Layout
-from tflmake.spec.load import ModelSpec
+from tflmake.spec.load import ModelSpec, Variant
 from tflmake.tflite import micro as tflm
+from tflmake.tflite import modelfacts
 from tflmake.tflite.golden import golden_input
 from tflmake.tflite.modelinfo import ModelInfo, TensorInfo, read_model_info
-from tflmake.tflite.quantize import Quantization
 
 ARENA_MARGIN = (f"a {tflm.MARGIN_FRACTION:.0%} margin (at least {tflm.MARGIN_MIN_BYTES} bytes), "
                 f"rounded up to {tflm.ARENA_ALIGNMENT} bytes")
 GOLDEN_SOURCE = "the first sample of the test split"
+VELA_ARENA = ("the sum of the Vela model's non-constant tensors (input, output, Ethos-U scratch), "
+              f"each rounded up to {tflm.ARENA_ALIGNMENT} bytes: the host cannot run the Ethos-U operator")
+# The int8 model gives the golden outputs of a Vela bundle; any arena that runs it will do.
+GOLDEN_ARENA_BYTES = 256 * 1024
 
 
 def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
     variant = spec.variant(variant_name)
     model_path = layout.tflite(spec.name, variant.name)
-    data = Path(model_path).read_bytes()
+    # An accelerator variant's firmware runs Vela's model; the host can only run the int8 model.
+    firmware_path = layout.vela_tflite(spec.name, variant.name) if variant.accelerator else model_path
+    data = Path(firmware_path).read_bytes()
     info = read_model_info(data)
     resolver_methods(info.ops)  # fail on an unsupported op before the slow measurement
     split = read_split(layout, spec.name) if spec.dataset else {}
     raw = read_raw_test(layout, spec.name) if has_front_end(spec) else None
-    measured = tflm.measure_arena(model_path, len(info.inputs))
-    arena = tflm.arena_with_margin(measured)
+    measured, estimate, golden_arena = _arena(variant, data, model_path, info)
     sha256 = hashlib.sha256(data).hexdigest()
     symbol = spec.c_symbol(variant.name)
     header_path = layout.carray_header(spec.name, variant.name)
     contract = None if spec.dataset is None else with_quantization(input_contract(spec.dataset),
                                                                     tensor_quantization(info.inputs[0]))
+    golden = _golden(model_path, golden_arena, info, split)
+    if golden is not None and variant.accelerator:
+        golden = replace(golden, ran_on=f"The outputs are {Path(model_path).name}'s, the model before Vela: "
+                         "the NPU is meant\n * to match TFLite Micro's int8 kernels bit for bit.")
     bundle = Bundle(
         symbol=symbol, header_name=Path(header_path).name, data=data, sha256=sha256,
         alignment=spec.c_array["alignment"], section=spec.c_array.get("section"),
-        comment=f"{spec.name}/{variant.name} (quantize = {variant.quantize}), {len(data)} bytes, "
-                f"sha256 {sha256}",
+        comment=f"{spec.name}/{variant.name} (quantize = {variant.quantize}{_compiled_for(variant)}), "
+                f"{len(data)} bytes, sha256 {sha256}",
         inputs=info.inputs, outputs=info.outputs, arena_bytes_measured=measured,
-        arena_bytes=arena, arena_margin=ARENA_MARGIN,
+        arena_bytes=tflm.arena_with_margin(measured), arena_margin=ARENA_MARGIN,
         labels=tuple(str(label) for label in split["labels"]) if "labels" in split else None,
-        golden=_golden(model_path, arena, info, split), raw_scale=raw_scale(spec),
+        golden=golden, raw_scale=raw_scale(spec), arena_estimate=estimate,
         contract=() if contract is None else tuple(describe(contract)),
         golden_raw=raw[0] if raw is not None and len(raw) and len(info.inputs) == 1 else None)
     resolver = render_op_resolver(
         symbol=symbol, ops=info.ops,
-        comment=f"{spec.name}/{variant.name}: the TFLite Micro ops of {Path(model_path).name}")
+        comment=f"{spec.name}/{variant.name}: the TFLite Micro ops of {Path(firmware_path).name}")
     write_sources(bundle, resolver, [header_path, layout.carray_source(spec.name, variant.name),
                                      layout.op_resolver_header(spec.name, variant.name)])
     write_sources(bundle, resolver, layout.firmware_sources(spec.name, variant.name))
     if has_front_end(spec):
         write_front_end(spec, layout, variant.name, info)
-    atomic.write_text(layout.firmware_manifest(spec.name, variant.name),
-                      json.dumps(manifest(spec, variant.name, bundle, info, contract,
-                                         layout.frontend_sources(spec.name, variant.name)), indent=2) + "\n")
+    facts = manifest(spec, variant.name, bundle, info, contract, layout.frontend_sources(spec.name, variant.name))
+    if variant.accelerator:
+        facts |= npu_facts(layout.vela_estimates(spec.name, variant.name), firmware_path, measured)
+    atomic.write_text(layout.firmware_manifest(spec.name, variant.name), json.dumps(facts, indent=2) + "\n")
 
 
-def has_front_end(spec: ModelSpec) -> bool:
-    """The data set's raw data reaches the model through a C front end (one input only)."""
-    return spec.dataset is not None and DATASET_KINDS[spec.dataset["type"]].front_end
+def _arena(variant: Variant, data: bytes, model_path: str, info: ModelInfo) -> tuple[int, str | None, int]:
+    """The arena before the margin, how it was estimated (None: measured) and an arena to run the
+    golden vector in. An Ethos-U model cannot run on the host, so its arena is estimated."""
+    if variant.accelerator:
+        return (modelfacts.planned_tensor_bytes(data, tflm.ARENA_ALIGNMENT), VELA_ARENA,
+                max(GOLDEN_ARENA_BYTES, 10 * Path(model_path).stat().st_size))
+    measured = tflm.measure_arena(model_path, len(info.inputs))
+    return measured, None, tflm.arena_with_margin(measured)
 
 
-def front_end_prefix(spec: ModelSpec, variant: str) -> str:
-    """The C prefix of a variant's front end: `<model>_<variant>`, like its files' names."""
-    return f"{spec.name}_{variant}"
+def _compiled_for(variant: Variant) -> str:
+    return f", compiled by Vela for {variant.accelerator}" if variant.accelerator else ""
 
 
-def write_front_end(spec: ModelSpec, layout: Layout, variant: str, info: ModelInfo) -> None:
-    """`firmware/<model>_<variant>_frontend.h/.c`: raw data to input 0, quantized as the model takes it."""
-    assert spec.dataset is not None
-    if len(info.inputs) != 1:
-        raise BuildError(f"dataset.type: a {spec.dataset['type']} data set feeds one input, but "
-                         f"{layout.tflite(spec.name, variant)} has {len(info.inputs)}")
-    front_end = FRONT_ENDS[spec.dataset["type"]]
-    header, source = front_end.render(front_end_prefix(spec, variant), front_end.contract(spec.dataset),
-                                      tensor_quantization(info.inputs[0]))
-    header_path, source_path = layout.frontend_sources(spec.name, variant)
-    atomic.write_text(header_path, header)
-    atomic.write_text(source_path, source)
-
-
-def tensor_quantization(tensor: TensorInfo) -> Quantization:
-    """How real values map to the tensor (scale 0: it takes real values)."""
-    return Quantization(np.dtype(tensor.dtype), tensor.scale or 0.0, tensor.zero_point or 0)
+def npu_facts(estimates_path: str, firmware_path: str, estimated: int) -> dict[str, Any]:
+    """What `_firmware.json` adds for an Ethos-U bundle: the arena's basis and Vela's estimates."""
+    return {"arena_bytes_measured": None, "arena_bytes_estimated": estimated, "arena_source": VELA_ARENA,
+            "model_file": firmware_path, "ethos_u": json.loads(Path(estimates_path).read_text("utf-8"))}
 
 
 def write_sources(bundle: Bundle, resolver: str, paths: list[str]) -> None:

@@ -142,6 +142,9 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
         # Measured from the bytes: what batch and per_channel_dense did (see modelfacts).
         "batch": input_batch(data), "dense_weights": dense_granularity(data),
     }
+    if variant.accelerator:
+        # Vela's estimates for the NPU model; every number above is the int8 model's, measured.
+        entry["ethos_u"] = json.loads(Path(layout.vela_estimates(spec.name, variant.name)).read_text("utf-8"))
     if variant.prune:
         entry["sparsity"] = read_stamp(layout.pruned_stamp(spec.name, pruning_options(spec, variant))
                                        ).get("sparsity")

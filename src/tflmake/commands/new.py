@@ -129,6 +129,10 @@ epochs = 5
 #   recipe = "recipe.json"    raw LiteRT Quantizer recipe (litert_quantizer only)
 #   prune = {{ sparsity = 0.5, schedule = "polynomial", epochs = 2, encoding = "dense" }}
 #   qat = {{ epochs = 2 }}      quantization-aware fine-tuning before int8 conversion
+# Ethos-U NPU (see docs/npu.md; pip install 'tflmake[npu]'), quantize = "int8" only:
+#   accelerator = "ethos-u55-128"  compile with Vela into <variant>_vela.tflite, with its estimates
+#   system_config = "Ethos_U55_High_End_Embedded"  memory_mode = "Shared_Sram"  (Vela's defaults)
+#   vela_config = "vela.ini"  your own Vela configuration file (then name its sections above)
 [[variant]]
 name = "float32"
 quantize = "none"

@@ -26,6 +26,8 @@ class Golden:
     inputs: tuple[np.ndarray, ...]
     outputs: tuple[np.ndarray, ...]
     source: str
+    # Which model's run gave the outputs, when it is not the bundle's own model (Vela's).
+    ran_on: str = ""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class Bundle:
     contract: tuple[str, ...] = ()
     # The golden sample as raw sensor data (what the C front end takes), when the data set has one.
     golden_raw: np.ndarray | None = None
+    # Set when the host cannot run the bundle's model (an Ethos-U model): how the arena in
+    # arena_bytes_measured was estimated instead; the header then says ESTIMATED.
+    arena_estimate: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -137,14 +142,7 @@ def render_header(bundle: Bundle) -> str:
 extern const unsigned char {s}[];
 extern const unsigned int {s}_len;
 """,
-        f"""\
-/* Tensor arena. MEASURED: the smallest arena tflite-micro's interpreter allocated
- * and ran the model in (64-bit host, reference kernels). ARENA_BYTES: that plus
- * {bundle.arena_margin}.
- * Declare the arena with ARENA_BYTES, aligned to 16. */
-#define {p}_ARENA_BYTES_MEASURED {bundle.arena_bytes_measured}u
-#define {p}_ARENA_BYTES {bundle.arena_bytes}u
-""",
+        _arena_macros(bundle),
         f"#define {p}_INPUT_COUNT {len(bundle.inputs)}\n#define {p}_OUTPUT_COUNT "
         f"{len(bundle.outputs)}\n",
         *(_tensor_macros(bundle, "input", i, t) for i, t in enumerate(bundle.inputs)),
@@ -177,11 +175,32 @@ extern "C" {{
 """
 
 
+def _arena_macros(bundle: Bundle) -> str:
+    p = bundle.prefix
+    if bundle.arena_estimate is not None:
+        return f"""\
+/* Tensor arena. ESTIMATED: {bundle.arena_estimate}.
+ * ARENA_BYTES: that plus {bundle.arena_margin}.
+ * Declare the arena with ARENA_BYTES, aligned to 16. */
+#define {p}_ARENA_BYTES_ESTIMATED {bundle.arena_bytes_measured}u
+#define {p}_ARENA_BYTES {bundle.arena_bytes}u
+"""
+    return f"""\
+/* Tensor arena. MEASURED: the smallest arena tflite-micro's interpreter allocated
+ * and ran the model in (64-bit host, reference kernels). ARENA_BYTES: that plus
+ * {bundle.arena_margin}.
+ * Declare the arena with ARENA_BYTES, aligned to 16. */
+#define {p}_ARENA_BYTES_MEASURED {bundle.arena_bytes_measured}u
+#define {p}_ARENA_BYTES {bundle.arena_bytes}u
+"""
+
+
 def _golden_declarations(bundle: Bundle, golden: Golden) -> str:
     p, s = bundle.prefix, bundle.symbol
+    ran_on = f"\n * {golden.ran_on}" if golden.ran_on else ""
     lines = [f"/* Golden test vector: {golden.source} as the model's input,\n"
              " * and the output tflite-micro's interpreter gave for it. Copy the inputs in,\n"
-             " * invoke, compare (integer outputs match bit for bit, float to about 1e-5). */",
+             f" * invoke, compare (integer outputs match bit for bit, float to about 1e-5).{ran_on} */",
              f"#define {p}_HAS_GOLDEN 1"]
     lines += [f"extern const {s}_input{i}_t {s}_golden_input{i}[{p}_INPUT{i}_ELEMENTS];"
               for i in range(len(golden.inputs))]

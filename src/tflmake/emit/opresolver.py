@@ -112,6 +112,8 @@ RESOLVER_METHODS: dict[str, str] = {
 # Custom ops TFLM ships a registration for (custom code -> method).
 CUSTOM_RESOLVER_METHODS: dict[str, str] = {
     "TFLite_Detection_PostProcess": "AddDetectionPostprocess",
+    # Vela's operator for the parts of a model the Ethos-U NPU runs (needs TFLM's ethos_u kernel).
+    "ethos-u": "AddEthosU",
 }
 
 

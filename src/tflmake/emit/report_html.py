@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from tflmake.emit.report_md import STALE_NOTE, change_lines
-from tflmake.report.summary import HOST_LATENCY_NOTE, ModelSummary
+from tflmake.report.summary import FRONT_END_NOTE, HOST_LATENCY_NOTE, NPU_NOTE, ModelSummary
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
@@ -62,8 +62,20 @@ def _section(summary: ModelSummary, plot: bytes | None) -> str:
             f"{_list(summary.sentences)}{per_class}"
             f"<h3>Quality gates</h3>{_gate_list(summary)}"
             f"<h3>Changes since the previous build</h3>{_list(change_lines(summary))}"
-            f"{image}<h3>Operators</h3>{_list(summary.operators)}"
+            f"{_front_end_section(summary)}{_npu_section(summary)}{image}<h3>Operators</h3>{_list(summary.operators)}"
             f'<p class="note">Tools: {escape(tools)}</p></section>')
+
+
+def _front_end_section(summary: ModelSummary) -> str:
+    if not summary.front_end:
+        return ""
+    return (f"<h3>Input front end (C)</h3><p>{escape(FRONT_END_NOTE)}</p>{_list(summary.front_end)}")
+
+
+def _npu_section(summary: ModelSummary) -> str:
+    if not summary.npu:
+        return ""
+    return f'<h3>Ethos-U NPU (Vela estimates)</h3>{_list(summary.npu)}<p class="note">{escape(NPU_NOTE)}</p>'
 
 
 def _gate_list(summary: ModelSummary) -> str:

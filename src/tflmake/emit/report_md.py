@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from tflmake.report.summary import HOST_LATENCY_NOTE, Cell, ModelSummary
+from tflmake.report.summary import FRONT_END_NOTE, HOST_LATENCY_NOTE, NPU_NOTE, Cell, ModelSummary
 
 STALE_NOTE = " (the numbers below are from its last successful build)"
 
@@ -23,11 +23,11 @@ def render_model(summary: ModelSummary, level: int = 1) -> str:
     if summary.per_class:
         lines += [f"{head}# Per-class accuracy", "", *(f"- {line}" for line in summary.per_class), ""]
     if summary.front_end:
-        lines += [f"{head}# Input front end (C)", "",
-                  "The generated C front end (`firmware/<model>_<variant>_frontend.c`), compiled on this machine "
-                  "and run over the raw test split:", "", *(f"- {line}" for line in summary.front_end), ""]
-    lines += [f"{head}# Quality gates", "", *gate_lines(summary), ""]
-    lines += [f"{head}# Changes since the previous build", "", *change_lines(summary), ""]
+        lines += [f"{head}# Input front end (C)", "", FRONT_END_NOTE, "",
+                  *(f"- {line}" for line in summary.front_end), ""]
+    if summary.npu:
+        lines += [f"{head}# Ethos-U NPU (Vela estimates)", "", *(f"- {line}" for line in summary.npu), "",
+                  NPU_NOTE, ""]
     lines += [f"{head}# Operators", "", *(f"- {line}" for line in summary.operators), ""]
     tools = ", ".join(f"{name} {version}" for name, version in summary.tools.items())
     lines += [f"Tools: {tools}.", ""]

@@ -18,7 +18,7 @@ from tflmake.engine.runner import fail_spec, remember_model_tasks, run_project_s
 from tflmake.engine.taskcache import TaskCache
 from tflmake.engine.toolversions import load_cached_versions, save_cached_versions, tool_versions
 from tflmake.errors import SpecError
-from tflmake.kinds import BACKENDS, DATASET_KINDS, TASK_KINDS
+from tflmake.kinds import BACKENDS, DATASET_KINDS, TASK_KINDS, VELA_TOOLS
 from tflmake.paths import Layout
 from tflmake.spec.cache import ValidSpecCache
 from tflmake.spec.datafiles import dataset_files as data_set_files
@@ -102,6 +102,7 @@ def input_files(spec: ModelSpec) -> list[str]:
     """
     files = source_files(spec) + (dataset_files(spec) if spec.dataset else [])
     files += [spec.resolve(v.recipe) for v in spec.variants if isinstance(v.recipe, str)]
+    files += [spec.resolve(v.vela_config) for v in spec.variants if v.vela_config]
     if "indices_file" in spec.representative:
         files.append(spec.resolve(spec.representative["indices_file"]))
     return sorted(set(files))
@@ -190,6 +191,7 @@ def artifact_tasks(spec: ModelSpec, layout: Layout) -> list[TaskDict]:
     if any(v.needs_representative for v in spec.variants):
         tasks.append(representative_task(spec, layout))
     tasks += [tflite_task(spec, v.name, layout) for v in spec.variants]
+    tasks += [vela_task(spec, v.name, layout) for v in spec.variants if v.accelerator]
     tasks += [carray_task(spec, v.name, layout) for v in spec.variants if v.c_array]
     return tasks
 
@@ -292,10 +294,27 @@ def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
         targets=[layout.tflite(spec.name, variant.name)])
 
 
+def vela_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
+    """Vela compiles the int8 `.tflite` for the variant's Ethos-U; keyed by its options alone."""
+    variant = spec.variant(variant_name)
+    file_dep = [layout.tflite(spec.name, variant.name)]
+    if variant.vela_config:
+        file_dep.append(spec.resolve(variant.vela_config))
+    return _artifact_task(
+        "vela", f"{spec.name}.{variant.name}",
+        {"vela": variant.vela_options(), "tools": tool_versions(*VELA_TOOLS)},
+        actions=[(run_step, ["vela", spec, layout, variant.name])],
+        file_dep=file_dep,
+        targets=layout.vela_outputs(spec.name, variant.name))
+
+
 def carray_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
     variant = spec.variant(variant_name)
     front_end = spec.dataset is not None and DATASET_KINDS[spec.dataset["type"]].front_end
     file_dep = [layout.tflite(spec.name, variant.name)]
+    if variant.accelerator:
+        # The bundle carries the Vela model and states its estimates; the int8 model gives the golden vector.
+        file_dep += [layout.vela_tflite(spec.name, variant.name), layout.vela_estimates(spec.name, variant.name)]
     if spec.dataset:
         # The golden test vector and the class labels come from the split data set.
         file_dep.append(layout.dataset(spec.name))
@@ -335,6 +354,8 @@ def evaluate_task(spec: ModelSpec, layout: Layout) -> TaskDict:
     # The C front end, compiled and run over the raw test split (raw -> C -> TFLite Micro).
     if spec.dataset is not None and DATASET_KINDS[spec.dataset["type"]].front_end:
         file_dep += [path for v in spec.variants if v.c_array for path in layout.frontend_sources(spec.name, v.name)]
+    # Vela's estimates, reported beside the host measurements of the int8 model.
+    file_dep += [layout.vela_estimates(spec.name, v.name) for v in spec.variants if v.accelerator]
     # The Keras layer list (what the converter fused) and the measured sparsity of pruned models.
     if spec.source_kind.saved_model:
         file_dep.append(layout.saved_model_stamp(spec.name))

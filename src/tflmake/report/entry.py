@@ -74,3 +74,4 @@ class ReportEntry(TaskMeasures, total=False):
     batch: int | str | None
     dense_weights: str | None
     tensors: dict[str, Any]
+    ethos_u: dict[str, Any]  # Vela's estimates (builders/vela), only for variants with an accelerator

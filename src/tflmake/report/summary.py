@@ -18,6 +18,11 @@ from tflmake.report.gates import GateResult
 
 HOST_LATENCY_NOTE = ("Host latency: single-thread LiteRT on the build machine "
                      "(median and p90), not latency on the device.")
+FRONT_END_NOTE = ("The generated C front end (firmware/<model>_<variant>_frontend.c), compiled on this machine "
+                  "and run over the raw test split:")
+NPU_NOTE = ("Vela's estimates for the Ethos-U model (<variant>_vela.tflite), not measurements on a device. "
+            "Accuracy, agreement and host latency above are measured on the same variant's int8 .tflite "
+            "before Vela, which the NPU is meant to match bit for bit.")
 # A classifier whose accuracy is at most this far above chance (1/classes) has learned next to
 # nothing (e.g. 50.8 % on 2 classes): its report and the build warn instead of staying green.
 CHANCE_MARGIN = 0.05
@@ -46,6 +51,7 @@ class ModelSummary:
     per_class: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # e.g. a variant at chance level; the build prints them too
     front_end: tuple[str, ...] = ()  # what each variant's C front end measured, a line each
+    npu: tuple[str, ...] = ()  # one line per variant Vela compiled for an Ethos-U NPU
 
     @property
     def gates_passed(self) -> bool:
@@ -153,7 +159,8 @@ def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
         changes=None if changes is None else tuple(changes),
         per_class=tuple(line for entry in entries if (line := per_class_line(entry, report.get("labels")))),
         warnings=tuple(chance_warnings(report)),
-        front_end=tuple(line for entry in entries if (line := front_end_line(entry))))
+        front_end=tuple(line for entry in entries if (line := front_end_line(entry))),
+        npu=tuple(npu_line(entry["name"], entry["ethos_u"]) for entry in entries if entry.get("ethos_u")))
 
 
 def chance_warnings(report: Mapping[str, Any]) -> list[str]:
@@ -309,6 +316,22 @@ def converter_note(entry: Mapping[str, Any]) -> str:
     if entry.get("host_kernels", "XNNPACK") != "XNNPACK":
         notes.append(f"host latency on {entry['host_kernels']}")
     return f" ({', '.join(notes)})"
+
+
+# Vela's memory areas, in the order a line names them (only those a model uses).
+MEMORY_AREAS = {"sram_bytes": "SRAM", "dram_bytes": "DRAM", "on_chip_flash_bytes": "on-chip flash",
+                "off_chip_flash_bytes": "off-chip flash"}
+
+
+def npu_line(name: str, npu: Mapping[str, Any]) -> str:
+    """`int8_u55 on Ethos-U55 (ethos-u55-128; ...): 6 of 6 ops on the NPU, ...; 2803 NPU cycles, ...`."""
+    cpu = npu["cpu_ops"]
+    where = f"{operator_list(cpu)} on the CPU" if cpu else "none on the CPU"
+    memory = ", ".join(f"{label} {_kib(npu[key])}" for key, label in MEMORY_AREAS.items() if npu.get(key))
+    return (f"{name} on {npu['npu']} ({npu['accelerator']}; {npu['system_config']}, {npu['memory_mode']}): "
+            f"{npu['npu_ops']} of {npu['ops']} ops on the NPU, {where}; {npu['npu_cycles']} NPU cycles, "
+            f"{npu['total_cycles']} in total: {milliseconds(npu['inference_ms'])} per inference at "
+            f"{npu['core_clock_hz'] / 1e6:g} MHz; {memory or 'no memory'}")
 
 
 def operator_list(ops: list[str]) -> str:

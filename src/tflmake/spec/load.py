@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from tflmake.errors import SpecError
-from tflmake.kinds import METRICS, QUANTIZE_MODES, SOURCE_KINDS, QuantizeMode, SourceKind
+from tflmake.kinds import ACCELERATORS, METRICS, QUANTIZE_MODES, SOURCE_KINDS, QuantizeMode, SourceKind
 from tflmake.spec.cache import ValidSpecCache
 from tflmake.spec.converter_controls import converter_control_problems, variant_batch, variant_strip_names
 from tflmake.spec.datafiles import dataset_problems, option_problems
@@ -52,10 +52,29 @@ class Variant:
     batch: int | str = "dynamic"
     per_channel_dense: bool = True
     strip_names: bool = False
+    # Vela (Ethos-U NPU): out of fragment(), so changing them re-runs Vela, not the conversion.
+    accelerator: str | None = None
+    system_config: str | None = None
+    memory_mode: str | None = None
+    vela_config: str | None = None
 
     @property
     def mode(self) -> QuantizeMode:
         return QUANTIZE_MODES[self.quantize]
+
+    def vela_options(self) -> dict[str, str]:
+        """What Vela compiles this variant with (the vela task's key); empty without an accelerator.
+
+        Unset system_config and memory_mode are the accelerator's defaults (ACCELERATORS),
+        so the key says exactly what Vela was told.
+        """
+        if self.accelerator is None:
+            return {}
+        kind = ACCELERATORS[self.accelerator]
+        options = {"accelerator": self.accelerator,
+                   "system_config": self.system_config or kind.system_config,
+                   "memory_mode": self.memory_mode or kind.memory_mode}
+        return options | ({"vela_config": self.vela_config} if self.vela_config else {})
 
     @property
     def needs_representative(self) -> bool:
@@ -440,6 +459,8 @@ def missing_files(spec: ModelSpec) -> list[str]:
         checks.append(("representative.indices_file", spec.representative["indices_file"], False))
     checks += [(f"variant[{index}].recipe", variant.recipe, False) for index, variant in enumerate(spec.variants)
                if variant.backend != "converter" and isinstance(variant.recipe, str)]
+    checks += [(f"variant[{index}].vela_config", variant.vela_config, False)
+               for index, variant in enumerate(spec.variants) if variant.vela_config]
     for key_path, relative, is_dir in checks:
         resolved = Path(spec.folder) / relative
         exists = resolved.exists() if is_dir is None else resolved.is_dir() if is_dir else resolved.is_file()

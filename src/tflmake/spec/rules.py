@@ -1,11 +1,11 @@
-"""Which optimization options go together: backends, selective precision, pruning, QAT. Pure."""
+"""Which optimization options go together: backends, selective precision, pruning, QAT, accelerators. Pure."""
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
 
-from tflmake.kinds import BACKENDS, SOURCE_KINDS, backend_modes
+from tflmake.kinds import BACKENDS, QUANTIZE_MODES, SOURCE_KINDS, backend_modes
 
 if TYPE_CHECKING:
     from tflmake.spec.load import ModelSpec, Variant
@@ -32,6 +32,26 @@ def optimization_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str
         problems += _backend_problems(spec, variant, where, "io_type" in document["variant"][index])
         problems += _keep_float_problems(variant, where)
         problems += _training_problems(spec, variant, where)
+        problems += _accelerator_problems(variant, where)
+    return problems
+
+
+def _accelerator_problems(variant: Variant, where: str) -> list[str]:
+    """Vela compiles full-integer models; its other keys only mean something with an accelerator."""
+    vela_keys = {"system_config": variant.system_config, "memory_mode": variant.memory_mode,
+                 "vela_config": variant.vela_config}
+    if variant.accelerator is None:
+        return [f"{where}.{key}: only with accelerator (the Ethos-U configuration Vela compiles for)"
+                for key, value in vela_keys.items() if value is not None]
+    problems = []
+    if not variant.mode.full_integer:
+        integer = " or ".join(f'"{name}"' for name, mode in QUANTIZE_MODES.items() if mode.full_integer)
+        problems.append(f'{where}.accelerator: the Ethos-U NPU runs full-integer models (quantize = {integer}); '
+                        f'this variant has quantize = "{variant.quantize}" ({variant.mode.doc}), so Vela '
+                        "would leave every op on the CPU")
+    if variant.vela_config is not None:
+        problems += [f"{where}.{key}: needed with vela_config (name a section of {variant.vela_config})"
+                     for key, value in vela_keys.items() if value is None]
     return problems
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+# The custom operator Vela puts in place of each part of a model the Ethos-U NPU runs.
+ETHOS_U_OPERATOR = "CUSTOM:ethos-u"
+
 
 def operator_names(model: bytes) -> list[str]:
     """Every operator of every subgraph in execution order: builtin names, `CUSTOM:<code>` for custom ops.
@@ -57,3 +62,15 @@ def matching_names(patterns: tuple[str, ...], names: list[str]) -> list[str]:
             raise BuildError(f'keep_float: "{pattern}" matches no op output tensor; the names are: '
                              + ", ".join(names))
     return [name for name in names if any(re.search(pattern, name) for pattern in patterns)]
+
+
+def npu_placement(original: list[str], compiled: list[str]) -> dict[str, Any]:
+    """Where a Vela-compiled model's ops run, from its operators and the original model's.
+
+    Every operator of the compiled model but ETHOS_U_OPERATOR runs on the CPU
+    (Vela leaves ops it cannot place on the NPU unchanged); the original model's
+    other ops were folded into the NPU operators.
+    """
+    cpu = [name for name in compiled if name != ETHOS_U_OPERATOR]
+    return {"ops": len(original), "npu_ops": len(original) - len(cpu), "cpu_ops": cpu,
+            "ethos_u_operators": compiled.count(ETHOS_U_OPERATOR)}

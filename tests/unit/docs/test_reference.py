@@ -81,8 +81,8 @@ def test_the_spec_reference_shows_type_default_allowed_values_and_an_example(
 def test_the_kind_tables_list_every_kind(reference: ModuleType) -> None:
     """Every record of every table in kinds.py has a row in the generated page."""
     page = reference.render_kind_tables()
-    tables = (kinds.SOURCE_KINDS, kinds.QUANTIZE_MODES, kinds.BACKENDS, kinds.DATASET_KINDS, kinds.TASK_KINDS,
-              kinds.EVALUATION_TASKS, kinds.METRICS)
+    tables = (kinds.SOURCE_KINDS, kinds.QUANTIZE_MODES, kinds.BACKENDS, kinds.ACCELERATORS, kinds.DATASET_KINDS,
+              kinds.TASK_KINDS, kinds.EVALUATION_TASKS, kinds.METRICS)
     for table in tables:
         for name in table:
             assert re.search(rf"^\| \[?`{name}`", page, flags=re.MULTILINE), name

@@ -144,3 +144,18 @@ def test_input_contract_steps_are_stated_above_input_zero() -> None:
     header = render_header(bundle(contract=("raw: dtype int16", "1. normalize: divide_by max", "2. quantize")))
     assert "Input contract" in header
     assert header.index("raw: dtype int16") < header.index("1. normalize") < header.index("2. quantize")
+
+
+def test_an_estimated_arena_is_named_so_and_says_how() -> None:
+    """An Ethos-U model's arena is estimated, never labelled MEASURED."""
+    header = render_header(bundle(arena_estimate="the sum of the tensors"))
+    assert "ESTIMATED: the sum of the tensors." in header
+    assert "#define G_M_V_MODEL_DATA_ARENA_BYTES_ESTIMATED 1000u" in header
+    assert "MEASURED" not in header and "#define G_M_V_MODEL_DATA_ARENA_BYTES 2032u" in header
+
+
+def test_a_golden_vector_from_another_model_says_which() -> None:
+    golden = Golden((np.zeros((1, 2, 2), np.int8),), (np.zeros((1, 3), np.float32),), "sample 0",
+                    ran_on="The outputs are int8.tflite's.")
+    header = render_header(bundle(golden=golden))
+    assert "float to about 1e-5).\n * The outputs are int8.tflite's. */" in header

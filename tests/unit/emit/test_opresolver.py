@@ -38,3 +38,8 @@ def test_header_sizes_resolver_to_the_op_count() -> None:
     assert "tflite::MicroMutableOpResolver<G_M_OP_COUNT> g_m_op_resolver;" in text
     assert text.count("resolver.Add") == 2
     assert "resolver.AddConv2D()" in text and "resolver.AddSoftmax()" in text
+
+
+def test_vela_s_ethos_u_operator_registers_with_add_ethos_u() -> None:
+    """A Vela model's NPU parts are the custom op "ethos-u", which TFLM registers with AddEthosU."""
+    assert resolver_methods(["CUSTOM:ethos-u", "SOFTMAX"]) == ["AddEthosU", "AddSoftmax"]

@@ -143,3 +143,28 @@ def test_the_report_task_prints_the_chance_warning(tmp_path: Path, capsys: pytes
     Path(layout.report_json("toy")).write_text(json.dumps(chance_level_report() | {"model": "toy"}))
     build(spec, layout)
     assert "    warning: toy.int8: 50.80 % accuracy is within 5 points of chance" in capsys.readouterr().err
+
+
+ETHOS_U = {"accelerator": "ethos-u55-128", "system_config": "Ethos_U55_High_End_Embedded",
+           "memory_mode": "Shared_Sram", "npu": "Ethos-U55", "macs_per_cycle": 128, "core_clock_hz": 500_000_000,
+           "npu_cycles": 2803, "total_cycles": 7041, "inference_ms": 0.014082, "sram_bytes": 1152,
+           "dram_bytes": 0, "on_chip_flash_bytes": 0, "off_chip_flash_bytes": 6368, "ops": 7, "npu_ops": 6,
+           "cpu_ops": ["TANH"], "ethos_u_operators": 1}
+
+
+def test_vela_s_estimates_have_their_own_section_saying_what_the_host_measured() -> None:
+    """An accelerator variant's line names the NPU, the CPU fallbacks, cycles, time and memory."""
+    report = copy.deepcopy(REPORT)
+    report["variants"]["int8"]["ethos_u"] = ETHOS_U
+    summary = summarise(report)
+    assert summary.npu == ("int8 on Ethos-U55 (ethos-u55-128; Ethos_U55_High_End_Embedded, Shared_Sram): "
+                           "6 of 7 ops on the NPU, TANH on the CPU; 2803 NPU cycles, 7041 in total: "
+                           "14.1 µs per inference at 500 MHz; SRAM 1.1 KiB, off-chip flash 6.2 KiB",)
+    markdown = render_model(summary)
+    assert "## Ethos-U NPU (Vela estimates)" in markdown and "before Vela" in markdown
+    assert "Ethos-U NPU (Vela estimates)" in render_page([summary], {})
+
+
+def test_no_npu_section_without_an_accelerator() -> None:
+    summary = summarise(REPORT)
+    assert summary.npu == () and "Ethos-U" not in render_model(summary)

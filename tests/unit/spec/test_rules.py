@@ -93,3 +93,39 @@ def test_plain_variants_keep_their_old_key_and_options_fill_defaults(tmp_path: P
                                                   "io_type": "float32"}
     assert spec.variant("v").fragment()["prune"] == {  # type: ignore[attr-defined]
         "sparsity": 0.5, "schedule": "polynomial", "epochs": 2, "encoding": "dense"}
+
+
+def test_an_accelerator_on_a_variant_that_is_not_full_integer_is_refused_with_the_reason(tmp_path: Path) -> None:
+    """Vela needs integer ops: int16x8 (not full integer in QUANTIZE_MODES) is refused, naming int8."""
+    found = spec_problems(tmp_path, variant('quantize = "int16x8"\naccelerator = "ethos-u55-128"'))
+    assert found == ['variant[1].accelerator: the Ethos-U NPU runs full-integer models (quantize = "int8"); '
+                     'this variant has quantize = "int16x8" (int16 activations, int8 weights, calibrated), '
+                     "so Vela would leave every op on the CPU"]
+
+
+def test_an_accelerator_on_an_int8_variant_is_accepted_with_vela_s_defaults(tmp_path: Path) -> None:
+    """Unset system_config and memory_mode are the accelerator's defaults from ACCELERATORS."""
+    spec = load_spec(write_spec(tmp_path, variant('quantize = "int8"\naccelerator = "ethos-u65-256"')))
+    assert spec.variant("v").vela_options() == {
+        "accelerator": "ethos-u65-256", "system_config": "Ethos_U65_Client_Server",
+        "memory_mode": "Dedicated_Sram_384KB"}
+
+
+def test_an_unknown_accelerator_is_refused_listing_vela_s_configs(tmp_path: Path) -> None:
+    found = spec_problems(tmp_path, variant('quantize = "int8"\naccelerator = "ethos-u55-100"'))
+    assert len(found) == 1 and found[0].startswith("variant[1].accelerator: expected one of ethos-u55-32, ")
+
+
+def test_vela_keys_without_an_accelerator_are_refused(tmp_path: Path) -> None:
+    found = spec_problems(tmp_path, variant('quantize = "int8"\nsystem_config = "Ethos_U55_Deep_Embedded"'))
+    assert found == ["variant[1].system_config: only with accelerator (the Ethos-U configuration Vela "
+                     "compiles for)"]
+
+
+def test_a_vela_config_file_must_exist_and_name_its_sections(tmp_path: Path) -> None:
+    """Your own .ini replaces Vela's, so its system config and memory mode must be named."""
+    found = spec_problems(tmp_path, variant('quantize = "int8"\naccelerator = "ethos-u55-128"\n'
+                                            'vela_config = "my.ini"'))
+    assert found == ["variant[1].system_config: needed with vela_config (name a section of my.ini)",
+                     "variant[1].memory_mode: needed with vela_config (name a section of my.ini)",
+                     f"variant[1].vela_config: no such file: {(tmp_path / 'my.ini').as_posix()}"]
