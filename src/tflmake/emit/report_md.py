@@ -25,6 +25,8 @@ def render_model(summary: ModelSummary, level: int = 1) -> str:
     if summary.front_end:
         lines += [f"{head}# Input front end (C)", "", FRONT_END_NOTE, "",
                   *(f"- {line}" for line in summary.front_end), ""]
+    lines += [f"{head}# Quality gates", "", *gate_lines(summary), ""]
+    lines += [f"{head}# Changes since the previous build", "", *change_lines(summary), ""]
     if summary.npu:
         lines += [f"{head}# Ethos-U NPU (Vela estimates)", "", *(f"- {line}" for line in summary.npu), "",
                   NPU_NOTE, ""]
