@@ -46,6 +46,8 @@ class Variant:
     gates: dict[str, Any] = field(default_factory=dict, hash=False)
     backend: str = "converter"
     keep_float: tuple[str, ...] = ()
+    # The accuracy target of a search for the fewest ops to keep in float (builders/float_search).
+    keep_float_search: dict[str, Any] | None = field(default=None, hash=False)
     recipe: str | list[dict[str, Any]] | None = field(default=None, hash=False)
     prune: dict[str, Any] | None = field(default=None, hash=False)
     qat: dict[str, Any] | None = field(default=None, hash=False)
@@ -85,7 +87,7 @@ class Variant:
     def optimized(self) -> bool:
         """True when the variant is more than the converter's flags for its quantize mode."""
         return self.backend != "converter" or bool(self.keep_float) or \
-            any(option is not None for option in (self.recipe, self.prune, self.qat))
+            any(option is not None for option in (self.recipe, self.prune, self.qat, self.keep_float_search))
 
     def fragment(self) -> dict[str, Any]:
         """The keys that decide this variant's bytes (its up-to-date key).
@@ -97,7 +99,8 @@ class Variant:
         """
         fragment: dict[str, Any] = {"name": self.name, "quantize": self.quantize, "io_type": self.io_type}
         optional = {"backend": None if self.backend == "converter" else self.backend,
-                    "keep_float": list(self.keep_float) or None, "recipe": self.recipe,
+                    "keep_float": list(self.keep_float) or None, "keep_float_search": self.keep_float_search,
+                    "recipe": self.recipe,
                     "prune": self.prune, "qat": self.qat,
                     "batch": None if self.batch == "dynamic" else self.batch,
                     "per_channel_dense": None if self.per_channel_dense else False,

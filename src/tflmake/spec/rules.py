@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from tflmake.kinds import BACKENDS, QUANTIZE_MODES, SOURCE_KINDS, backend_modes
+from tflmake.kinds import BACKENDS, METRICS, QUANTIZE_MODES, SOURCE_KINDS, backend_modes
 
 if TYPE_CHECKING:
     from tflmake.spec.load import ModelSpec, Variant
@@ -31,6 +31,7 @@ def optimization_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str
         where = f"variant[{index}]"
         problems += _backend_problems(spec, variant, where, "io_type" in document["variant"][index])
         problems += _keep_float_problems(variant, where)
+        problems += keep_float_search_problems(spec, variant, where)
         problems += _training_problems(spec, variant, where)
         problems += _accelerator_problems(variant, where)
     return problems
@@ -89,6 +90,35 @@ def _keep_float_problems(variant: Variant, where: str) -> list[str]:
                         '"int8" with io_type = "float32"; this variant has quantize = '
                         f'"{variant.quantize}", io_type = "{variant.io_type}" '
                         '(or use backend = "litert_quantizer")')
+    return problems
+
+
+def keep_float_search_problems(spec: ModelSpec, variant: Variant, where: str) -> list[str]:
+    """The search converts int8 candidates through the converter's keep_float path and compares accuracies."""
+    if variant.keep_float_search is None:
+        return []
+    key = f"{where}.keep_float_search"
+    problems = []
+    if not variant.mode.full_integer:
+        integer = " or ".join(f'"{name}"' for name, mode in QUANTIZE_MODES.items() if mode.full_integer)
+        problems.append(f"{key}: only for quantize = {integer}: the converter keeps ops in float only in a "
+                        f'full-integer model; this variant has quantize = "{variant.quantize}" ({variant.mode.doc})')
+    elif BACKENDS[variant.backend].quantizes_float_tflite:
+        problems.append(f'{key}: only with backend = "converter" (each candidate is converted from the model '
+                        "with the converter's keep_float path)")
+    elif variant.io_type != "float32":
+        problems.append(f'{key}: needs io_type = "float32" (the converter keeps ops in float only with '
+                        f'float input and output); this variant has io_type = "{variant.io_type}"')
+    if variant.keep_float:
+        problems.append(f"{key}: the search chooses the ops to keep in float itself; remove keep_float "
+                        "or keep_float_search")
+    # The target is an accuracy drop: only evaluation tasks that measure one can search for it.
+    measured_by = METRICS["accuracy_drop"].tasks
+    task = spec.evaluation["task"]
+    if task not in measured_by:
+        problems.append(f"{key}: max_accuracy_drop is measured only for evaluation.task = "
+                        f'{" or ".join(chr(34) + t + chr(34) for t in measured_by)}; this model has '
+                        f'task = "{task}"')
     return problems
 
 

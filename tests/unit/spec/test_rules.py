@@ -129,3 +129,51 @@ def test_a_vela_config_file_must_exist_and_name_its_sections(tmp_path: Path) -> 
     assert found == ["variant[1].system_config: needed with vela_config (name a section of my.ini)",
                      "variant[1].memory_mode: needed with vela_config (name a section of my.ini)",
                      f"variant[1].vela_config: no such file: {(tmp_path / 'my.ini').as_posix()}"]
+
+
+SEARCH = "keep_float_search = { max_accuracy_drop = 0.01 }"
+
+
+def test_keep_float_search_is_accepted_on_converter_int8_with_float_io(tmp_path: Path) -> None:
+    """The target becomes part of the variant's key (its fragment)."""
+    spec = load_spec(write_spec(tmp_path, variant(f'quantize = "int8"\n{SEARCH}')))
+    searched = spec.variant("v")
+    assert searched.keep_float_search == {"max_accuracy_drop": 0.01}
+    assert searched.fragment()["keep_float_search"] == {"max_accuracy_drop": 0.01}
+    assert "keep_float_search" not in spec.variant("float32").fragment()
+
+
+def test_keep_float_search_is_refused_on_modes_that_are_not_full_integer_with_the_reason(tmp_path: Path) -> None:
+    """dynamic, int16x8 and float32 have no int8 model whose ops the converter could keep in float."""
+    for mode, doc in (("dynamic", "int8 weights, float activations"), ("none", "float32"),
+                      ("int16x8", "int16 activations, int8 weights, calibrated")):
+        found = spec_problems(tmp_path, variant(f'quantize = "{mode}"\n{SEARCH}'))
+        assert found == [f'variant[1].keep_float_search: only for quantize = "int8": the converter keeps ops '
+                         f'in float only in a full-integer model; this variant has quantize = "{mode}" ({doc})']
+
+
+def test_keep_float_search_is_refused_with_the_litert_quantizer_int8_io_or_keep_float(tmp_path: Path) -> None:
+    found = spec_problems(tmp_path, variant(f'quantize = "int8"\nbackend = "litert_quantizer"\n{SEARCH}'))
+    assert found == ['variant[1].keep_float_search: only with backend = "converter" (each candidate is '
+                     "converted from the model with the converter's keep_float path)"]
+    found = spec_problems(tmp_path, variant(f'quantize = "int8"\nio_type = "int8"\n{SEARCH}'))
+    assert found == ['variant[1].keep_float_search: needs io_type = "float32" (the converter keeps ops in '
+                     'float only with float input and output); this variant has io_type = "int8"']
+    found = spec_problems(tmp_path, variant(f'quantize = "int8"\nkeep_float = ["dense"]\n{SEARCH}'))
+    assert found == ["variant[1].keep_float_search: the search chooses the ops to keep in float itself; "
+                     "remove keep_float or keep_float_search"]
+
+
+def test_keep_float_search_needs_an_evaluation_task_that_measures_accuracy(tmp_path: Path) -> None:
+    found = spec_problems(tmp_path, variant(f'quantize = "int8"\n{SEARCH}') + '[evaluation]\ntask = "regression"\n')
+    assert found == ['variant[1].keep_float_search: max_accuracy_drop is measured only for evaluation.task = '
+                     '"classification"; this model has task = "regression"']
+
+
+def test_keep_float_search_needs_its_target_as_a_fraction(tmp_path: Path) -> None:
+    """The target is required and in the gate's unit (0.01 = 1 point), so 1.0 would allow anything and 5 is out."""
+    assert any("keep_float_search" in p and "max_accuracy_drop" in p
+               for p in spec_problems(tmp_path, variant('quantize = "int8"\nkeep_float_search = {}')))
+    assert any("keep_float_search.max_accuracy_drop" in p
+               for p in spec_problems(tmp_path, variant('quantize = "int8"\nkeep_float_search = '
+                                                        '{ max_accuracy_drop = 5 }')))
