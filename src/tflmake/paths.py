@@ -71,6 +71,10 @@ class Layout:
     def tflite(self, model: str, variant: str) -> str:
         return f"{self.model_dir(model)}/{variant}.tflite"
 
+    def float_search(self, model: str, variant: str) -> str:
+        """The trace of a `keep_float_search` variant's search: ranking, every candidate, the chosen ops."""
+        return f"{self.model_dir(model)}/{variant}_float_search.json"
+
     def vela_tflite(self, model: str, variant: str) -> str:
         """The variant's int8 `.tflite` compiled by Vela for its Ethos-U accelerator."""
         return f"{self.model_dir(model)}/{variant}_vela.tflite"

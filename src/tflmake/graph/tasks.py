@@ -274,6 +274,9 @@ def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
     if variant.qat:
         # QAT fine-tunes on the training split.
         file_dep.append(layout.dataset(spec.name))
+    if variant.keep_float_search and layout.dataset(spec.name) not in file_dep:
+        # The search measures every candidate on the test split.
+        file_dep.append(layout.dataset(spec.name))
     if variant.needs_representative:
         file_dep.append(layout.representative(spec.name))
     if BACKENDS[variant.backend].quantizes_float_tflite:
@@ -291,7 +294,9 @@ def tflite_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
         {"variant": variant.fragment(), **model_key, "tools": tool_versions(*tools)},
         actions=[(run_step, ["tflite", spec, layout, variant.name])],
         file_dep=file_dep,
-        targets=[layout.tflite(spec.name, variant.name)])
+        # A search's trace is a target: a rebuild with nothing changed repeats no search.
+        targets=[layout.tflite(spec.name, variant.name)] +
+        ([layout.float_search(spec.name, variant.name)] if variant.keep_float_search else []))
 
 
 def vela_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
@@ -356,6 +361,8 @@ def evaluate_task(spec: ModelSpec, layout: Layout) -> TaskDict:
         file_dep += [path for v in spec.variants if v.c_array for path in layout.frontend_sources(spec.name, v.name)]
     # Vela's estimates, reported beside the host measurements of the int8 model.
     file_dep += [layout.vela_estimates(spec.name, v.name) for v in spec.variants if v.accelerator]
+    # The float search's ranking and candidates, reported with the variant it chose.
+    file_dep += [layout.float_search(spec.name, v.name) for v in spec.variants if v.keep_float_search]
     # The Keras layer list (what the converter fused) and the measured sparsity of pruned models.
     if spec.source_kind.saved_model:
         file_dep.append(layout.saved_model_stamp(spec.name))
@@ -376,7 +383,8 @@ def evaluate_task(spec: ModelSpec, layout: Layout) -> TaskDict:
 def _optimization_labels(variant: Variant) -> dict[str, Any]:
     """What the report says about a variant's optimizations (empty for plain variants)."""
     fragment = variant.fragment()
-    return {key: fragment[key] for key in ("backend", "keep_float", "prune", "qat") if key in fragment}
+    return {key: fragment[key] for key in ("backend", "keep_float", "keep_float_search", "prune", "qat")
+            if key in fragment}
 
 
 def report_task(spec: ModelSpec, layout: Layout) -> TaskDict:
