@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import tempfile
@@ -29,16 +30,24 @@ def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
     variant = spec.variant(variant_name)
     samples = load_npz(layout.representative(spec.name))["x"] \
         if variant.needs_representative else None
+    search_trace = None
     if BACKENDS[variant.backend].quantizes_float_tflite:
         from tflmake.ml.litert_quantizer import quantize
 
         model = quantize(spec, layout, variant, samples)
+    elif variant.keep_float_search:
+        from tflmake.builders.float_search import search_keep_float
+
+        assert samples is not None
+        model, search_trace = search_keep_float(spec, layout, variant, samples)
     else:
         with model_directory(spec, layout, variant) as directory:
             model = convert(make_converter(spec, directory, variant.batch), variant, samples)
     if variant.strip_names:
         model = strip_names(model)
     atomic.write_bytes(layout.tflite(spec.name, variant.name), model)
+    if search_trace is not None:
+        atomic.write_text(layout.float_search(spec.name, variant.name), json.dumps(search_trace, indent=2) + "\n")
 
 
 def convert(converter: Any, variant: Variant, samples: np.ndarray | None) -> bytes:
@@ -49,13 +58,13 @@ def convert(converter: Any, variant: Variant, samples: np.ndarray | None) -> byt
             from tflmake.ml.selective import convert_keeping_float
 
             assert samples is not None
-            return convert_keeping_float(converter, variant, lambda: _calibration(samples))
+            return convert_keeping_float(converter, variant, lambda: calibration(samples))
         return bytes(converter.convert())
     except BuildError:
         raise
     except Exception as error:  # the converter raises many types; all mean "cannot convert"
         raise BuildError(f'variant "{variant.name}": conversion with quantize = '
-                         f'"{variant.quantize}" failed: {_summary(error)}') from None
+                         f'"{variant.quantize}" failed: {error_summary(error)}') from None
 
 
 @contextmanager
@@ -101,7 +110,7 @@ def make_converter(spec: ModelSpec, saved_model: str, batch: int | str = "dynami
             spec.resolve(source["path"]), source["input_arrays"], source["output_arrays"],
             input_shapes=shapes)
     except Exception as error:  # a bad .pb or array name; TF raises several types
-        raise BuildError(f"model.source: cannot read the frozen graph: {_summary(error)}") from None
+        raise BuildError(f"model.source: cannot read the frozen graph: {error_summary(error)}") from None
 
 
 @lru_cache(maxsize=8)
@@ -127,7 +136,7 @@ def configure(converter: Any, variant: Variant, samples: np.ndarray | None) -> N
     converter.optimizations = [tf.lite.Optimize.DEFAULT, *sparse]
     if variant.mode.calibrated:
         assert samples is not None
-        converter.representative_dataset = lambda: _calibration(samples)
+        converter.representative_dataset = lambda: calibration(samples)
     CONVERTER_FLAGS[variant.quantize](converter, tf, variant)
 
 
@@ -159,7 +168,7 @@ CONVERTER_FLAGS: dict[str, Callable[[Any, Any, Variant], None]] = {
     "none": _float32, "dynamic": _weights_only, "float16": _float16, "int8": _int8, "int16x8": _int16x8}
 
 
-def _calibration(samples: np.ndarray) -> Iterator[list[np.ndarray]]:
+def calibration(samples: np.ndarray) -> Iterator[list[np.ndarray]]:
     """One sample at a time, as the converter asks; a progress line every quarter."""
     step = max(1, len(samples) // 4)
     for index in range(len(samples)):
@@ -168,7 +177,7 @@ def _calibration(samples: np.ndarray) -> Iterator[list[np.ndarray]]:
         yield [samples[index: index + 1].astype(np.float32)]
 
 
-def _summary(error: Exception) -> str:
+def error_summary(error: Exception) -> str:
     """The converter's errors run to pages of MLIR locations; keep the ops and the first reason."""
     text = str(error)
     ops = sorted(set(re.findall(r"'(tf\.\w+)' op", text)))

@@ -22,13 +22,25 @@ from tflmake.tflite.opcodes import matching_names, output_tensor_names
 def convert_keeping_float(converter: Any, variant: Variant,
                           samples: Callable[[], Iterator[list[np.ndarray]]]) -> bytes:
     """The int8 model with every op whose output keep_float matches left in float."""
+    nodes = matching_names(variant.keep_float, output_tensor_names(float_model(converter)))
+    return quantize_keeping(converter, nodes, samples)
+
+
+def float_model(converter: Any) -> bytes:
+    """The float32 conversion of what a configured int8 converter converts (its op names are the debugger's)."""
     tf = import_tensorflow()
     float_converter = copy.copy(converter)
     float_converter.optimizations = []
     float_converter.representative_dataset = None
     float_converter.target_spec = tf.lite.TargetSpec()
     float_converter.inference_input_type = float_converter.inference_output_type = tf.float32
-    nodes = matching_names(variant.keep_float, output_tensor_names(float_converter.convert()))
+    return bytes(float_converter.convert())
+
+
+def quantize_keeping(converter: Any, nodes: list[str],
+                     samples: Callable[[], Iterator[list[np.ndarray]]]) -> bytes:
+    """The int8 model of a configured converter with the ops whose output tensors `nodes` names in float."""
+    tf = import_tensorflow()
     # The debugger quantizes the body; I/O stays float32 (the spec allows only io_type float32).
     converter.inference_input_type = converter.inference_output_type = tf.float32
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]

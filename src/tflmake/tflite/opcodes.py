@@ -51,6 +51,28 @@ def output_tensor_names(model: bytes) -> list[str]:
     return names
 
 
+def float_operator_outputs(model: bytes) -> list[tuple[str, str]]:
+    """(operator, first output tensor name) of every op computing a float32 tensor, in execution order.
+
+    What a float model's ops could stay in float in an int8 one: shape arithmetic (int32) is never quantized.
+    """
+    from ai_edge_litert import schema_py_generated as schema
+
+    root = schema.Model.GetRootAs(model, 0)
+    found: list[tuple[str, str]] = []
+    operators = iter(operator_names(model))
+    for subgraph_index in range(root.SubgraphsLength()):
+        subgraph = root.Subgraphs(subgraph_index)
+        for op_index in range(subgraph.OperatorsLength()):
+            operator, op = subgraph.Operators(op_index), next(operators)
+            if operator.OutputsLength() == 0:
+                continue
+            tensor = subgraph.Tensors(operator.Outputs(0))
+            if tensor.Type() == schema.TensorType.FLOAT32:
+                found.append((op, (tensor.Name() or b"").decode("utf-8", "replace")))
+    return found
+
+
 def matching_names(patterns: tuple[str, ...], names: list[str]) -> list[str]:
     """The names any pattern finds (re.search), in order; BuildError naming a pattern that finds none."""
     import re
