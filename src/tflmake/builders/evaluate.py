@@ -145,6 +145,9 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
     if variant.accelerator:
         # Vela's estimates for the NPU model; every number above is the int8 model's, measured.
         entry["ethos_u"] = json.loads(Path(layout.vela_estimates(spec.name, variant.name)).read_text("utf-8"))
+    if variant.keep_float_search:
+        # The ops the search kept in float, its ranking and every candidate it tried.
+        entry["float_search"] = json.loads(Path(layout.float_search(spec.name, variant.name)).read_text("utf-8"))
     if variant.prune:
         entry["sparsity"] = read_stamp(layout.pruned_stamp(spec.name, pruning_options(spec, variant))
                                        ).get("sparsity")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from tflmake.report.summary import FRONT_END_NOTE, HOST_LATENCY_NOTE, NPU_NOTE, Cell, ModelSummary
+from tflmake.report.summary import (
+    FLOAT_SEARCH_NOTE,
+    FRONT_END_NOTE,
+    HOST_LATENCY_NOTE,
+    NPU_NOTE,
+    Cell,
+    ModelSummary,
+)
 
 STALE_NOTE = " (the numbers below are from its last successful build)"
 
@@ -27,6 +34,9 @@ def render_model(summary: ModelSummary, level: int = 1) -> str:
                   *(f"- {line}" for line in summary.front_end), ""]
     lines += [f"{head}# Quality gates", "", *gate_lines(summary), ""]
     lines += [f"{head}# Changes since the previous build", "", *change_lines(summary), ""]
+    if summary.float_search:
+        lines += [f"{head}# Float layer search (keep_float_search)", "",
+                  *(f"- {line}" for line in summary.float_search), "", FLOAT_SEARCH_NOTE, ""]
     if summary.npu:
         lines += [f"{head}# Ethos-U NPU (Vela estimates)", "", *(f"- {line}" for line in summary.npu), "",
                   NPU_NOTE, ""]

@@ -74,4 +74,7 @@ class ReportEntry(TaskMeasures, total=False):
     batch: int | str | None
     dense_weights: str | None
     tensors: dict[str, Any]
+    # The keep_float_search trace (builders/float_search, ml/float_search): the chosen ops, the ranking
+    # and every candidate; only for variants with keep_float_search.
+    float_search: dict[str, Any]
     ethos_u: dict[str, Any]  # Vela's estimates (builders/vela), only for variants with an accelerator

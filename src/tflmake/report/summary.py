@@ -23,6 +23,9 @@ FRONT_END_NOTE = ("The generated C front end (firmware/<model>_<variant>_fronten
 NPU_NOTE = ("Vela's estimates for the Ethos-U model (<variant>_vela.tflite), not measurements on a device. "
             "Accuracy, agreement and host latency above are measured on the same variant's int8 .tflite "
             "before Vela, which the NPU is meant to match bit for bit.")
+FLOAT_SEARCH_NOTE = ("keep_float_search measured every candidate on the test split, the split this report measures: "
+                     "the chosen variant's test accuracy helped choose it, so it is not an unbiased estimate of "
+                     "its accuracy on new data.")
 # A classifier whose accuracy is at most this far above chance (1/classes) has learned next to
 # nothing (e.g. 50.8 % on 2 classes): its report and the build warn instead of staying green.
 CHANCE_MARGIN = 0.05
@@ -52,6 +55,7 @@ class ModelSummary:
     warnings: tuple[str, ...] = ()  # e.g. a variant at chance level; the build prints them too
     front_end: tuple[str, ...] = ()  # what each variant's C front end measured, a line each
     npu: tuple[str, ...] = ()  # one line per variant Vela compiled for an Ethos-U NPU
+    float_search: tuple[str, ...] = ()  # the outcome, ranking and candidates of each keep_float_search
 
     @property
     def gates_passed(self) -> bool:
@@ -160,7 +164,9 @@ def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
         per_class=tuple(line for entry in entries if (line := per_class_line(entry, report.get("labels")))),
         warnings=tuple(chance_warnings(report)),
         front_end=tuple(line for entry in entries if (line := front_end_line(entry))),
-        npu=tuple(npu_line(entry["name"], entry["ethos_u"]) for entry in entries if entry.get("ethos_u")))
+        npu=tuple(npu_line(entry["name"], entry["ethos_u"]) for entry in entries if entry.get("ethos_u")),
+        float_search=tuple(line for entry in entries if entry.get("float_search")
+                           for line in float_search_lines(entry["name"], entry["float_search"])))
 
 
 def chance_warnings(report: Mapping[str, Any]) -> list[str]:
@@ -168,9 +174,13 @@ def chance_warnings(report: Mapping[str, Any]) -> list[str]:
 
     Classes are those with test samples (a 10-unit model on two labels guesses at 50 %).
     """
+    warnings = [f"{name}: no keep_float_search candidate meets max_accuracy_drop "
+                f"{entry['float_search']['max_accuracy_drop'] * 100:.2f} pt; the most accurate one is built "
+                f"(drop {entry['float_search']['chosen']['accuracy_drop'] * 100:.2f} pt)"
+                for name, entry in report["variants"].items()
+                if entry.get("float_search") and not entry["float_search"]["met"]]
     if not EVALUATION_TASKS[report.get("task", "classification")].class_labels:
-        return []
-    warnings = []
+        return warnings
     for name, entry in report["variants"].items():
         accuracy, per_class = entry.get("accuracy"), entry.get("per_class_accuracy") or []
         classes = sum(value is not None for value in per_class)
@@ -180,6 +190,29 @@ def chance_warnings(report: Mapping[str, Any]) -> list[str]:
                         f"of chance ({_percent(1 / classes)}, {classes} classes): the model has learned "
                         "next to nothing; check the labels, the data and [train]")
     return warnings
+
+
+def float_search_lines(name: str, trace: Mapping[str, Any]) -> list[str]:
+    """The search's outcome, its sensitivity ranking and every candidate it tried, a line each."""
+    chosen, target = trace["chosen"], trace["max_accuracy_drop"]
+    kept = len(chosen["keep_float"])
+    plain = trace["candidates"][0]
+    outcome = (f"met with {kept} of {len(trace['ops'])} ops in float" if trace["met"] else
+               f"missed: even the most accurate candidate ({kept} of {len(trace['ops'])} ops in float) "
+               f"drops {chosen['accuracy_drop'] * 100:.2f} pt")
+    lines = [f"{name}: accuracy drop at most {target * 100:.2f} pt against float32 "
+             f"({_percent(trace['float']['accuracy'])}) on the {trace['split']} split ({trace['samples']} samples): "
+             f"{outcome}; plain int8 drops {plain['accuracy_drop'] * 100:.2f} pt"
+             + (f"; kept in float: {', '.join(chosen['keep_float'])}" if kept else "")]
+    if trace["ranking"]:
+        lines.append(f"{name} sensitivity (accuracy with only that op in float): " + ", ".join(
+            f"{rank}. {op['op']} {op['name']} {_percent(op['accuracy'])}"
+            for rank, op in enumerate(trace["ranking"], start=1)))
+    lines.append(f"{name} candidates: " + "; ".join(
+        f"{len(c['keep_float'])} in float: {_kib(c['size_bytes'])}, {_percent(c['accuracy'])} "
+        f"({_signed(-c['accuracy_drop'] * 100, '.2f')} pt){' (chosen)' if c == chosen else ''}"
+        for c in trace["candidates"]))
+    return lines
 
 
 def front_end_line(entry: Mapping[str, Any]) -> str:
@@ -300,6 +333,9 @@ def optimization_note(entry: Mapping[str, Any]) -> str:
         notes.append(f"QAT {entry['qat']['epochs']} epochs")
     if entry.get("keep_float"):
         notes.append("kept float: " + ", ".join(entry["keep_float"]))
+    if entry.get("float_search"):
+        kept = entry["float_search"]["chosen"]["keep_float"]
+        notes.append("kept float by keep_float_search: " + (", ".join(kept) or "none"))
     return f" — {'; '.join(notes)}" if notes else ""
 
 

@@ -168,3 +168,52 @@ def test_vela_s_estimates_have_their_own_section_saying_what_the_host_measured()
 def test_no_npu_section_without_an_accelerator() -> None:
     summary = summarise(REPORT)
     assert summary.npu == () and "Ethos-U" not in render_model(summary)
+
+
+def float_search_trace(met: bool = True) -> dict[str, Any]:
+    """A keep_float_search trace as builders/float_search writes it: plain int8 broke, one op in float."""
+    plain = {"keep_float": [], "size_bytes": 13144, "accuracy": 0.1, "accuracy_drop": 0.85, "mean_abs_diff": 0.2,
+             "meets": False}
+    one = {"keep_float": ["m/outlier/MatMul"], "size_bytes": 24872, "accuracy": 0.945 if met else 0.9,
+           "accuracy_drop": 0.005 if met else 0.05, "mean_abs_diff": 0.01, "meets": met}
+    return {"max_accuracy_drop": 0.01, "split": "test", "samples": 359,
+            "float": {"accuracy": 0.95, "size_bytes": 37244},
+            "ops": [{"op": "FULLY_CONNECTED", "name": "m/outlier/MatMul"}, {"op": "SOFTMAX", "name": "out"}],
+            "ranking": [{"op": "FULLY_CONNECTED", "name": "m/outlier/MatMul", "accuracy": one["accuracy"],
+                         "mean_abs_diff": 0.01, "size_bytes": 24872},
+                        {"op": "SOFTMAX", "name": "out", "accuracy": 0.1, "mean_abs_diff": 0.2, "size_bytes": 13000}],
+            "candidates": [plain, one] if met else [plain, one, {**one, "keep_float": ["m/outlier/MatMul", "out"],
+                                                                 "accuracy": 0.89, "accuracy_drop": 0.06}],
+            "chosen": one, "met": met}
+
+
+def test_float_search_has_its_own_section_with_outcome_ranking_candidates_and_the_split() -> None:
+    report = copy.deepcopy(REPORT)
+    report["variants"]["int8"]["float_search"] = float_search_trace()
+    summary = summarise(report)
+    assert summary.float_search == (
+        "int8: accuracy drop at most 1.00 pt against float32 (95.00 %) on the test split (359 samples): met with "
+        "1 of 2 ops in float; plain int8 drops 85.00 pt; kept in float: m/outlier/MatMul",
+        "int8 sensitivity (accuracy with only that op in float): 1. FULLY_CONNECTED m/outlier/MatMul 94.50 %, "
+        "2. SOFTMAX out 10.00 %",
+        "int8 candidates: 0 in float: 12.8 KiB, 10.00 % (−85.00 pt); 1 in float: 24.3 KiB, 94.50 % (−0.50 pt) "
+        "(chosen)")
+    assert summary.warnings == ()
+    markdown = render_model(summary)
+    assert "## Float layer search (keep_float_search)" in markdown and "not an unbiased estimate" in markdown
+    assert "kept float by keep_float_search: m/outlier/MatMul" in markdown
+    assert "Float layer search" in render_page([summary], {})
+
+
+def test_a_missed_float_search_target_is_a_warning() -> None:
+    report = copy.deepcopy(REPORT)
+    report["variants"]["int8"]["float_search"] = float_search_trace(met=False)
+    summary = summarise(report)
+    assert "missed: even the most accurate candidate (1 of 2 ops in float) drops 5.00 pt" in summary.float_search[0]
+    assert summary.warnings == ("int8: no keep_float_search candidate meets max_accuracy_drop 1.00 pt; the most "
+                                "accurate one is built (drop 5.00 pt)",)
+
+
+def test_no_float_search_section_without_a_search() -> None:
+    summary = summarise(REPORT)
+    assert summary.float_search == () and "Float layer search" not in render_model(summary)
