@@ -53,7 +53,7 @@ class QuantizeMode(NamedTuple):
     micro_reason: str = ""  # why not, for the validation message
     io_types: tuple[str, ...] = ("float32",)  # allowed `io_type` values (the first is the default)
     int8_weights: bool = False  # the converter stores Dense weights as int8 with scales (per_channel_dense)
-    full_integer: bool = False  # every tensor integer: what QAT and the converter's keep_float build on
+    full_integer: bool = False  # every tensor integer: what QAT, the converter's keep_float and its search build on
     float_reference: bool = False  # the float model every variant is compared with
 
 
