@@ -126,6 +126,8 @@ epochs = 5
 #   gates     this variant's own quality gates, e.g. gates = {{ min_agreement = 0.97 }}
 # Optimization (see docs/optimization.md), all optional:
 #   keep_float = ["dense_1"]  regexes on op output tensor names kept in float
+#   keep_float_search = {{ max_accuracy_drop = 0.01 }}  int8: search the fewest ops to keep in float
+#                             so test accuracy drops at most 1 point (instead of keep_float)
 #   recipe = "recipe.json"    raw LiteRT Quantizer recipe (litert_quantizer only)
 #   prune = {{ sparsity = 0.5, schedule = "polynomial", epochs = 2, encoding = "dense" }}
 #   qat = {{ epochs = 2 }}      quantization-aware fine-tuning before int8 conversion
