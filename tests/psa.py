@@ -44,13 +44,13 @@ def c_bytes(data: bytes) -> str:
 
 
 def check_program(*, symbol: str, crypto_header: str, model: bytes, public_key: bytes | None,
-                  aes_key: bytes | None) -> str:
+                  aes_key: bytes | None, dump: Path | None = None) -> str:
     """A test main that prints one `name status` line per check of the bundle.
 
     verify: the genuine model (from flash, or decrypted when encrypted) against `public_key`;
     flipped: the same with one byte changed; decrypt: PSA status and whether the bytes equal `model`;
     wrong_key: decryption with one key bit changed, and whether the output buffer was left all zero;
-    small: decryption into a buffer one byte short.
+    small: decryption into a buffer one byte short. `dump`: where to write the decrypted model.
     """
     p = symbol.upper()
     encrypted = aes_key is not None
@@ -66,6 +66,8 @@ def check_program(*, symbol: str, crypto_header: str, model: bytes, public_key: 
                   "  unsigned char other[sizeof key];",
                   f"  status = {symbol}_decrypt(key, sizeof key, ram, {p}_DECRYPTED_BYTES);",
                   f'  printf("decrypt %d %d\\n", (int)status, memcmp(ram, expected, {p}_LEN) == 0);']
+        if dump is not None:
+            lines += [f'  {{ FILE *out = fopen("{dump}", "wb"); fwrite(ram, 1, {p}_LEN, out); fclose(out); }}']
     else:
         lines += [f"  memcpy(ram, {symbol}, {p}_LEN);"]
     if public_key is not None:
