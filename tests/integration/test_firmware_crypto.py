@@ -67,6 +67,12 @@ def test_signed_encrypted_bundle_decrypts_to_the_tflite_verifies_and_runs(
     stated = facts(copy_of_built)
     assert stated["encryption"]["decrypted_ram_bytes"] == -(-len(tflite) // 16) * 16
     assert stated["signature"]["public_key"] == public.hex()
+    report = json.loads((copy_of_built.build / MODEL / "report.json").read_text())
+    assert report["variants"][VARIANT]["firmware_crypto"] == {
+        "signed_by": stated["signature"]["public_key_id"], "encryption_key": stated["encryption"]["key_id"],
+        "decrypted_ram_bytes": stated["encryption"]["decrypted_ram_bytes"]}
+    assert f"{stated['encryption']['decrypted_ram_bytes']:,} bytes of RAM" in \
+        (copy_of_built.build / MODEL / "report.md").read_text()
     header = firmware(copy_of_built, "_model_data.h").read_text()
     assert f"#define G_DIGITS_MLP_INT8_MODEL_DATA_DECRYPTED_BYTES {-(-len(tflite) // 16) * 16}u" in header
     for secret in (AES_KEY.hex(), (folder / "signing.pem").read_text().splitlines()[1]):

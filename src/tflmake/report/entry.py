@@ -75,3 +75,6 @@ class ReportEntry(TaskMeasures, total=False):
     dense_weights: str | None
     tensors: dict[str, Any]
     ethos_u: dict[str, Any]  # Vela's estimates (builders/vela), only for variants with an accelerator
+    # Signed or encrypted firmware bundles only: signed_by (public key id), encryption_key (key id),
+    # decrypted_ram_bytes (builders/evaluate.read_firmware_crypto).
+    firmware_crypto: dict[str, Any]
