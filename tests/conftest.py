@@ -20,6 +20,13 @@ from tests.support import (
 )
 
 
+@pytest.fixture(autouse=True)
+def no_firmware_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Signing and encryption keys come from the environment: a developer's own must not reach a test."""
+    monkeypatch.delenv("TFLMAKE_SIGNING_KEY", raising=False)
+    monkeypatch.delenv("TFLMAKE_ENCRYPTION_KEY", raising=False)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     """An empty project (no specs yet)."""

@@ -124,16 +124,24 @@ class Layout:
         stem = f"{self.model_dir(model)}/firmware/{model}_{variant}_frontend"
         return [f"{stem}.h", f"{stem}.c"]
 
-    def firmware_bundle(self, model: str, variant: str, front_end: bool = False) -> list[str]:
+    def crypto_sources(self, model: str, variant: str) -> list[str]:
+        """The signature check and decryption helpers of a signed or encrypted bundle: header, source,
+        then the same as `firmware/<model>_<variant>_model_crypto.h/.c`."""
+        own, stem = f"{self.model_dir(model)}/{variant}", f"{self.model_dir(model)}/firmware/{model}_{variant}"
+        return [f"{own}_model_crypto.h", f"{own}_model_crypto.c", f"{stem}_model_crypto.h", f"{stem}_model_crypto.c"]
+
+    def firmware_bundle(self, model: str, variant: str, front_end: bool = False, crypto: bool = False) -> list[str]:
         """Every file of a variant's firmware bundle (the targets of its carray task).
 
         Args:
             front_end: the data set has a C front end, so the bundle carries it.
+            crypto: the bundle is signed or encrypted, so it carries the PSA crypto helpers.
         """
         return [self.carray_header(model, variant), self.carray_source(model, variant),
                 self.op_resolver_header(model, variant), self.firmware_manifest(model, variant),
                 *self.firmware_sources(model, variant),
-                *(self.frontend_sources(model, variant) if front_end else [])]
+                *(self.frontend_sources(model, variant) if front_end else []),
+                *(self.crypto_sources(model, variant) if crypto else [])]
 
     def report_json(self, model: str) -> str:
         """Every variant's measurements: what the gates, reports and `tflmake report` read."""

@@ -10,12 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from tflmake import atomic
+from tflmake import atomic, keys
 from tflmake.builders.dataset import read_raw_test, read_split
 from tflmake.builders.frontend_bundle import front_end_prefix, has_front_end, tensor_quantization, write_front_end
 from tflmake.emit.firmware import Bundle, Golden, render_header, render_source
+from tflmake.emit.modelcrypto import SIGNATURE_ALGORITHM, decrypted_bytes, render_crypto_header, render_crypto_source
 from tflmake.emit.opresolver import render_op_resolver, resolver_methods
 from tflmake.engine.toolversions import tool_version
+from tflmake.errors import BuildError
 from tflmake.frontend.contract import describe, input_contract, with_quantization
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec, Variant
@@ -63,7 +65,9 @@ def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
         labels=tuple(str(label) for label in split["labels"]) if "labels" in split else None,
         golden=golden, raw_scale=raw_scale(spec), arena_estimate=estimate,
         contract=() if contract is None else tuple(describe(contract)),
-        golden_raw=raw[0] if raw is not None and len(raw) and len(info.inputs) == 1 else None)
+        golden_raw=raw[0] if raw is not None and len(raw) and len(info.inputs) == 1 else None,
+        signature=keys.sign_model(data, signing_key) if (signing_key := keys.signing_key_path()) else None,
+        sealed=_encrypt(spec, variant, data))
     resolver = render_op_resolver(
         symbol=symbol, ops=info.ops,
         comment=f"{spec.name}/{variant.name}: the TFLite Micro ops of {Path(firmware_path).name}")
@@ -72,7 +76,12 @@ def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
     write_sources(bundle, resolver, layout.firmware_sources(spec.name, variant.name))
     if has_front_end(spec):
         write_front_end(spec, layout, variant.name, info)
+    if bundle.signature or bundle.sealed:
+        write_crypto(bundle, layout.crypto_sources(spec.name, variant.name),
+                     [Path(header_path).name, Path(layout.firmware_sources(spec.name, variant.name)[0]).name])
     facts = manifest(spec, variant.name, bundle, info, contract, layout.frontend_sources(spec.name, variant.name))
+    if bundle.signature or bundle.sealed:
+        facts |= crypto_facts(bundle, layout.crypto_sources(spec.name, variant.name))
     if variant.accelerator:
         facts |= npu_facts(layout.vela_estimates(spec.name, variant.name), firmware_path, measured)
     atomic.write_text(layout.firmware_manifest(spec.name, variant.name), json.dumps(facts, indent=2) + "\n")
@@ -86,6 +95,45 @@ def _arena(variant: Variant, data: bytes, model_path: str, info: ModelInfo) -> t
                 max(GOLDEN_ARENA_BYTES, 10 * Path(model_path).stat().st_size))
     measured = tflm.measure_arena(model_path, len(info.inputs))
     return measured, None, tflm.arena_with_margin(measured)
+
+
+def _encrypt(spec: ModelSpec, variant: Variant, data: bytes) -> keys.Sealed | None:
+    """The model AES-GCM encrypted when the variant asks for it (None otherwise)."""
+    if not variant.encrypt:
+        return None
+    path = keys.encryption_key_path()
+    if path is None:
+        raise BuildError(f"{spec.spec_path}: variant[{spec.variants.index(variant)}].encrypt: set "
+                         f"{keys.ENCRYPTION_KEY_VARIABLE} to the absolute path of a 16- or 32-byte AES key file")
+    return keys.encrypt_model(data, path)
+
+
+def write_crypto(bundle: Bundle, paths: list[str], model_headers: list[str]) -> None:
+    """`<variant>_model_crypto.h/.c` and their `firmware/` copies, each including its model header."""
+    header, source, firmware_header, firmware_source = paths
+    for crypto_header, crypto_source, model_header in ((header, source, model_headers[0]),
+                                                       (firmware_header, firmware_source, model_headers[1])):
+        atomic.write_text(crypto_header, render_crypto_header(bundle.symbol, model_header, bundle.signature,
+                                                              bundle.sealed))
+        atomic.write_text(crypto_source, render_crypto_source(bundle.symbol, Path(crypto_header).name,
+                                                              bundle.signature, bundle.sealed))
+
+
+def crypto_facts(bundle: Bundle, paths: list[str]) -> dict[str, Any]:
+    """What `_firmware.json` adds for a signed or encrypted bundle (ids and public data, never a key)."""
+    facts: dict[str, Any] = {"crypto_files": [Path(path).name for path in paths[2:]]}
+    if bundle.signature is not None:
+        facts["signature"] = {
+            "algorithm": SIGNATURE_ALGORITHM, "signed": f"the {len(bundle.data)} model bytes (sha256)",
+            "signature": bundle.signature.signature.hex(), "public_key": bundle.signature.public_key.hex(),
+            "public_key_id": bundle.signature.key_id, "function": f"{bundle.symbol}_verify"}
+    if bundle.sealed is not None:
+        facts["encryption"] = {
+            "algorithm": f"AES-{bundle.sealed.key_bits}-GCM", "key_id": bundle.sealed.key_id,
+            "nonce": bundle.sealed.nonce.hex(), "tag": bundle.sealed.tag.hex(),
+            "array": f"{bundle.symbol}_encrypted", "decrypted_ram_bytes": decrypted_bytes(len(bundle.data)),
+            "function": f"{bundle.symbol}_decrypt"}
+    return facts
 
 
 def _compiled_for(variant: Variant) -> str:

@@ -142,6 +142,9 @@ def measure_variant(spec: ModelSpec, layout: Layout, variant: Variant, runs: dic
         # Measured from the bytes: what batch and per_channel_dense did (see modelfacts).
         "batch": input_batch(data), "dense_weights": dense_granularity(data),
     }
+    crypto = read_firmware_crypto(layout.firmware_manifest(spec.name, variant.name)) if variant.c_array else None
+    if crypto:
+        entry["firmware_crypto"] = crypto
     if variant.accelerator:
         # Vela's estimates for the NPU model; every number above is the int8 model's, measured.
         entry["ethos_u"] = json.loads(Path(layout.vela_estimates(spec.name, variant.name)).read_text("utf-8"))
@@ -228,6 +231,21 @@ def read_arena_bytes(path: str) -> int | None:
     except (OSError, ValueError, AttributeError):
         return None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def read_firmware_crypto(path: str) -> dict[str, Any] | None:
+    """Whose key signed the bundle's model and whether it is encrypted (with the RAM the decrypted
+    model needs), from `_firmware.json`; None for a plain bundle or an unreadable file."""
+    try:
+        stated = json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    signature, encryption = stated.get("signature"), stated.get("encryption")
+    if not signature and not encryption:
+        return None
+    return {"signed_by": signature["public_key_id"] if signature else None,
+            "encryption_key": encryption["key_id"] if encryption else None,
+            "decrypted_ram_bytes": encryption["decrypted_ram_bytes"] if encryption else None}
 
 
 def run_litert(path: str, inputs: list[np.ndarray], latency_runs: int, evaluated: int = 0) -> Run:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tflmake import atomic
+from tflmake import atomic, keys
 from tflmake.digest import sha256_file
 from tflmake.kinds import TASK_KINDS
 
@@ -139,7 +139,10 @@ def key_document(facts: TaskFacts, namespace: str, hashes: InputHashes,
     """
     inputs: dict[str, Any] = {}
     stats: dict[str, Stat] = {}
+    key_files = set(keys.key_files())
     for path in facts.inputs:
+        if path in key_files:
+            continue  # a signing or encryption key: the fragment holds its id, never its bytes' hash
         if known and path in known:
             inputs[role(path, facts.build_dir, facts.spec_folder)] = known[path]
             continue

@@ -135,6 +135,9 @@ epochs = 5
 #   accelerator = "ethos-u55-128"  compile with Vela into <variant>_vela.tflite, with its estimates
 #   system_config = "Ethos_U55_High_End_Embedded"  memory_mode = "Shared_Sram"  (Vela's defaults)
 #   vela_config = "vela.ini"  your own Vela configuration file (then name its sections above)
+# Firmware keys (see docs/firmware.md, Signing; pip install 'tflmake[signing]'), c_array = true only:
+#   encrypt = true  store the model AES-GCM encrypted with the key file TFLMAKE_ENCRYPTION_KEY names
+#                   (the bundle is also signed whenever TFLMAKE_SIGNING_KEY names a P-256 key)
 [[variant]]
 name = "float32"
 quantize = "none"

@@ -68,7 +68,8 @@ def _section(summary: ModelSummary, plot: bytes | None) -> str:
             f"{_list(summary.sentences)}{per_class}"
             f"<h3>Quality gates</h3>{_gate_list(summary)}"
             f"<h3>Changes since the previous build</h3>{_list(change_lines(summary))}"
-            f"{_front_end_section(summary)}{_float_search_section(summary)}{_npu_section(summary)}{image}<h3>Operators</h3>{_list(summary.operators)}"
+            f"{_front_end_section(summary)}{_float_search_section(summary)}{_npu_section(summary)}"
+            f"{_crypto_section(summary)}{image}<h3>Operators</h3>{_list(summary.operators)}"
             f'<p class="note">Tools: {escape(tools)}</p></section>')
 
 
@@ -76,6 +77,12 @@ def _front_end_section(summary: ModelSummary) -> str:
     if not summary.front_end:
         return ""
     return (f"<h3>Input front end (C)</h3><p>{escape(FRONT_END_NOTE)}</p>{_list(summary.front_end)}")
+
+
+def _crypto_section(summary: ModelSummary) -> str:
+    if not summary.firmware_crypto:
+        return ""
+    return f"<h3>Firmware bundle: signature and encryption</h3>{_list(summary.firmware_crypto)}"
 
 
 def _float_search_section(summary: ModelSummary) -> str:

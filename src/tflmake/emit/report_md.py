@@ -40,6 +40,9 @@ def render_model(summary: ModelSummary, level: int = 1) -> str:
     if summary.npu:
         lines += [f"{head}# Ethos-U NPU (Vela estimates)", "", *(f"- {line}" for line in summary.npu), "",
                   NPU_NOTE, ""]
+    if summary.firmware_crypto:
+        lines += [f"{head}# Firmware bundle: signature and encryption", "",
+                  *(f"- {line}" for line in summary.firmware_crypto), ""]
     lines += [f"{head}# Operators", "", *(f"- {line}" for line in summary.operators), ""]
     tools = ", ".join(f"{name} {version}" for name, version in summary.tools.items())
     lines += [f"Tools: {tools}.", ""]

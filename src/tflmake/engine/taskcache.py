@@ -4,7 +4,7 @@ Turning 50 specs into 600 task dicts (defaults, variants, keys, paths) cost a
 50-spec no-op about 84M instructions; unpickling them costs about 25M. An
 entry is reused only when everything its tasks were made from is unchanged:
 the spec's text, what the spec's paths find on disk, the working and build
-directories, the tool versions, doit's and tflmake's own code. Anything else, or a
+directories, the key files the environment names, the tool versions, doit's and tflmake's own code. Anything else, or a
 file that fails to load, means the spec is loaded and described afresh.
 
 The file is a pickle because task dicts hold the functions and up-to-date
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from doit.version import VERSION as DOIT_VERSION
 
-from tflmake import atomic
+from tflmake import atomic, keys
 from tflmake.engine import toolversions
 
 if TYPE_CHECKING:
@@ -59,7 +59,9 @@ class TaskCache:
         self._file_facts = file_facts
         # The code stamp covers this file's own format; doit's version, because the
         # task dicts hold doit's up-to-date checker objects.
-        self._context = {"cwd": os.getcwd(), "build_dir": build_dir, "code": code_stamp(), "doit": DOIT_VERSION}
+        # The key files the environment names, by stat (never their bytes): bundles' task keys hold their ids.
+        self._context = {"cwd": os.getcwd(), "build_dir": build_dir, "code": code_stamp(), "doit": DOIT_VERSION,
+                         "keys": keys.key_stamp()}
         self._stored: dict[str, tuple[str, Any, bytes]] = {}
         self._used: dict[str, tuple[str, Any, bytes]] = {}
         self._changed = False

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from tflmake import keys
 from tflmake.engine.filestats import MD5Checker
 from tflmake.engine.fingerprint import key_and_targets_unchanged
 from tflmake.engine.lastrun import PROJECT_META
@@ -323,6 +324,7 @@ def carray_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
     if spec.dataset:
         # The golden test vector and the class labels come from the split data set.
         file_dep.append(layout.dataset(spec.name))
+    key_ids, key_files = keys.bundle_key_ids(variant.encrypt)
     return _artifact_task(
         "carray", f"{spec.name}.{variant.name}",
         {"model": spec.name, "variant": variant.name, "quantize": variant.quantize, "c_array": spec.c_array,
@@ -330,10 +332,11 @@ def carray_task(spec: ModelSpec, variant_name: str, layout: Layout) -> TaskDict:
          # [dataset] table, its input contract and C front end.
          "raw_scale": spec.dataset.get("scale", 1.0) if spec.dataset else None,
          **({"dataset": spec.dataset} if front_end else {}),
+         **key_ids,
          "tools": tool_versions("tflite-micro")},
         actions=[(run_step, ["carray", spec, layout, variant.name])],
-        file_dep=file_dep,
-        targets=layout.firmware_bundle(spec.name, variant.name, front_end))
+        file_dep=file_dep + key_files,
+        targets=layout.firmware_bundle(spec.name, variant.name, front_end, crypto=bool(key_ids)))
 
 
 def manifest_task(spec: ModelSpec, layout: Layout, upstream: list[TaskDict]) -> TaskDict:

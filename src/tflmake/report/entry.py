@@ -78,3 +78,6 @@ class ReportEntry(TaskMeasures, total=False):
     # and every candidate; only for variants with keep_float_search.
     float_search: dict[str, Any]
     ethos_u: dict[str, Any]  # Vela's estimates (builders/vela), only for variants with an accelerator
+    # Signed or encrypted firmware bundles only: signed_by (public key id), encryption_key (key id),
+    # decrypted_ram_bytes (builders/evaluate.read_firmware_crypto).
+    firmware_crypto: dict[str, Any]

@@ -56,6 +56,7 @@ class ModelSummary:
     front_end: tuple[str, ...] = ()  # what each variant's C front end measured, a line each
     npu: tuple[str, ...] = ()  # one line per variant Vela compiled for an Ethos-U NPU
     float_search: tuple[str, ...] = ()  # the outcome, ranking and candidates of each keep_float_search
+    firmware_crypto: tuple[str, ...] = ()  # one line per signed or encrypted firmware bundle
 
     @property
     def gates_passed(self) -> bool:
@@ -166,7 +167,20 @@ def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
         front_end=tuple(line for entry in entries if (line := front_end_line(entry))),
         npu=tuple(npu_line(entry["name"], entry["ethos_u"]) for entry in entries if entry.get("ethos_u")),
         float_search=tuple(line for entry in entries if entry.get("float_search")
-                           for line in float_search_lines(entry["name"], entry["float_search"])))
+                           for line in float_search_lines(entry["name"], entry["float_search"])),
+        firmware_crypto=tuple(firmware_crypto_line(entry["name"], entry["firmware_crypto"])
+                              for entry in entries if entry.get("firmware_crypto")))
+
+
+def firmware_crypto_line(name: str, crypto: Mapping[str, Any]) -> str:
+    """`int8: signed (ECDSA P-256, public key id 1a2b3c4d5e6f7a8b); AES-GCM encrypted (key id ...), ...`."""
+    parts = []
+    if crypto.get("signed_by"):
+        parts.append(f"signed (ECDSA P-256, public key id {crypto['signed_by'][:16]})")
+    if crypto.get("encryption_key"):
+        parts.append(f"AES-GCM encrypted (key id {crypto['encryption_key'][:16]}); the decrypted model needs "
+                     f"{crypto['decrypted_ram_bytes']:,} bytes of RAM besides the tensor arena")
+    return f"{name}: " + "; ".join(parts)
 
 
 def chance_warnings(report: Mapping[str, Any]) -> list[str]:

@@ -59,6 +59,8 @@ class Variant:
     system_config: str | None = None
     memory_mode: str | None = None
     vela_config: str | None = None
+    # The firmware bundle's model AES-GCM encrypted: out of fragment(), only the carray task reads it.
+    encrypt: bool = False
 
     @property
     def mode(self) -> QuantizeMode:
@@ -355,6 +357,9 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
         if variant.c_array and not variant.mode.micro:
             problems.append(f'variant[{index}].c_array: quantize = "{variant.quantize}" cannot run on '
                             f"TFLite Micro ({variant.mode.micro_reason}); use int8 or float32 for firmware")
+        if variant.encrypt and not variant.c_array:
+            problems.append(f"variant[{index}].encrypt: encrypts the firmware bundle's model, so the variant "
+                            "needs c_array = true")
         if variant.needs_representative and spec.dataset is None:
             problems.append(f'variant[{index}].quantize: "{variant.quantize}" calibrates on a '
                             "representative set, so the spec needs a [dataset] section")

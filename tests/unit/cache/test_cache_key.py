@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tflmake.cache.key import InputHashes, TaskFacts, action_key, facts_from_task, key_differences, key_document, role
 from tflmake.engine.fingerprint import key_and_targets_unchanged
@@ -95,3 +98,20 @@ def test_folder_kinds_store_the_folder_a_stamp_stands_for(tmp_path: Path) -> Non
             "uptodate": [key_and_targets_unchanged({"source": {}})]}
     facts = facts_from_task(task, f"{tmp_path}/build", str(tmp_path), "m")
     assert facts.outputs() == {"build/m/saved_model": f"{tmp_path}/build/m/saved_model"}
+
+
+def test_a_key_file_is_not_an_input_of_the_action_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A signing key's bytes (or their hash) never reach the shared cache; the fragment holds the key's id."""
+    facts = checkout(tmp_path)
+    before, _ = key_of(facts)
+    key = tmp_path / "outside" / "signing.pem"
+    key.parent.mkdir()
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    monkeypatch.setenv("TFLMAKE_SIGNING_KEY", str(key))
+    signed = replace(facts, inputs=(*facts.inputs, str(key)))
+    hashes = InputHashes(str(tmp_path / "memo.json"))
+    document, stats = key_document(signed, "", hashes)
+    hashes.save()
+    assert action_key(document) == before
+    assert str(key) not in stats and not any("signing.pem" in role for role in document["inputs"])
+    assert "signing.pem" not in (tmp_path / "memo.json").read_text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ MLP = (REPO / "tests" / "data" / "specs" / "digits_mlp.toml").read_text()
 # file when one is there), plus whether any spec was described afresh.
 DESCRIBE = """
 import json
+import os
 from tflmake.graph import tasks as graph
 described = []
 original = graph.model_tasks
@@ -142,3 +144,20 @@ def test_project_tasks_in_process_matches_a_fresh_process(project: Path, monkeyp
         names.append([f"{t['basename']}:{t.get('name')}" for key, creator in namespace.items()
                       if key.startswith("task_") for t in creator()])
     assert names[0] == names[1] and "tflite:digits_mlp.int8" in names[0]
+
+
+def test_a_new_signing_key_describes_the_spec_again(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The carray key holds the public key's id: a key set, replaced or unset must not reuse old task dicts."""
+    pytest.importorskip("cryptography")
+    from tests.psa import write_signing_key
+
+    key = project / "signing.pem"
+    write_signing_key(key)
+    monkeypatch.setenv("TFLMAKE_SIGNING_KEY", str(key))
+    assert describe(project)["described"] == ["digits_mlp"]
+    assert describe(project)["described"] == []
+    write_signing_key(key)
+    os.utime(key, ns=(1, 1))
+    assert describe(project)["described"] == ["digits_mlp"]
+    monkeypatch.delenv("TFLMAKE_SIGNING_KEY")
+    assert describe(project)["described"] == ["digits_mlp"]

@@ -97,6 +97,60 @@ def test_carray_task_targets_the_whole_bundle(tmp_path: Path) -> None:
     assert task["file_dep"] == ["build/m/a.tflite", "build/m/dataset.npz"]
 
 
+def _signing_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    pytest.importorskip("cryptography")
+    from tests.psa import write_signing_key
+
+    write_signing_key(tmp_path / "signing.pem")
+    monkeypatch.setenv("TFLMAKE_SIGNING_KEY", str(tmp_path / "signing.pem"))
+    return tmp_path / "signing.pem"
+
+
+def test_signed_bundle_depends_on_the_key_file_is_keyed_by_its_id_and_targets_the_helpers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TFLMAKE_SIGNING_KEY set: the public key's id in the key (never the key), the key file a dependency."""
+    from tflmake.keys import signing_key_id
+
+    key = _signing_key(tmp_path, monkeypatch)
+    task = carray_task(load_spec(write_spec(tmp_path)), "a", Layout("build"))
+    assert task["file_dep"] == ["build/m/a.tflite", "build/m/dataset.npz", str(key)]
+    old_id = _fingerprinted(task)["signing_key"]
+    assert old_id == signing_key_id(str(key)) and key.read_text() not in repr(_fingerprinted(task))
+    assert task["targets"][-4:] == ["build/m/a_model_crypto.h", "build/m/a_model_crypto.c",
+                                    "build/m/firmware/m_a_model_crypto.h", "build/m/firmware/m_a_model_crypto.c"]
+    _signing_key(tmp_path, monkeypatch)  # a new key at the same path
+    assert _fingerprinted(carray_task(load_spec(write_spec(tmp_path)), "a", Layout("build")))["signing_key"] != old_id
+
+
+def test_encrypted_variant_is_keyed_by_the_aes_key_id_and_missing_key_is_named(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """encrypt = true: the id (sha256 of the key's bytes) in the key; without the variable, "missing"."""
+    import hashlib
+
+    spec_path = tmp_path / "m.toml"
+    spec_path.write_text(SPEC.format(c_array="", b_exported="true").replace(
+        'name = "b"\nc_array = true', 'name = "b"\nc_array = true\nencrypt = true'))
+    spec = load_spec(spec_path)
+    assert _fingerprinted(carray_task(spec, "b", Layout("build")))["encryption_key"] == "missing"
+    assert "encryption_key" not in _fingerprinted(carray_task(spec, "a", Layout("build")))
+    (tmp_path / "aes.key").write_bytes(bytes(16))
+    monkeypatch.setenv("TFLMAKE_ENCRYPTION_KEY", str(tmp_path / "aes.key"))
+    task = carray_task(spec, "b", Layout("build"))
+    assert _fingerprinted(task)["encryption_key"] == hashlib.sha256(bytes(16)).hexdigest()
+    assert task["file_dep"][-1] == str(tmp_path / "aes.key")
+    assert carray_task(spec, "a", Layout("build"))["file_dep"] == ["build/m/a.tflite", "build/m/dataset.npz"]
+
+
+def test_encrypt_without_c_array_is_refused(tmp_path: Path) -> None:
+    """encrypt acts on the firmware bundle, so it needs c_array = true."""
+    path = tmp_path / "m.toml"
+    path.write_text(SPEC.format(c_array="", b_exported="false").replace(
+        'name = "b"\nc_array = false', 'name = "b"\nc_array = false\nencrypt = true'))
+    with pytest.raises(SpecError, match=r"variant\[1\]\.encrypt: encrypts the firmware bundle's model, "
+                                        "so the variant needs c_array = true"):
+        load_spec(path)
+
+
 def _fingerprinted(task: dict[str, object]) -> dict[str, object]:
     checker = task["uptodate"][0]  # type: ignore[index]
     return checker.config  # type: ignore[union-attr,no-any-return]

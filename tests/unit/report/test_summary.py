@@ -217,3 +217,21 @@ def test_a_missed_float_search_target_is_a_warning() -> None:
 def test_no_float_search_section_without_a_search() -> None:
     summary = summarise(REPORT)
     assert summary.float_search == () and "Float layer search" not in render_model(summary)
+
+
+def test_signed_encrypted_bundle_gets_a_line_with_key_ids_and_decrypted_ram() -> None:
+    """report.md states whose key signed the bundle and the RAM the decrypted model needs."""
+    from tflmake.report.summary import firmware_crypto_line
+
+    line = firmware_crypto_line("int8", {"signed_by": "ab" * 32, "encryption_key": "cd" * 32,
+                                         "decrypted_ram_bytes": 10240})
+    assert line == ("int8: signed (ECDSA P-256, public key id abababababababab); AES-GCM encrypted (key id "
+                    "cdcdcdcdcdcdcdcd); the decrypted model needs 10,240 bytes of RAM besides the tensor arena")
+    assert firmware_crypto_line("f", {"signed_by": "ef" * 32, "encryption_key": None,
+                                      "decrypted_ram_bytes": None}) == \
+        "f: signed (ECDSA P-256, public key id efefefefefefefef)"
+    report = copy.deepcopy(REPORT)
+    report["variants"]["int8"]["firmware_crypto"] = {"signed_by": "ab" * 32, "encryption_key": "cd" * 32,
+                                                     "decrypted_ram_bytes": 10240}
+    assert f"- {line}" in render_model(summarise(report))
+    assert "signature and encryption" not in render_model(summarise(REPORT))
