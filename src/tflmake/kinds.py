@@ -260,6 +260,30 @@ METRICS = {
 }
 
 
+SelectSource = Literal["firmware", "report"]
+
+
+class SelectCriterion(NamedTuple):
+    """`[select] minimize`: the number the variant to ship has the least of, and where it is read."""
+
+    doc: str
+    words: str  # how the report's reason names the winner: "smallest flash"
+    source: SelectSource  # a variant's `<variant>_firmware.json`, or its entry in report.json
+    key: str  # the key holding the number there
+    unit: str  # "bytes" or "ms"
+
+
+SELECT_CRITERIA = {
+    "flash": SelectCriterion("The model bytes of the firmware bundle (Vela's model for an accelerator).",
+                             "smallest flash", "firmware", "model_bytes", "bytes"),
+    "arena": SelectCriterion("The tensor arena the bundle declares: the measured arena plus its margin "
+                             "(Vela's estimate for an accelerator).", "smallest arena", "report", "arena_bytes",
+                             "bytes"),
+    "latency": SelectCriterion("The median host latency (LiteRT on the build machine, not the device).",
+                               "lowest host latency", "report", "latency_ms_median", "ms"),
+}
+
+
 def calibrated_modes() -> tuple[str, ...]:
     return tuple(name for name, mode in QUANTIZE_MODES.items() if mode.calibrated)
 
