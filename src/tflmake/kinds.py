@@ -199,6 +199,8 @@ TASK_KINDS = {
                          "model"),
     "evaluate": TaskKind("Measure every variant on the test split (report.json, tradeoff.png).", "model"),
     "report": TaskKind("Check each model's quality gates and write its report.md.", "model"),
+    "select": TaskKind("The variant to ship of models with [select], under stable names (firmware/<model>_selected_*).",
+                       "model"),
     "summary": TaskKind("Project report: build/report.md and build/report.html, every model on one page.",
                         "project"),
 }

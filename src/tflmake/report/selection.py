@@ -43,14 +43,15 @@ class Selection:
         return tuple(candidate for candidate in self.candidates if candidate.passes)
 
     def reason(self) -> str:
-        """One line: "int8: smallest flash (15152 B) among 2 passing variants; float16 failed max_size_bytes"."""
+        """One line: "int8: smallest flash (15152 B) among 2 passing variants; int16x8 failed max_size_bytes"."""
         if self.chosen is None:
             return self.failure()
         winner = next(candidate for candidate in self.candidates if candidate.variant == self.chosen)
         count = len(self.passing)
-        among = f"among {count} passing variants" if count > 1 else "the only passing variant"
         assert winner.value is not None
-        parts = [f"{self.chosen}: {self.criterion.words} ({self._show(winner.value)}) {among}"]
+        value = self._show(winner.value)
+        parts = [f"{self.chosen}: {self.criterion.words} ({value}) among {count} passing variants" if count > 1
+                 else f"{self.chosen}: the only passing variant ({self.minimize} {value})"]
         parts += [self._excluded(candidate, detail=False) for candidate in self.candidates if not candidate.passes]
         return "; ".join(parts + self._not_exported())
 

@@ -52,6 +52,7 @@ class ModelSummary:
     warnings: tuple[str, ...] = ()  # e.g. a variant at chance level; the build prints them too
     front_end: tuple[str, ...] = ()  # what each variant's C front end measured, a line each
     npu: tuple[str, ...] = ()  # one line per variant Vela compiled for an Ethos-U NPU
+    selection: tuple[str, ...] = ()  # [select]: which variant ships and why, a line each
 
     @property
     def gates_passed(self) -> bool:
