@@ -444,6 +444,12 @@ def render_kind_tables() -> str:
          [[f"`{name}`", metric.doc, metric.unit or "–", names(metric.tasks), yes(metric.compared),
            f"`{metric.gate}` ({'minimum' if metric.gate_is_minimum else 'maximum'})" if metric.gate else "–"]
           for name, metric in kinds.METRICS.items()]),
+        ("Selection criteria", "`[select] minimize` (see [The variant to ship](../firmware.md#the-variant-to-ship))",
+         "SELECT_CRITERIA",
+         ["minimize", "what it is", "read from", "key", "unit"],
+         [[f"`{name}`", criterion.doc, {"firmware": "`<variant>_firmware.json`",
+                                        "report": "the variant in `report.json`"}[criterion.source],
+           f"`{criterion.key}`", criterion.unit] for name, criterion in kinds.SELECT_CRITERIA.items()]),
     ]
     lines = ["# Kinds", "",
              "Generated from `src/tflmake/kinds.py` when the site is built: every kind a spec can name is one "

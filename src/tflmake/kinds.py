@@ -199,6 +199,8 @@ TASK_KINDS = {
                          "model"),
     "evaluate": TaskKind("Measure every variant on the test split (report.json, tradeoff.png).", "model"),
     "report": TaskKind("Check each model's quality gates and write its report.md.", "model"),
+    "select": TaskKind("The variant to ship of models with [select], under stable names (firmware/<model>_selected_*).",
+                       "model"),
     "summary": TaskKind("Project report: build/report.md and build/report.html, every model on one page.",
                         "project"),
 }
@@ -257,6 +259,30 @@ METRICS = {
     # Timed on test samples, but a model's latency does not depend on which ones.
     "latency_ms_median": Metric("median host latency", "ms", gate="max_latency_ms", depends_on_test_set=False),
     "latency_ms_p90": Metric("p90 host latency", "ms", depends_on_test_set=False),
+}
+
+
+SelectSource = Literal["firmware", "report"]
+
+
+class SelectCriterion(NamedTuple):
+    """`[select] minimize`: the number the variant to ship has the least of, and where it is read."""
+
+    doc: str
+    words: str  # how the report's reason names the winner: "smallest flash"
+    source: SelectSource  # a variant's `<variant>_firmware.json`, or its entry in report.json
+    key: str  # the key holding the number there
+    unit: str  # "bytes" or "ms"
+
+
+SELECT_CRITERIA = {
+    "flash": SelectCriterion("The model bytes of the firmware bundle (Vela's model for an accelerator).",
+                             "smallest flash", "firmware", "model_bytes", "bytes"),
+    "arena": SelectCriterion("The tensor arena the bundle declares: the measured arena plus its margin "
+                             "(Vela's estimate for an accelerator).", "smallest arena", "report", "arena_bytes",
+                             "bytes"),
+    "latency": SelectCriterion("The median host latency (LiteRT on the build machine, not the device).",
+                               "lowest host latency", "report", "latency_ms_median", "ms"),
 }
 
 

@@ -10,6 +10,9 @@ from typing import Any
 
 from tflmake.errors import BuildError
 
+# The name the selected variant's bundle carries instead of the variant's ([select]); no variant may take it.
+SELECTED = "selected"
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -142,6 +145,20 @@ class Layout:
                 *self.firmware_sources(model, variant),
                 *(self.frontend_sources(model, variant) if front_end else []),
                 *(self.crypto_sources(model, variant) if crypto else [])]
+
+    def selected_firmware_manifest(self, model: str) -> str:
+        """The selected variant's `_firmware.json`, with its symbol and front end renamed and why it won."""
+        return f"{self.model_dir(model)}/firmware/{model}_{SELECTED}_firmware.json"
+
+    def selected_bundle(self, model: str, front_end: bool = False) -> list[str]:
+        """The variant `[select]` chose, under names that do not change with the choice (the select task's
+        targets): `firmware/<model>_selected_` model data, op resolver, firmware JSON and front end."""
+        return [*self.firmware_sources(model, SELECTED), self.selected_firmware_manifest(model),
+                *(self.frontend_sources(model, SELECTED) if front_end else [])]
+
+    def selected_files(self, model: str) -> str:
+        """The selected bundle's files as one glob, as documentation and reports name them."""
+        return f"{self.model_dir(model)}/firmware/{model}_{SELECTED}_*"
 
     def report_json(self, model: str) -> str:
         """Every variant's measurements: what the gates, reports and `tflmake report` read."""

@@ -17,6 +17,7 @@ from tflmake.kinds import (
     EVALUATION_TASKS,
     METRICS,
     QUANTIZE_MODES,
+    SELECT_CRITERIA,
     SOURCE_KINDS,
     TASK_KINDS,
     backend_modes,
@@ -43,6 +44,7 @@ def test_schema_enums_equal_the_kind_tables() -> None:
     assert schema_enum("$defs", "variant", "properties", "io_type") == \
         list(dict.fromkeys(t for mode in QUANTIZE_MODES.values() for t in mode.io_types))
     assert schema_enum("$defs", "variant", "properties", "accelerator") == list(ACCELERATORS)
+    assert schema_enum("properties", "select", "properties", "minimize") == list(SELECT_CRITERIA)
 
 
 def test_builder_tables_cover_exactly_their_kinds() -> None:

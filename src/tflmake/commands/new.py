@@ -108,6 +108,14 @@ epochs = 5
 # max_latency_ms = 1.0      # median host latency
 # min_auc = 0.9             # ROC AUC (task = "anomaly")
 
+# The variant to ship (see docs/firmware.md): among the c_array variants passing every gate,
+# the one with the least flash, arena or host latency, written again under names that never
+# change: firmware/<model>_selected_*. A broken gate then keeps a variant from shipping
+# instead of failing the build.
+# [select]
+# minimize = "flash"        # or "arena", "latency"
+# symbol = "g_{{model}}_selected_model_data"   # C name of the selected model array
+
 # One [[variant]] per .tflite file (build/<name>/<variant>.tflite).
 #   name      file name of the variant; unique in this spec
 #   quantize  "none" (float32, the default), "dynamic" (int8 weights), "float16",

@@ -33,6 +33,8 @@ def render_model(summary: ModelSummary, level: int = 1) -> str:
         lines += [f"{head}# Input front end (C)", "", FRONT_END_NOTE, "",
                   *(f"- {line}" for line in summary.front_end), ""]
     lines += [f"{head}# Quality gates", "", *gate_lines(summary), ""]
+    if summary.selection:
+        lines += [f"{head}# Variant to ship", "", *(f"- {line}" for line in summary.selection), ""]
     lines += [f"{head}# Changes since the previous build", "", *change_lines(summary), ""]
     if summary.float_search:
         lines += [f"{head}# Float layer search (keep_float_search)", "",

@@ -177,6 +177,8 @@ def model_tasks(spec: ModelSpec, layout: Layout) -> list[TaskDict]:
     tasks.append(manifest_task(spec, layout, tasks))
     if spec.dataset:
         tasks += [evaluate_task(spec, layout), report_task(spec, layout)]
+        if spec.select:
+            tasks.append(select_task(spec, layout))
     return tasks
 
 
@@ -391,12 +393,42 @@ def _optimization_labels(variant: Variant) -> dict[str, Any]:
 
 
 def report_task(spec: ModelSpec, layout: Layout) -> TaskDict:
-    """Gates and report.md: cheap, so it re-runs alone when only a gate changes."""
+    """Gates and report.md: cheap, so it re-runs alone when only a gate changes.
+
+    With `[select]` it explains the choice too, from the bundles' facts (their flash).
+    """
+    key: dict[str, Any] = {"gates": spec.effective_gates()}
+    file_dep = [layout.report_json(spec.name)]
+    if spec.select:  # absent otherwise, so reports of specs without [select] stay up to date
+        key["select"] = spec.select
+        file_dep += [layout.firmware_manifest(spec.name, name) for name in _exported(spec)]
     return _artifact_task(
-        "report", spec.name, {"gates": spec.effective_gates()},
+        "report", spec.name, key,
         actions=[(run_step, ["report", spec, layout])],
-        file_dep=[layout.report_json(spec.name)],
+        file_dep=file_dep,
         targets=[layout.report_md(spec.name)])
+
+
+def select_task(spec: ModelSpec, layout: Layout) -> TaskDict:
+    """The variant to ship under stable names: reruns when the measurements, a bundle, the exported
+    variants' gates or `[select]` change, and only then."""
+    exported = _exported(spec)
+    front_end = spec.dataset is not None and DATASET_KINDS[spec.dataset["type"]].front_end
+    file_dep = [layout.report_json(spec.name)]
+    for name in exported:
+        file_dep += [layout.firmware_manifest(spec.name, name), *layout.firmware_sources(spec.name, name),
+                     *(layout.frontend_sources(spec.name, name) if front_end else [])]
+    return _artifact_task(
+        "select", spec.name,
+        {"select": spec.select, "gates": {name: spec.gates_for(name) for name in exported}},
+        actions=[(run_step, ["select", spec, layout])],
+        file_dep=file_dep,
+        targets=layout.selected_bundle(spec.name, front_end))
+
+
+def _exported(spec: ModelSpec) -> list[str]:
+    """The variants with a firmware bundle, in spec order: those `[select]` chooses among."""
+    return [variant.name for variant in spec.variants if variant.c_array]
 
 
 def summary_task(specs: list[ModelSpec], layout: Layout, invalid: dict[str, str] | None = None) -> TaskDict:

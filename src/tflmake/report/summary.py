@@ -57,6 +57,7 @@ class ModelSummary:
     npu: tuple[str, ...] = ()  # one line per variant Vela compiled for an Ethos-U NPU
     float_search: tuple[str, ...] = ()  # the outcome, ranking and candidates of each keep_float_search
     firmware_crypto: tuple[str, ...] = ()  # one line per signed or encrypted firmware bundle
+    selection: tuple[str, ...] = ()  # [select]: which variant ships and why, a line each
 
     @property
     def gates_passed(self) -> bool:

@@ -16,7 +16,7 @@ from tflmake.spec.cache import ValidSpecCache
 from tflmake.spec.converter_controls import converter_control_problems, variant_batch, variant_strip_names
 from tflmake.spec.datafiles import dataset_problems, option_problems
 from tflmake.spec.python_entry import entry_parts, module_file
-from tflmake.spec.rules import optimization_problems
+from tflmake.spec.rules import optimization_problems, selection_problems
 from tflmake.spec.schema import NAME_PATTERN, schema_problems, spec_schema
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         EvaluationSection,
         GatesSection,
         RepresentativeSection,
+        SelectSection,
         SourceSection,
         TrainSection,
 )
@@ -130,6 +131,7 @@ class ModelSpec:
     folder: str = field(default=".")
     evaluation: EvaluationSection = field(default_factory=lambda: cast("EvaluationSection", _defaults("evaluation")))
     gates: GatesSection = field(default_factory=lambda: GatesSection())
+    select: SelectSection | None = None
 
     def resolve(self, relative: str) -> str:
         """A path from the spec, resolved against the spec's folder (as a cwd-relative string)."""
@@ -141,6 +143,11 @@ class ModelSpec:
     def c_symbol(self, variant: str) -> str:
         """The C name of a variant's model array: `[c_array] symbol`, placeholders filled."""
         return str(self.c_array["symbol"]).format(model=self.name, variant=variant)
+
+    def selected_symbol(self) -> str:
+        """The C name of the selected bundle's model array: `[select] symbol`, {model} filled."""
+        assert self.select is not None
+        return str(self.select["symbol"]).format(model=self.name)
 
     def gates_for(self, variant_name: str) -> dict[str, Any]:
         """The model's gates with the variant's own gates laid over them, key by key."""
@@ -319,6 +326,8 @@ def _normalise(document: dict[str, Any], path: Path, shown: str) -> ModelSpec:
         folder=_display(os.path.dirname(os.path.abspath(path))),
         evaluation=_defaults("evaluation") | document.get("evaluation", {}),
         gates=cast("GatesSection", dict(document.get("gates", {}))),
+        select=None if "select" not in document else cast("SelectSection",
+                                                          _defaults("select") | document["select"]),
     )
 
 
@@ -365,6 +374,7 @@ def _semantic_problems(spec: ModelSpec, document: dict[str, Any]) -> list[str]:
                             "representative set, so the spec needs a [dataset] section")
     problems.extend(_gate_problems(spec))
     problems.extend(optimization_problems(spec, document))
+    problems.extend(selection_problems(spec))
     problems.extend(converter_control_problems(spec, document))
     source_type = spec.source["type"]
     if "train" in document and not spec.trains:

@@ -1,4 +1,4 @@
-"""Which optimization options go together: backends, selective precision, pruning, QAT, accelerators. Pure."""
+"""Which options go together: backends, selective precision, pruning, QAT, accelerators, the variant to ship. Pure."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from tflmake.kinds import BACKENDS, METRICS, QUANTIZE_MODES, SOURCE_KINDS, backend_modes
+from tflmake.paths import SELECTED
 
 if TYPE_CHECKING:
     from tflmake.spec.load import ModelSpec, Variant
@@ -142,3 +143,39 @@ def _training_problems(spec: ModelSpec, variant: Variant, where: str) -> list[st
         problems.append(f'{where}.qat: only for quantize = "int8"; this variant has quantize = '
                         f'"{variant.quantize}"')
     return problems
+
+
+def selection_problems(spec: ModelSpec) -> list[str]:
+    """`[select]` ships a firmware bundle chosen by measurements, under names no variant may take."""
+    if spec.select is None:
+        return []
+    problems = []
+    if spec.dataset is None:
+        problems.append("select: choosing a variant needs every variant's measurements, so the spec "
+                        "needs a [dataset] section")
+    exported = [v for v in spec.variants if v.c_array]
+    if not exported:
+        problems.append("select: only variants with c_array = true have a firmware bundle to ship; "
+                        "set c_array = true on at least one variant")
+    problems += [f'variant[{index}].name: "{SELECTED}" names the files of the [select] bundle '
+                 f"(firmware/<model>_{SELECTED}_*); rename the variant"
+                 for index, variant in enumerate(spec.variants) if variant.name == SELECTED]
+    template = spec.select["symbol"]
+    try:
+        symbol = spec.selected_symbol()
+    except (AttributeError, IndexError, KeyError, ValueError):
+        return [*problems, f'select.symbol: "{template}" may contain only the placeholder {{model}}']
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", symbol):
+        problems.append(f'select.symbol: "{symbol}" is not a C identifier')
+    problems += [f'select.symbol: "{symbol}" is also the [c_array] symbol of variant "{v.name}"; '
+                 "the selected bundle's names must differ from every variant's" for v in exported
+                 if v.name != SELECTED and _variant_symbol(spec, v.name) == symbol]
+    return problems
+
+
+def _variant_symbol(spec: ModelSpec, variant: str) -> str | None:
+    """A variant's C symbol, or None when `[c_array] symbol` is broken (its own rule says so)."""
+    try:
+        return spec.c_symbol(variant)
+    except (AttributeError, IndexError, KeyError, ValueError):
+        return None

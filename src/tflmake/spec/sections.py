@@ -98,3 +98,10 @@ class GatesSection(TypedDict, total=False):
     max_arena_bytes: int
     max_latency_ms: float
     min_auc: float
+
+
+class SelectSection(TypedDict):
+    """`[select]`, defaults filled in: which variant to ship, under which stable C name."""
+
+    minimize: str
+    symbol: str

@@ -82,7 +82,7 @@ def test_the_kind_tables_list_every_kind(reference: ModuleType) -> None:
     """Every record of every table in kinds.py has a row in the generated page."""
     page = reference.render_kind_tables()
     tables = (kinds.SOURCE_KINDS, kinds.QUANTIZE_MODES, kinds.BACKENDS, kinds.ACCELERATORS, kinds.DATASET_KINDS,
-              kinds.TASK_KINDS, kinds.EVALUATION_TASKS, kinds.METRICS)
+              kinds.TASK_KINDS, kinds.EVALUATION_TASKS, kinds.METRICS, kinds.SELECT_CRITERIA)
     for table in tables:
         for name in table:
             assert re.search(rf"^\| \[?`{name}`", page, flags=re.MULTILINE), name

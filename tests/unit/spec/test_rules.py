@@ -177,3 +177,57 @@ def test_keep_float_search_needs_its_target_as_a_fraction(tmp_path: Path) -> Non
     assert any("keep_float_search.max_accuracy_drop" in p
                for p in spec_problems(tmp_path, variant('quantize = "int8"\nkeep_float_search = '
                                                         '{ max_accuracy_drop = 5 }')))
+
+
+EXPORTED = MINIMAL_SPEC.replace('name = "float32"', 'name = "float32"\nc_array = true')
+
+
+def test_select_fills_in_flash_and_the_stable_symbol(tmp_path: Path) -> None:
+    """`[select]` alone ships the smallest flash as g_<model>_selected_model_data."""
+    spec = load_spec(write_spec(tmp_path, EXPORTED + "\n[select]\n"))
+    assert spec.select == {"minimize": "flash", "symbol": "g_{model}_selected_model_data"}
+    assert spec.selected_symbol() == "g_demo_selected_model_data"
+    assert load_spec(write_spec(tmp_path, EXPORTED)).select is None
+
+
+def test_select_needs_an_exported_variant(tmp_path: Path) -> None:
+    """Only a variant with a firmware bundle can be shipped."""
+    assert spec_problems(tmp_path, MINIMAL_SPEC + "\n[select]\n") == [
+        "select: only variants with c_array = true have a firmware bundle to ship; set c_array = true "
+        "on at least one variant"]
+
+
+def test_select_needs_measurements(tmp_path: Path) -> None:
+    text = EXPORTED.replace('[dataset]\ntype = "digits"\n', "").replace('type = "layers"', 'type = "keras_file"\n'
+                                                                          'path = "m.keras"')
+    (tmp_path / "m.keras").write_text("")
+    found = spec_problems(tmp_path, text.replace("input_shape = [8, 8]\nlayers = [{ type = \"Flatten\" }, "
+                                                 "{ type = \"Dense\", units = 10 }]\n", "") + "\n[select]\n")
+    assert found == ["select: choosing a variant needs every variant's measurements, so the spec needs a "
+                     "[dataset] section"]
+
+
+def test_no_variant_may_take_the_selected_bundle_s_name(tmp_path: Path) -> None:
+    """`selected` names the stable files; a variant called so would write over them."""
+    found = spec_problems(tmp_path, EXPORTED.replace('name = "float32"', 'name = "selected"') + "\n[select]\n")
+    assert found == ['variant[0].name: "selected" names the files of the [select] bundle '
+                     "(firmware/<model>_selected_*); rename the variant"]
+
+
+def test_select_symbol_must_differ_from_every_variant_s_symbol(tmp_path: Path) -> None:
+    """With one exported variant `[c_array] symbol` may be fixed: the selected one must still differ."""
+    text = EXPORTED + '\n[c_array]\nsymbol = "g_model"\n\n[select]\nsymbol = "g_model"\n'
+    assert spec_problems(tmp_path, text) == [
+        'select.symbol: "g_model" is also the [c_array] symbol of variant "float32"; the selected '
+        "bundle's names must differ from every variant's"]
+
+
+def test_select_symbol_takes_only_the_model_placeholder(tmp_path: Path) -> None:
+    found = spec_problems(tmp_path, EXPORTED + '\n[select]\nsymbol = "g_{variant}"\n')
+    assert found == ['select.symbol: "g_{variant}" may contain only the placeholder {model}']
+
+
+def test_a_select_typo_is_a_schema_error(tmp_path: Path) -> None:
+    """An unknown criterion is refused with the allowed ones."""
+    found = spec_problems(tmp_path, EXPORTED + '\n[select]\nminimize = "size"\n')
+    assert len(found) == 1 and found[0].startswith("select.minimize") and "flash" in found[0]

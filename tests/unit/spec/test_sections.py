@@ -25,6 +25,7 @@ def schema_keys(node: dict[str, Any]) -> set[str]:
     (sections.TrainSection, ("$defs", "train")), (sections.GatesSection, ("$defs", "gates")),
     (sections.RepresentativeSection, ("properties", "representative")),
     (sections.CArraySection, ("properties", "c_array")), (sections.EvaluationSection, ("properties", "evaluation")),
+    (sections.SelectSection, ("properties", "select")),
 ])
 def test_each_typed_section_names_the_schema_s_keys(typed: type, where: tuple[str, str]) -> None:
     node = spec_schema()[where[0]][where[1]]
