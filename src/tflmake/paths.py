@@ -10,6 +10,9 @@ from typing import Any
 
 from tflmake.errors import BuildError
 
+# What a variant ships (Layout.shipped_files), by file name: `tflmake verify` expects each to be signed.
+SHIPPED_SUFFIXES = (".tflite", ".h", ".c", "_firmware.json")
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -130,6 +133,20 @@ class Layout:
                 self.op_resolver_header(model, variant), self.firmware_manifest(model, variant),
                 *self.firmware_sources(model, variant),
                 *(self.frontend_sources(model, variant) if front_end else [])]
+
+    def shipped_files(self, model: str, variant: str, front_end: bool = False, accelerator: bool = False,
+                      c_array: bool = False) -> list[str]:
+        """What a variant ships, which its signature covers: the `.tflite` (and Vela's), the firmware bundle."""
+        return [self.tflite(model, variant), *([self.vela_tflite(model, variant)] if accelerator else []),
+                *(self.firmware_bundle(model, variant, front_end) if c_array else [])]
+
+    def signature(self, model: str, variant: str) -> str:
+        """The OpenSSF model-signing signature of the variant's shipped files (not byte-reproducible)."""
+        return f"{self.model_dir(model)}/{variant}.sig"
+
+    def manifest_signature(self, model: str) -> str:
+        """The OpenSSF model-signing signature of `manifest.json`."""
+        return f"{self.manifest(model)}.sig"
 
     def report_json(self, model: str) -> str:
         """Every variant's measurements: what the gates, reports and `tflmake report` read."""

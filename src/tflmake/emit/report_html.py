@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from tflmake.emit.report_md import STALE_NOTE, change_lines
-from tflmake.report.summary import FRONT_END_NOTE, HOST_LATENCY_NOTE, NPU_NOTE, ModelSummary
+from tflmake.report.summary import FRONT_END_NOTE, HOST_LATENCY_NOTE, NPU_NOTE, SIGNING_NOTE, ModelSummary
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 72rem; color: #222; }
@@ -62,7 +62,7 @@ def _section(summary: ModelSummary, plot: bytes | None) -> str:
             f"{_list(summary.sentences)}{per_class}"
             f"<h3>Quality gates</h3>{_gate_list(summary)}"
             f"<h3>Changes since the previous build</h3>{_list(change_lines(summary))}"
-            f"{_front_end_section(summary)}{_npu_section(summary)}{image}<h3>Operators</h3>{_list(summary.operators)}"
+            f"{_front_end_section(summary)}{_npu_section(summary)}{_signing_section(summary)}{image}<h3>Operators</h3>{_list(summary.operators)}"
             f'<p class="note">Tools: {escape(tools)}</p></section>')
 
 
@@ -70,6 +70,12 @@ def _front_end_section(summary: ModelSummary) -> str:
     if not summary.front_end:
         return ""
     return (f"<h3>Input front end (C)</h3><p>{escape(FRONT_END_NOTE)}</p>{_list(summary.front_end)}")
+
+
+def _signing_section(summary: ModelSummary) -> str:
+    if not summary.signing:
+        return ""
+    return f'<h3>Signing</h3>{_list(summary.signing)}<p class="note">{escape(SIGNING_NOTE)}</p>'
 
 
 def _npu_section(summary: ModelSummary) -> str:

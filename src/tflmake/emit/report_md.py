@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from tflmake.report.summary import FRONT_END_NOTE, HOST_LATENCY_NOTE, NPU_NOTE, Cell, ModelSummary
+from tflmake.report.summary import (
+    FRONT_END_NOTE,
+    HOST_LATENCY_NOTE,
+    NPU_NOTE,
+    SIGNING_NOTE,
+    Cell,
+    ModelSummary,
+)
 
 STALE_NOTE = " (the numbers below are from its last successful build)"
 
@@ -30,6 +37,8 @@ def render_model(summary: ModelSummary, level: int = 1) -> str:
     if summary.npu:
         lines += [f"{head}# Ethos-U NPU (Vela estimates)", "", *(f"- {line}" for line in summary.npu), "",
                   NPU_NOTE, ""]
+    if summary.signing:
+        lines += [f"{head}# Signing", "", *(f"- {line}" for line in summary.signing), "", SIGNING_NOTE, ""]
     lines += [f"{head}# Operators", "", *(f"- {line}" for line in summary.operators), ""]
     tools = ", ".join(f"{name} {version}" for name, version in summary.tools.items())
     lines += [f"Tools: {tools}.", ""]

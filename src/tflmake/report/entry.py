@@ -75,3 +75,4 @@ class ReportEntry(TaskMeasures, total=False):
     dense_weights: str | None
     tensors: dict[str, Any]
     ethos_u: dict[str, Any]  # Vela's estimates (builders/vela), only for variants with an accelerator
+    signed: dict[str, Any]  # mode, key_id and signature path, only with signing on (builders/sign)
