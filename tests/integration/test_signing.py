@@ -104,4 +104,4 @@ def test_restore_refuses_an_unsigned_cache_entry(built_mlp: Project, tmp_path: P
     assert run.returncode == 0, run.output
     assert f"dataset:{MODEL}: refused (the entry is not signed; require-signed-cache); building it locally" \
         in run.output
-    assert "restored from cache" not in run.output
+    assert f"dataset:{MODEL} restored from cache" not in run.output and "0 restored from cache" in run.output

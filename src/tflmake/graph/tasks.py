@@ -81,7 +81,8 @@ def load_models(paths: Iterable[str | os.PathLike[str]], layout: Layout,
             model = known_tasks.lookup(os.fspath(path), text)
             if model is None:
                 spec = spec_from_text(text, path, known_valid)
-                model = spec, model_tasks(spec, layout, identity())
+                signed = identity()
+                model = spec, model_tasks(spec, layout, signed) if signed else model_tasks(spec, layout)
                 known_tasks.store(os.fspath(path), text, *model)
             else:
                 known_valid.keep(text)
