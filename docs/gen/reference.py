@@ -524,7 +524,17 @@ def render_cli_reference() -> str:
         anchor = re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-")
         text = command_help(argv).rstrip()
         lines += ["", f"## {heading} {{#{anchor}}}", "", f"`tflmake {' '.join(argv)}`:", "", "```text", text, "```"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + render_signing_settings()) + "\n"
+
+
+def render_signing_settings() -> list[str]:
+    """The `[tool.tflmake.signing]` keys with their help, from the table the settings are parsed with."""
+    from tflmake.signing.config import KEYS
+
+    rows = [f"| `{key}` | {setting.expected} | {setting.help} |" for key, setting in KEYS.items()]
+    return ["", "## `[tool.tflmake.signing]` {#tool-tflmake-signing}", "",
+            "Generated from `tflmake.signing.config.KEYS`; [Signing and encryption](../signing.md) explains them.",
+            "", "| key | value | meaning |", "| --- | --- | --- |", *rows]
 
 
 def load_schema(path: Path | None = None) -> Schema:

@@ -180,6 +180,9 @@ class TaskKind(NamedTuple):
     # (and manifest.json records them). evaluate is not: host latency measures this machine.
     cached: bool = False
     folder_outputs: bool = False  # each target stands for the folder it sits in, cached whole
+    # Its tasks exist only when a project setting turns them on ([tool.tflmake.signing]); without them it
+    # has no group task either, so a project that does not opt in has exactly the tasks it had before.
+    opt_in: bool = False
 
 
 TASK_KINDS = {
@@ -195,8 +198,12 @@ TASK_KINDS = {
                      "variant", cached=True),
     "carray": TaskKind("Firmware bundles (C arrays, op resolver, arena size) of variants with c_array = true.",
                        "variant", cached=True),
+    # Not cached: a signature is made with this build's key and differs from run to run (ECDSA is randomised).
+    "sign": TaskKind("Signature of each variant's shipped files (.tflite, firmware bundle), with signing on.",
+                     "variant", opt_in=True),
     "manifest": TaskKind("Provenance of each model: sha256 of every artifact, spec hashes, tool versions.",
                          "model"),
+    "sign_manifest": TaskKind("Signature of each model's manifest.json, with signing on.", "model", opt_in=True),
     "evaluate": TaskKind("Measure every variant on the test split (report.json, tradeoff.png).", "model"),
     "report": TaskKind("Check each model's quality gates and write its report.md.", "model"),
     "select": TaskKind("The variant to ship of models with [select], under stable names (firmware/<model>_selected_*).",

@@ -12,6 +12,8 @@ from tflmake.errors import BuildError
 
 # The name the selected variant's bundle carries instead of the variant's ([select]); no variant may take it.
 SELECTED = "selected"
+# What a variant ships (Layout.shipped_files), by file name: `tflmake verify` expects each to be signed.
+SHIPPED_SUFFIXES = (".tflite", ".h", ".c", "_firmware.json")
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,20 @@ class Layout:
     def selected_files(self, model: str) -> str:
         """The selected bundle's files as one glob, as documentation and reports name them."""
         return f"{self.model_dir(model)}/firmware/{model}_{SELECTED}_*"
+
+    def shipped_files(self, model: str, variant: str, front_end: bool = False, accelerator: bool = False,
+                      c_array: bool = False) -> list[str]:
+        """What a variant ships, which its signature covers: the `.tflite` (and Vela's), the firmware bundle."""
+        return [self.tflite(model, variant), *([self.vela_tflite(model, variant)] if accelerator else []),
+                *(self.firmware_bundle(model, variant, front_end) if c_array else [])]
+
+    def signature(self, model: str, variant: str) -> str:
+        """The OpenSSF model-signing signature of the variant's shipped files (not byte-reproducible)."""
+        return f"{self.model_dir(model)}/{variant}.sig"
+
+    def manifest_signature(self, model: str) -> str:
+        """The OpenSSF model-signing signature of `manifest.json`."""
+        return f"{self.manifest(model)}.sig"
 
     def report_json(self, model: str) -> str:
         """Every variant's measurements: what the gates, reports and `tflmake report` read."""

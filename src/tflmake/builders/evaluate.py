@@ -29,6 +29,7 @@ from tflmake.kinds import DATASET_KINDS, EVALUATION_TASKS
 from tflmake.paths import Layout
 from tflmake.report import evaluation_tasks, metrics
 from tflmake.report.entry import ReportEntry, TaskMeasures, TestSet
+from tflmake.signing.keys import Identity
 from tflmake.spec.load import ModelSpec, Variant
 from tflmake.spec.rules import pruning_options
 from tflmake.tflite.modelfacts import dense_granularity, input_batch
@@ -56,7 +57,8 @@ class Run:
     host_kernels: str = "XNNPACK"
 
 
-def build(spec: ModelSpec, layout: Layout) -> None:
+def build(spec: ModelSpec, layout: Layout, signing: Identity | None = None) -> None:
+    """`signing`: who signs the variants (the report says so); None when signing is off."""
     assert spec.dataset is not None
     names = tuple(input_names(stored_names(layout, spec.name), "test"))
     stored = read_stored(layout, spec.name, (*names, "y_test"))
@@ -95,6 +97,10 @@ def build(spec: ModelSpec, layout: Layout) -> None:
     for variant in spec.variants:
         report["variants"][variant.name] = measure_variant(
             spec, layout, variant, runs, inputs, y, raw)
+        if signing is not None:
+            report["variants"][variant.name]["signed"] = {
+                "mode": signing.mode, "key_id": signing.key_id,
+                "signature": layout.signature(spec.name, variant.name)}
     _add_reference_comparisons(report)
     _keep_previous(layout, spec.name)
     atomic.write_text(layout.report_json(spec.name), json.dumps(report, indent=2) + "\n")

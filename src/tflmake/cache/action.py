@@ -32,7 +32,9 @@ from tflmake.cache.key import InputHashes, Stat, TaskFacts, action_key, file_sta
 from tflmake.cache.probe import Lookup, look_up, restorable_targets
 from tflmake.cache.store import CacheUnavailable, Store
 from tflmake.digest import sha256_file
+from tflmake.errors import TflmakeError
 from tflmake.kinds import TASK_KINDS
+from tflmake.signing.config import from_environment as signing_from_environment
 
 UNAVAILABLE_MARK = ".cache-unavailable"
 INPUT_HASHES = ".cache-input-hashes.json"
@@ -40,6 +42,10 @@ INPUT_HASHES = ".cache-input-hashes.json"
 
 class CorruptEntry(Exception):
     """An entry or one of its blobs is not what it claims."""
+
+
+class UnsignedEntry(CorruptEntry):
+    """An entry without a valid signature from the configured key, with require-signed-cache."""
 
 
 # Stores opened by this process, and those that failed (never asked again this run).
@@ -82,6 +88,9 @@ def run_cached(facts: TaskFacts, config: CacheConfig, build: Callable[[], Any],
         if entry is not None:
             restore(store, facts, entry)
             return RESTORED
+    except UnsignedEntry as error:
+        say(f"tflmake: cache: {facts.name}: refused ({error}; require-signed-cache); building it locally")
+        heal = True
     except CorruptEntry as error:
         say(f"tflmake: cache: {facts.name}: {error}; building it locally")
         heal = True
@@ -191,11 +200,37 @@ def restore(store: Store, facts: TaskFacts, entry: dict[str, Any]) -> None:
             if actual != digest:
                 raise CorruptEntry(f"blob {digest[:12]} of {role} is corrupt (its sha256 is {actual[:12]})")
             fetched[role] = local
+        check_signature(store, facts, entry, [fetched[role] for role in sorted(fetched)], staging)
         folders = TASK_KINDS[facts.kind].folder_outputs
         for role, local in fetched.items():
             _install(local, outputs[role], folders)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def signed_statement(facts: TaskFacts, entry: dict[str, Any]) -> dict[str, Any]:
+    """What an entry's signature covers besides its blobs: the task, its key and the blobs' roles, so a
+    signed entry cannot stand in for another task or an older key."""
+    return {"task": facts.name, "key": entry.get("key"), "roles": sorted(facts.outputs())}
+
+
+def check_signature(store: Store, facts: TaskFacts, entry: dict[str, Any], blobs: list[str], staging: str) -> None:
+    """With require-signed-cache: the entry's signature, from the configured key, over exactly these blobs."""
+    config = signing_from_environment()
+    if config is None or not config.require_signed_cache:
+        return
+    record = entry.get("signature")
+    digest = record.get("sha256") if isinstance(record, dict) else None
+    if not isinstance(digest, str):
+        raise UnsignedEntry("the entry is not signed")
+    local = os.path.join(staging, "signature")
+    if not store.read_blob(digest, local) or sha256_file(local) != digest:
+        raise UnsignedEntry(f"its signature blob {digest[:12]} is missing or corrupt")
+    from tflmake.signing.signature import verify_blobs
+
+    problem = verify_blobs(config, signed_statement(facts, entry), blobs, local)
+    if problem is not None:
+        raise UnsignedEntry(problem)
 
 
 def _install(local: str, path: str, folder: bool) -> None:
@@ -226,12 +261,34 @@ def publish(store: Store, facts: TaskFacts, key: str, document: dict[str, Any], 
         for role, record in outputs.items():
             if overwrite or not store.has_blob(record["sha256"]):
                 store.write_blob(record["sha256"], files[role], overwrite=overwrite)
+        # The targets too: a SavedModel's bytes differ between equal trainings, its weights stamp does not.
+        entry = {"format": 1, "task": facts.name, "key": key, "key_document": document, "outputs": outputs,
+                 "targets": target_digests(facts), "tools": facts.fragment.get("tools", {}), "writer": writer()}
+        signature = _sign_entry(store, facts, entry, [files[role] for role in sorted(files)], staging)
+        if signature is not None:
+            entry["signature"] = signature
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    # The targets too: a SavedModel's bytes differ between equal trainings, its weights stamp does not.
-    entry = {"format": 1, "task": facts.name, "key": key, "key_document": document, "outputs": outputs,
-             "targets": target_digests(facts), "tools": facts.fragment.get("tools", {}), "writer": writer()}
     return store.write_entry(facts.kind, facts.label, key, entry, overwrite=overwrite)
+
+
+def _sign_entry(store: Store, facts: TaskFacts, entry: dict[str, Any], blobs: list[str],
+                staging: str) -> dict[str, Any] | None:
+    """With signing on: sign the entry's statement and blobs, publish the signature as a blob; its record."""
+    config = signing_from_environment()
+    if config is None or not config.signs:
+        return None
+    from tflmake.signing.signature import sign_blobs
+
+    local = os.path.join(staging, "signature")
+    try:
+        sign_blobs(config, signed_statement(facts, entry), blobs, local)
+    except TflmakeError as error:  # the entry is still useful to readers that do not require signatures
+        say(f"tflmake: cache: {facts.name}: published unsigned: {error}")
+        return None
+    digest = sha256_file(local)
+    store.write_blob(digest, local)
+    return {"sha256": digest, "size": os.path.getsize(local)}
 
 
 def _blob_files(facts: TaskFacts, staging: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:

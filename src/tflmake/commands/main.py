@@ -31,6 +31,11 @@ from tflmake.console import VERBOSE_ENV
 from tflmake.engine.reporter import TRACEBACK_ENV
 from tflmake.errors import TflmakeError
 from tflmake.exits import guarded_stdout
+from tflmake.signing import ENCRYPTION_KEY_ENV, KEY_ENV
+from tflmake.signing import SETTINGS_ENV as SIGNING_SETTINGS_ENV
+from tflmake.signing.config import parse_table as parse_signing
+from tflmake.signing.config import resolve as resolve_signing
+from tflmake.signing.config import to_environment as signing_environment
 
 USAGE = """\
 usage: tflmake [--specs DIR] [--build-dir DIR] [-v|--verbose] [--traceback] [COMMAND] [ARGS]
@@ -72,7 +77,7 @@ options (anywhere before the task names; also [tool.tflmake] in pyproject.toml):
                     restore: dask://HOST:8786, dask-local:N, ray://HOST:10001 or ray-local:N
 """
 
-SETTING_KEYS = ("specs", "build-dir", "cache")
+SETTING_KEYS = ("specs", "build-dir", "cache", "signing")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,13 +142,17 @@ def project_settings(pyproject: Path) -> Settings:
     table = document.get("tool", {}).get("tflmake", {})
     values: dict[str, str] = {}
     cache = parse_table(table.get("cache", {}), pyproject.as_posix())
+    signing = None
+    if "signing" in table:
+        where = pyproject.as_posix()
+        signing = resolve_signing(parse_signing(table["signing"], where), where, os.environ, pyproject.parent)
     for key, value in table.items():
         if key not in SETTING_KEYS:
             close = difflib.get_close_matches(key, SETTING_KEYS, n=1)
             hint = f'; did you mean "{close[0]}"?' if close else \
                 f"; expected one of {', '.join(SETTING_KEYS)}"
             raise UsageError(f"{pyproject.as_posix()}: tool.tflmake.{key}: unknown key{hint}")
-        if key == "cache":
+        if key in ("cache", "signing"):
             continue
         if not isinstance(value, str) or not value:
             raise UsageError(f"{pyproject.as_posix()}: tool.tflmake.{key}: expected a folder "
@@ -151,7 +160,7 @@ def project_settings(pyproject: Path) -> Settings:
         values[key] = _folder(value)
     defaults = Settings()
     return Settings(specs=values.get("specs", defaults.specs),
-                    build_dir=values.get("build-dir", defaults.build_dir), cache=cache)
+                    build_dir=values.get("build-dir", defaults.build_dir), cache=cache, signing=signing)
 
 
 def parse_options(args: list[str], settings: Settings) -> tuple[Settings, list[str]]:
@@ -223,6 +232,11 @@ def tflmake_environment(settings: Settings) -> Iterator[None]:
     cached = settings.cache.reads or settings.cache.writes
     wanted |= {SETTINGS_ENV: to_environment(settings.cache) if cached else "",
                RUN_ENV: uuid.uuid4().hex if cached else ""}
+    # Paths only, never a key's bytes; "" unsets what a previous shell left (the settings decide).
+    signing = settings.signing
+    wanted |= {SIGNING_SETTINGS_ENV: signing_environment(signing) if signing else "",
+               KEY_ENV: (signing.private_key or "") if signing else "",
+               ENCRYPTION_KEY_ENV: (signing.encryption_key or "") if signing else ""}
     saved = {name: os.environ.get(name) for name in wanted}
     for name, value in wanted.items():
         if value:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from tflmake.cache.config import CacheConfig
 from tflmake.errors import TflmakeError
+from tflmake.signing.config import SigningConfig
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Settings:
     traceback: bool = False
     cache: CacheConfig = field(default_factory=CacheConfig)
     executor: str | None = None  # a cluster that fills the cache first (see tflmake.cluster.executor)
+    signing: SigningConfig | None = None  # [tool.tflmake.signing], resolved (None: nothing signed or verified)
 
 
 class UsageError(TflmakeError):

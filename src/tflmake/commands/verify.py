@@ -15,6 +15,8 @@ from tflmake.commands.settings import Settings, parse, parser
 from tflmake.console import native_output_captured
 from tflmake.digest import sha256_file
 from tflmake.errors import BuildError
+from tflmake.paths import SHIPPED_SUFFIXES
+from tflmake.signing.config import SigningConfig
 
 MANIFEST_NAME = "manifest.json"
 
@@ -68,19 +70,59 @@ def verify_build(build_dir: Path) -> tuple[int, int, list[str]]:
     return models, artifacts, problems
 
 
+def verify_signatures(build_dir: Path, config: SigningConfig) -> tuple[int, list[str]]:
+    """(valid signatures, problems): every model's signatures against the configured key or certificates,
+    and every shipped artifact its manifest records covered by one."""
+    from tflmake.signing.signature import signed_files, verify_files  # model_signing: only when configured
+
+    valid = 0
+    problems: list[str] = []
+    for manifest in sorted(build_dir.glob(f"*/{MANIFEST_NAME}")):
+        model_dir = manifest.parent
+        signatures = sorted(model_dir.glob("*.sig"))
+        if not (model_dir / f"{MANIFEST_NAME}.sig").is_file():
+            problems.append(f"{(model_dir / MANIFEST_NAME).as_posix()}.sig: missing (the build was not signed)")
+        covered: set[str] = set()
+        for signature in signatures:
+            found = verify_files(config, model_dir.as_posix(), signature.as_posix())
+            valid += not found
+            problems += found
+            try:
+                covered |= set(signed_files(signature.as_posix()))
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # verify_files said so
+        try:
+            artifacts = json.loads(manifest.read_text("utf-8"))["artifacts"]
+        except (OSError, ValueError, KeyError):
+            continue  # verify_build reports it
+        problems += [f"{(model_dir / relative).as_posix()}: not signed (no signature covers it)"
+                     for relative in sorted(artifacts) if relative.endswith(SHIPPED_SUFFIXES)
+                     and relative not in covered]
+    return valid, problems
+
+
 def run(args: list[str], settings: Settings) -> int:
     """`tflmake verify` in the configured build folder (`--build-dir` after the command also works)."""
     command = parser("verify", __doc__ or "")
     command.add_argument("--build-dir", default=settings.build_dir, type=Path)
     options = parse(command, args)
     models, artifacts, problems = verify_build(options.build_dir)
-    for problem in problems:
+    signing = settings.signing if settings.signing is not None and settings.signing.verifies else None
+    signatures, signature_problems = verify_signatures(options.build_dir, signing) if signing else (0, [])
+    for problem in problems + signature_problems:
         print(problem)
     if models == 0:
         print(f"no manifest found under {options.build_dir.as_posix()}/; build first")
         return 1
     if problems:
         print(f"verify failed: {len(problems)} of {artifacts} artifacts do not match their manifests")
+    if signature_problems:
+        print(f"verify failed: {len(signature_problems)} signature problem(s)")
+    if problems or signature_problems:
         return 1
     print(f"ok: {artifacts} artifacts of {models} model(s) match their manifests")
+    if signing:
+        from tflmake.signing.signature import describe
+
+        print(f"ok: {signatures} signature(s) valid, signed by {describe(signing)}")
     return 0

@@ -12,6 +12,7 @@ from tflmake.report.summary import (
     FRONT_END_NOTE,
     HOST_LATENCY_NOTE,
     NPU_NOTE,
+    SIGNING_NOTE,
     ModelSummary,
 )
 
@@ -69,7 +70,7 @@ def _section(summary: ModelSummary, plot: bytes | None) -> str:
             f"<h3>Quality gates</h3>{_gate_list(summary)}"
             f"<h3>Changes since the previous build</h3>{_list(change_lines(summary))}"
             f"{_front_end_section(summary)}{_float_search_section(summary)}{_npu_section(summary)}"
-            f"{_crypto_section(summary)}{image}<h3>Operators</h3>{_list(summary.operators)}"
+            f"{_crypto_section(summary)}{_signing_section(summary)}{image}<h3>Operators</h3>{_list(summary.operators)}"
             f'<p class="note">Tools: {escape(tools)}</p></section>')
 
 
@@ -90,6 +91,12 @@ def _float_search_section(summary: ModelSummary) -> str:
         return ""
     return (f"<h3>Float layer search (keep_float_search)</h3>{_list(summary.float_search)}"
             f'<p class="note">{escape(FLOAT_SEARCH_NOTE)}</p>')
+
+
+def _signing_section(summary: ModelSummary) -> str:
+    if not summary.signing:
+        return ""
+    return f'<h3>Signing</h3>{_list(summary.signing)}<p class="note">{escape(SIGNING_NOTE)}</p>'
 
 
 def _npu_section(summary: ModelSummary) -> str:

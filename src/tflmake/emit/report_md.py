@@ -9,6 +9,7 @@ from tflmake.report.summary import (
     FRONT_END_NOTE,
     HOST_LATENCY_NOTE,
     NPU_NOTE,
+    SIGNING_NOTE,
     Cell,
     ModelSummary,
 )
@@ -45,6 +46,8 @@ def render_model(summary: ModelSummary, level: int = 1) -> str:
     if summary.firmware_crypto:
         lines += [f"{head}# Firmware bundle: signature and encryption", "",
                   *(f"- {line}" for line in summary.firmware_crypto), ""]
+    if summary.signing:
+        lines += [f"{head}# Signing", "", *(f"- {line}" for line in summary.signing), "", SIGNING_NOTE, ""]
     lines += [f"{head}# Operators", "", *(f"- {line}" for line in summary.operators), ""]
     tools = ", ".join(f"{name} {version}" for name, version in summary.tools.items())
     lines += [f"Tools: {tools}.", ""]

@@ -54,7 +54,8 @@ class TaskCache:
     stored by this process are saved, so removed specs drop out.
     """
 
-    def __init__(self, path: str, build_dir: str, file_facts: FileFacts) -> None:
+    def __init__(self, path: str, build_dir: str, file_facts: FileFacts, settings: Any = None) -> None:
+        """`settings`: project settings the tasks are made from (signing's), None when there are none."""
         self.path = path
         self._file_facts = file_facts
         # The code stamp covers this file's own format; doit's version, because the
@@ -62,6 +63,8 @@ class TaskCache:
         # The key files the environment names, by stat (never their bytes): bundles' task keys hold their ids.
         self._context = {"cwd": os.getcwd(), "build_dir": build_dir, "code": code_stamp(), "doit": DOIT_VERSION,
                          "keys": keys.key_stamp()}
+        if settings is not None:  # absent while signing is off, so such a project's cache stays valid
+            self._context["settings"] = settings
         self._stored: dict[str, tuple[str, Any, bytes]] = {}
         self._used: dict[str, tuple[str, Any, bytes]] = {}
         self._changed = False

@@ -21,6 +21,10 @@ from tflmake.engine.toolversions import load_cached_versions, save_cached_versio
 from tflmake.errors import SpecError
 from tflmake.kinds import BACKENDS, DATASET_KINDS, TASK_KINDS, VELA_TOOLS
 from tflmake.paths import Layout
+from tflmake.signing.config import SigningConfig
+from tflmake.signing.config import fragment as signing_fragment
+from tflmake.signing.config import from_environment as signing_from_environment
+from tflmake.signing.keys import SIGNING_TOOLS, Identity, check_signing
 from tflmake.spec.cache import ValidSpecCache
 from tflmake.spec.datafiles import dataset_files as data_set_files
 from tflmake.spec.load import (
@@ -51,7 +55,7 @@ def project_tasks(specs_dir: str = "modelspecs", build_dir: str = "build",
     layout = Layout(build_dir)
     config = doit_config(layout, needs_build_lock(sys.argv[1:] if argv is None else argv))
     load_cached_versions(layout.tool_versions_cache)
-    models, errors = load_models(find_spec_files(specs_dir), layout)
+    models, errors = load_models(find_spec_files(specs_dir), layout, signing_from_environment())
     save_cached_versions(layout.tool_versions_cache)
     return {"DOIT_CONFIG": config, **creators(models, errors, layout)}
 
@@ -59,13 +63,16 @@ def project_tasks(specs_dir: str = "modelspecs", build_dir: str = "build",
 Model = tuple[ModelSpec, list[TaskDict]]
 
 
-def load_models(paths: Iterable[str | os.PathLike[str]], layout: Layout) -> tuple[list[Model], list[SpecError]]:
+def load_models(paths: Iterable[str | os.PathLike[str]], layout: Layout,
+                signing: SigningConfig | None = None) -> tuple[list[Model], list[SpecError]]:
     """Each valid spec with its task dicts; broken specs come back as errors so the others still build.
 
     Specs whose text and inputs are unchanged come from the task cache instead
-    of being loaded and described again (see taskcache).
+    of being loaded and described again (see taskcache). `signing`: the run's
+    signing settings (None: off); its keys are checked only when a spec is described.
     """
-    known_tasks = TaskCache(layout.task_cache, layout.build_dir, file_facts)
+    known_tasks = TaskCache(layout.task_cache, layout.build_dir, file_facts, signing_fragment(signing))
+    identity = _LazyIdentity(signing)
     known_valid = ValidSpecCache(layout.spec_cache)
     models: list[Model] = []
     errors: list[SpecError] = []
@@ -75,7 +82,8 @@ def load_models(paths: Iterable[str | os.PathLike[str]], layout: Layout) -> tupl
             model = known_tasks.lookup(os.fspath(path), text)
             if model is None:
                 spec = spec_from_text(text, path, known_valid)
-                model = spec, model_tasks(spec, layout)
+                signed = identity()
+                model = spec, model_tasks(spec, layout, signed) if signed else model_tasks(spec, layout)
                 known_tasks.store(os.fspath(path), text, *model)
             else:
                 known_valid.keep(text)
@@ -87,6 +95,20 @@ def load_models(paths: Iterable[str | os.PathLike[str]], layout: Layout) -> tupl
     known_valid.save()
     known_tasks.save()
     return [model for model in models if model[0].spec_path not in clashed], errors + clashes
+
+
+class _LazyIdentity:
+    """Who signs, worked out on first use: loading the keys imports cryptography (~40 ms), which a
+    no-op whose task dicts come from the task cache never needs."""
+
+    def __init__(self, signing: SigningConfig | None) -> None:
+        self._signing = signing if signing is not None and signing.signs else None
+        self._identity: Identity | None = None
+
+    def __call__(self) -> Identity | None:
+        if self._signing is not None and self._identity is None:
+            self._identity = check_signing(self._signing)
+        return self._identity
 
 
 def file_facts(spec: ModelSpec) -> tuple[list[str], list[str]]:
@@ -154,6 +176,8 @@ def creators(models: list[Model], errors: list[SpecError], layout: Layout) -> di
             # The group task first, so `doit <basename>` works even when no spec has one.
             # Up to date by itself (its subtasks still run when stale): doit would
             # otherwise "run" each empty group and write its state to the DB on every no-op.
+            if kind.opt_in and not by_basename[basename]:
+                continue  # signing is off: the task list stays what it was
             yield {"basename": basename, "name": None, "doc": kind.doc, "uptodate": [True]}
             # Copies: doit pops keys from the dicts it is given.
             yield from (dict(task) for task in by_basename[basename])
@@ -171,12 +195,16 @@ def model_group_task(model: str, described: list[TaskDict]) -> TaskDict:
             "uptodate": [True], "meta": {MODEL_GROUP: True}}
 
 
-def model_tasks(spec: ModelSpec, layout: Layout) -> list[TaskDict]:
-    """Every task of one model, in build order: artifacts, their manifest, then the evaluation."""
+def model_tasks(spec: ModelSpec, layout: Layout, signing: Identity | None = None) -> list[TaskDict]:
+    """Every task of one model, in build order: artifacts, their manifest, their signatures (`signing`: who
+    signs; None when signing is off), then the evaluation."""
     tasks = artifact_tasks(spec, layout)
     tasks.append(manifest_task(spec, layout, tasks))
+    if signing is not None:
+        tasks += [sign_task(spec, v.name, layout, signing) for v in spec.variants]
+        tasks.append(sign_manifest_task(spec, layout, signing))
     if spec.dataset:
-        tasks += [evaluate_task(spec, layout), report_task(spec, layout)]
+        tasks += [evaluate_task(spec, layout, signing), report_task(spec, layout)]
         if spec.select:
             tasks.append(select_task(spec, layout))
     return tasks
@@ -351,7 +379,32 @@ def manifest_task(spec: ModelSpec, layout: Layout, upstream: list[TaskDict]) -> 
         targets=[layout.manifest(spec.name)])
 
 
-def evaluate_task(spec: ModelSpec, layout: Layout) -> TaskDict:
+def _signing_key(signing: Identity) -> dict[str, Any]:
+    """What a signature depends on besides the bytes it covers: the mode, the key id, the library's version."""
+    return {"signing": {"mode": signing.mode, "key_id": signing.key_id}, "tools": tool_versions(*SIGNING_TOOLS)}
+
+
+def sign_task(spec: ModelSpec, variant_name: str, layout: Layout, signing: Identity) -> TaskDict:
+    """Sign the variant's shipped files; again when their bytes or the key change, never from its own bytes."""
+    variant = spec.variant(variant_name)
+    front_end = spec.dataset is not None and DATASET_KINDS[spec.dataset["type"]].front_end
+    return _artifact_task(
+        "sign", f"{spec.name}.{variant.name}", _signing_key(signing),
+        actions=[(run_step, ["sign", spec, layout, variant.name])],
+        file_dep=layout.shipped_files(spec.name, variant.name, front_end, bool(variant.accelerator),
+                                      variant.c_array),
+        targets=[layout.signature(spec.name, variant.name)])
+
+
+def sign_manifest_task(spec: ModelSpec, layout: Layout, signing: Identity) -> TaskDict:
+    return _artifact_task(
+        "sign_manifest", spec.name, _signing_key(signing),
+        actions=[(run_step, ["sign_manifest", spec, layout])],
+        file_dep=[layout.manifest(spec.name)],
+        targets=[layout.manifest_signature(spec.name)])
+
+
+def evaluate_task(spec: ModelSpec, layout: Layout, signing: Identity | None = None) -> TaskDict:
     """Measurements only: a gate change does not re-run it, identical .tflite bytes neither.
 
     doit compares file_dep by content (md5) once their mtime moves, so a
@@ -373,14 +426,16 @@ def evaluate_task(spec: ModelSpec, layout: Layout) -> TaskDict:
         file_dep.append(layout.saved_model_stamp(spec.name))
     file_dep += sorted({layout.pruned_stamp(spec.name, pruning_options(spec, v))
                         for v in spec.variants if v.prune})
+    # Who signs (the report says it), never the signatures' bytes: they differ from run to run.
+    signed = {"signing": signing._asdict()} if signing is not None else {}
     return _artifact_task(
         "evaluate", spec.name,
         # Variant names and c_array only: everything else about a variant is in its bytes.
         {"evaluation": spec.evaluation,
          "variants": [{"name": v.name, "c_array": v.c_array, **_optimization_labels(v)}
                       for v in spec.variants],
-         "tools": tool_versions("ai-edge-litert", "tflite-micro", "numpy", "matplotlib")},
-        actions=[(run_step, ["evaluate", spec, layout])],
+         "tools": tool_versions("ai-edge-litert", "tflite-micro", "numpy", "matplotlib"), **signed},
+        actions=[(run_step, ["evaluate", spec, layout, *([signing] if signing is not None else [])])],
         file_dep=file_dep,
         targets=[layout.report_json(spec.name), layout.tradeoff_png(spec.name)])
 

@@ -81,3 +81,4 @@ class ReportEntry(TaskMeasures, total=False):
     # Signed or encrypted firmware bundles only: signed_by (public key id), encryption_key (key id),
     # decrypted_ram_bytes (builders/evaluate.read_firmware_crypto).
     firmware_crypto: dict[str, Any]
+    signed: dict[str, Any]  # mode, key_id and signature path, only with signing on (builders/sign)

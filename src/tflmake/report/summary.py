@@ -7,7 +7,7 @@ way; only the markup differs, so the formatting lives here once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -20,6 +20,9 @@ HOST_LATENCY_NOTE = ("Host latency: single-thread LiteRT on the build machine "
                      "(median and p90), not latency on the device.")
 FRONT_END_NOTE = ("The generated C front end (firmware/<model>_<variant>_frontend.c), compiled on this machine "
                   "and run over the raw test split:")
+SIGNING_NOTE = ("Key ids are the first 16 hex digits of the sha256 of the public key's DER. `tflmake verify` "
+                "checks the signatures; so does `model_signing verify key build/<model> --signature "
+                "<signature> --public_key KEY --ignore_unsigned_files`.")
 NPU_NOTE = ("Vela's estimates for the Ethos-U model (<variant>_vela.tflite), not measurements on a device. "
             "Accuracy, agreement and host latency above are measured on the same variant's int8 .tflite "
             "before Vela, which the NPU is meant to match bit for bit.")
@@ -58,6 +61,7 @@ class ModelSummary:
     float_search: tuple[str, ...] = ()  # the outcome, ranking and candidates of each keep_float_search
     firmware_crypto: tuple[str, ...] = ()  # one line per signed or encrypted firmware bundle
     selection: tuple[str, ...] = ()  # [select]: which variant ships and why, a line each
+    signing: tuple[str, ...] = ()  # one line per variant, only with signing on
 
     @property
     def gates_passed(self) -> bool:
@@ -170,7 +174,8 @@ def summarise(report: Mapping[str, Any], gates: list[GateResult] | None = None,
         float_search=tuple(line for entry in entries if entry.get("float_search")
                            for line in float_search_lines(entry["name"], entry["float_search"])),
         firmware_crypto=tuple(firmware_crypto_line(entry["name"], entry["firmware_crypto"])
-                              for entry in entries if entry.get("firmware_crypto")))
+                              for entry in entries if entry.get("firmware_crypto")),
+        signing=tuple(signing_lines(entries)))
 
 
 def firmware_crypto_line(name: str, crypto: Mapping[str, Any]) -> str:
@@ -182,6 +187,22 @@ def firmware_crypto_line(name: str, crypto: Mapping[str, Any]) -> str:
         parts.append(f"AES-GCM encrypted (key id {crypto['encryption_key'][:16]}); the decrypted model needs "
                      f"{crypto['decrypted_ram_bytes']:,} bytes of RAM besides the tensor arena")
     return f"{name}: " + "; ".join(parts)
+
+
+def signing_lines(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """`int8: signed by key 1a2b3c4d5e6f7a8b (build/m/int8.sig)` per variant; none when nothing is signed."""
+    if not any(entry.get("signed") for entry in entries):
+        return []
+    lines = []
+    for entry in entries:
+        signed = entry.get("signed")
+        if not signed:
+            lines.append(f"{entry['name']}: not signed")
+            continue
+        signer = f"key {signed['key_id']}" if signed.get("key_id") else "Sigstore"
+        mode = " (certificate)" if signed.get("mode") == "certificate" else ""
+        lines.append(f"{entry['name']}: signed by {signer}{mode} ({signed['signature']})")
+    return lines
 
 
 def chance_warnings(report: Mapping[str, Any]) -> list[str]:
