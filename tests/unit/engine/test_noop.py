@@ -142,6 +142,14 @@ def test_the_check_all_variable_falls_through(project: Path, monkeypatch: pytest
     assert answer() is None
 
 
+def test_the_check_all_variable_writes_no_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that checked every task on request leaves the record to the next plain run."""
+    monkeypatch.chdir(tmp_path)
+    make_inputs(tmp_path)
+    monkeypatch.setenv(noop.CHECK_ALL_ENV, "1")
+    assert not run_full_build(monkeypatch)
+
+
 def test_a_damaged_record_falls_through(project: Path) -> None:
     path = Path(noop.record_path("build"))
     path.write_bytes(path.read_bytes()[:-20])
