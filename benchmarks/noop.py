@@ -63,8 +63,29 @@ def timed(command: list[str], cwd: Path, env: dict[str, str], answered: bool | N
     if result.returncode != 0 or (answered is not None and (ANSWERED in result.stdout) != answered):
         raise SystemExit(f"{' '.join(command)} in {cwd}: exit {result.returncode}, "
                          f"{'not ' if answered else ''}answered from the record:\n{result.stdout[-2000:]}"
-                         f"{result.stderr[-2000:]}")
+                         f"{result.stderr[-2000:]}\n{record_differences(cwd)}")
     return elapsed
+
+
+def record_differences(project: Path) -> str:
+    """What differs from the project's no-op record: why a run was not answered from it."""
+    import marshal
+
+    try:
+        with open(project / "build" / ".noop-record", "rb") as file:
+            _, _, _, paths, keys = marshal.load(file)
+    except OSError as error:
+        return f"no record: {error}"
+    lines = []
+    for path, key in zip(paths, keys, strict=True):
+        try:
+            found = os.stat(project / path)
+            current: tuple[int, ...] | None = (found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+        except OSError:
+            current = None
+        if current != key:
+            lines.append(f"{path}: recorded {key}, now {current}")
+    return "\n".join(lines) or "every recorded path is unchanged (the context differs, or a build held the lock)"
 
 
 def measure(size: int, project: Path, rounds: int, count_instructions: bool) -> None:
