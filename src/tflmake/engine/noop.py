@@ -35,12 +35,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-STARTED_NS = time.time_ns()  # the run's start: paths it read must be older (see write_record)
+STARTED_NS = time.time_ns()  # the run's start (import, or start_run): paths it read must be older
 _STARTED = time.perf_counter()
 
 RECORD_NAME = ".noop-record"
 DEFAULT_BUILD_DIR = "build"  # Settings().build_dir, checked before `tflmake` parses its settings
-CHECK_ALL_ENV = "TFLMAKE_CHECK_ALL"  # set (non-empty): doit checks every task; no record is read or written
+# Set: doit checks every task. A run with it writes no record, and no record answers it (a TFLMAKE_
+# variable, it is part of the context).
+CHECK_ALL_ENV = "TFLMAKE_CHECK_ALL"
 FORMAT = 1
 TICK_NS = 20_000_000  # Linux stamps files from a clock that ticks every 1-10 ms
 COARSE_TICK_NS = 2_000_000_000  # whole-second stamps: FAT, ext3, HFS+
@@ -99,8 +101,6 @@ def _package_dirs() -> list[str]:
 def nothing_to_do(context: str, build_dir: str) -> str | None:
     """The one line to print when the record in `build_dir` proves a build in `context` has nothing
     to do; None when anything is in doubt (then the normal path decides)."""
-    if os.environ.get(CHECK_ALL_ENV):
-        return None
     try:
         with open(record_path(build_dir), "rb") as file:
             version, recorded, summary, paths, keys = marshal.load(file)
@@ -156,9 +156,10 @@ def exit_if_nothing_changed(dodo: str, specs_dir: str, build_dir: str) -> None:
 
 def start_run() -> None:
     """A command starts in this process (tests run several): no full build is expected yet."""
-    global _expected
+    global _expected, STARTED_NS, _STARTED
     _expected = None
     _inputs.clear()
+    STARTED_NS, _STARTED = time.time_ns(), time.perf_counter()
 
 
 def expect_record(context: str, build_dir: str, *files: str) -> None:

@@ -28,12 +28,11 @@ def make_inputs(root: Path) -> None:
 def run_full_build(monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...] = (),
                    outputs: dict[str, tuple[int, int] | None] | None = None) -> bool:
     """A run that read the spec and data/x.csv and wrote build/out.bin: whether it wrote the record."""
-    monkeypatch.setattr(noop, "STARTED_NS", time.time_ns())
+    noop.start_run()  # the run starts now
     os.makedirs("build", exist_ok=True)
     Path("build/out.bin").write_bytes(b"tflite")
     Path("build/.doit.db").write_bytes(b"state")
     Path("build/.lock").touch()
-    noop.start_run()
     noop.expect_record(noop.tflmake_context(list(argv)), "build")
     noop.note_inputs(["modelspecs", "modelspecs/m.toml"])
     return noop.write_record("build", SUMMARY, ["data/x.csv"],
@@ -137,11 +136,6 @@ def test_a_build_holding_the_lock_falls_through(project: Path) -> None:
     assert answer() is not None, "the lock is released after a check"
 
 
-def test_the_check_all_variable_falls_through(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(noop.CHECK_ALL_ENV, "1")
-    assert answer() is None
-
-
 def test_the_check_all_variable_writes_no_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A run that checked every task on request leaves the record to the next plain run."""
     monkeypatch.chdir(tmp_path)
@@ -186,11 +180,10 @@ def test_no_record_when_an_input_changed_during_the_run(tmp_path: Path, monkeypa
     """An input written after the run began may not be what the run read."""
     monkeypatch.chdir(tmp_path)
     make_inputs(tmp_path)
-    monkeypatch.setattr(noop, "STARTED_NS", time.time_ns())
+    noop.start_run()
     Path("data/x.csv").write_text("3,4\n")
     Path("build").mkdir()
     Path("build/out.bin").write_bytes(b"tflite")
-    noop.start_run()
     noop.expect_record(noop.tflmake_context([]), "build")
     assert not noop.write_record("build", SUMMARY, ["data/x.csv"], {"build/out.bin": None})
     assert not os.path.exists(noop.record_path("build"))
@@ -254,7 +247,6 @@ def test_the_dodo_shim_answers_plain_doit_and_exits_zero(
     noop.start_run()
     noop.exit_if_nothing_changed("dodo.py", "modelspecs", "build")  # no record yet: the run writes one
     assert noop.record_expected()
-    monkeypatch.setattr(noop, "STARTED_NS", time.time_ns())
     Path("build").mkdir()
     Path("build/out.bin").write_bytes(b"tflite")
     Path("build/.lock").touch()
