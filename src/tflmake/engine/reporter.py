@@ -117,9 +117,9 @@ class TflmakeReporter(ConsoleReporter):
     def _record_noop(self, layout: Any) -> None:
         """After a full build that built or found up to date every task: the no-op record (noop)."""
         artifacts = [task for task in self.tasks.values() if is_artifact_task(task)]
+        # Every task built, restored or up to date: a failed, blocked or unselected one is none of these.
         done = self.counts["built"] + self.counts["restored from cache"] + self.counts["up to date"]
-        if (not noop.record_expected() or done != len(artifacts) or self.failed or self.blocked
-                or self.failures or self.runtime_errors or self.invalid_specs):
+        if not noop.record_expected() or done != len(artifacts):
             return
         depends: set[str] = set()
         outputs: dict[str, tuple[int, int] | None] = {layout.dep_file: None}
