@@ -119,17 +119,20 @@ class Project:
         path.write_text(text)
         return path
 
-    def doit(self, *args: str, timeout: float = 600) -> DoitRun:
-        return self._run([sys.executable, "-m", "doit", *args], timeout)
+    def doit(self, *args: str, timeout: float = 600, python_options: tuple[str, ...] = (),
+             env: dict[str, str] | None = None) -> DoitRun:
+        """`doit ARGS` in a subprocess (as `python [python_options] -m doit`), `env` added to the environment."""
+        return self._run([sys.executable, *python_options, "-m", "doit", *args], timeout, env)
 
-    def tflmake(self, *args: str, timeout: float = 600, python_options: tuple[str, ...] = ()) -> DoitRun:
+    def tflmake(self, *args: str, timeout: float = 600, python_options: tuple[str, ...] = (),
+                env: dict[str, str] | None = None) -> DoitRun:
         """`tflmake ARGS` in a subprocess (as `python [python_options] -m tflmake`)."""
-        return self._run([sys.executable, *python_options, "-m", "tflmake", *args], timeout)
+        return self._run([sys.executable, *python_options, "-m", "tflmake", *args], timeout, env)
 
-    def _run(self, command: list[str], timeout: float) -> DoitRun:
+    def _run(self, command: list[str], timeout: float, env: dict[str, str] | None = None) -> DoitRun:
         result = subprocess.run(
             command, cwd=self.root, capture_output=True,
-            text=True, timeout=timeout, env={**os.environ, "PYTHONHASHSEED": "0"})
+            text=True, timeout=timeout, env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})})
         return DoitRun(result.returncode, result.stdout + result.stderr)
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (every command imports this package)
 if TYPE_CHECKING:
+    from typing import Any
+
     from tflmake.errors import BuildError, SpecError, TflmakeError
     from tflmake.spec.load import ModelSpec, Variant, load_spec, load_specs
 

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 VERBOSE_ENV = "TFLMAKE_VERBOSE"
+TRACEBACK_ENV = "TFLMAKE_TRACEBACK"  # show the full traceback of a failed task (the reporter reads it)
 _progress: TextIO | None = None
 
 

@@ -18,9 +18,12 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: every command imports this module
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any, TextIO
 
 OK = 0
 FAILED = 1  # a build step or a quality gate failed (or: not everything is up to date, for status)

@@ -11,31 +11,24 @@ None of them imports TensorFlow.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import sys
-import tomllib
-import uuid
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
-from pathlib import Path
-from typing import Any
 
 from tflmake import exits
-from tflmake.cache import SETTINGS_ENV
-from tflmake.cache.config import RUN_ENV, parse_table, to_environment, with_overrides
-from tflmake.commands.settings import ParserExit, Settings, UsageError
-from tflmake.console import VERBOSE_ENV
-from tflmake.engine.reporter import TRACEBACK_ENV
-from tflmake.errors import TflmakeError
+from tflmake.engine import noop
 from tflmake.exits import guarded_stdout
-from tflmake.signing import ENCRYPTION_KEY_ENV, KEY_ENV
-from tflmake.signing import SETTINGS_ENV as SIGNING_SETTINGS_ENV
-from tflmake.signing.config import parse_table as parse_signing
-from tflmake.signing.config import resolve as resolve_signing
-from tflmake.signing.config import to_environment as signing_environment
+
+# Everything else loads in the function that needs it: a no-op the record answers (engine.noop)
+# imports no more than this.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+    from typing import Any
+
+    from tflmake.commands.settings import Settings
 
 USAGE = """\
 usage: tflmake [--specs DIR] [--build-dir DIR] [-v|--verbose] [--traceback] [COMMAND] [ARGS]
@@ -90,8 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     # Run as the process's command (the console script, `python -m tflmake`): a Ctrl-C after
     # the command finished exits 130 at once; called with arguments (tests), Python's handler.
     afterwards = exits.exit_interrupted if argv is None else None
+    noop.start_run()
     with guarded_stdout():
         try:
+            if not args and _answered_by_noop_record(args, noop.DEFAULT_BUILD_DIR):
+                return exits.OK
             with exits.ctrl_c_remembered(afterwards):
                 code = _run_command(args)
                 exits.raise_if_ctrl_c_pressed()  # a press whose KeyboardInterrupt was lost
@@ -106,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_command(args: list[str]) -> int:
+    from dataclasses import replace
+    from pathlib import Path
+
+    from tflmake.cache.config import with_overrides
+    from tflmake.commands.settings import ParserExit, UsageError
+    from tflmake.errors import TflmakeError
+
     try:
         configured = project_settings(Path("pyproject.toml"))
         configured = replace(configured, cache=with_overrides(configured.cache, os.environ))
@@ -116,6 +119,8 @@ def _run_command(args: list[str]) -> int:
         if settings.executor and not (settings.cache.url and settings.cache.writes):
             raise UsageError("--executor: the cluster fills the shared cache, so it needs a cache URL in "
                              "read-write mode (--cache-url URL --cache-mode read-write)")
+        if not rest and not settings.executor and _answered_by_noop_record(args, settings.build_dir):
+            return exits.OK
         command = OWN_COMMANDS.get(rest[0]) if rest else None
         if rest[:1] == ["clean"] and "--orphans" in rest:
             command = _command("orphans")
@@ -131,8 +136,25 @@ def _run_command(args: list[str]) -> int:
         return exits.INVALID
 
 
+def _answered_by_noop_record(args: list[str], build_dir: str) -> bool:
+    """A full build: True when the no-op record proves there is nothing to do (its line printed);
+    otherwise this run writes the record if it succeeds."""
+    context = noop.tflmake_context(args)
+    line = noop.nothing_to_do(context, build_dir)
+    if line is None:
+        noop.expect_record(context, build_dir)
+        return False
+    print(line)
+    return True
+
+
 def project_settings(pyproject: Path) -> Settings:
     """Settings from `[tool.tflmake]` of `pyproject` (defaults when it has none)."""
+    import tomllib
+
+    from tflmake.cache.config import parse_table
+    from tflmake.commands.settings import Settings, UsageError
+
     if not pyproject.is_file():
         return Settings()
     try:
@@ -145,9 +167,14 @@ def project_settings(pyproject: Path) -> Settings:
     signing = None
     if "signing" in table:
         where = pyproject.as_posix()
+        from tflmake.signing.config import parse_table as parse_signing
+        from tflmake.signing.config import resolve as resolve_signing
+
         signing = resolve_signing(parse_signing(table["signing"], where), where, os.environ, pyproject.parent)
     for key, value in table.items():
         if key not in SETTING_KEYS:
+            import difflib
+
             close = difflib.get_close_matches(key, SETTING_KEYS, n=1)
             hint = f'; did you mean "{close[0]}"?' if close else \
                 f"; expected one of {', '.join(SETTING_KEYS)}"
@@ -169,6 +196,11 @@ def parse_options(args: list[str], settings: Settings) -> tuple[Settings, list[s
     Options after `report` are left to it. `-v` followed by a number is doit's
     verbosity option and left to doit.
     """
+    from dataclasses import replace
+
+    from tflmake.cache.config import with_overrides
+    from tflmake.commands.settings import UsageError
+
     rest: list[str] = []
     index = 0
     while index < len(args):
@@ -221,12 +253,23 @@ def _is_number(following: list[str]) -> bool:
 
 def _folder(value: str) -> str:
     # Layout joins with "/", and doit compares paths as strings: keep one spelling.
+    from pathlib import Path
+
     return Path(value).as_posix()
 
 
 @contextmanager
 def tflmake_environment(settings: Settings) -> Iterator[None]:
     """Set the variables the build steps and reporter read, and restore them afterwards."""
+    import uuid
+
+    from tflmake.cache import SETTINGS_ENV
+    from tflmake.cache.config import RUN_ENV, to_environment
+    from tflmake.console import TRACEBACK_ENV, VERBOSE_ENV
+    from tflmake.signing import ENCRYPTION_KEY_ENV, KEY_ENV
+    from tflmake.signing import SETTINGS_ENV as SIGNING_SETTINGS_ENV
+    from tflmake.signing.config import to_environment as signing_environment
+
     wanted = {VERBOSE_ENV: "1" if settings.verbose else None, TRACEBACK_ENV: "1" if settings.traceback else None}
     # Read by each stale task's action (runner), also in the processes of `-n`; "" unsets.
     cached = settings.cache.reads or settings.cache.writes

@@ -162,7 +162,12 @@ c_array = true
 DODO_SHIM = '''\
 """doit entry point for this repository; the tasks live in the tflmake package."""
 
-from tflmake.graph.tasks import project_tasks
+from tflmake.engine.noop import exit_if_nothing_changed
+
+# Plain `doit` with nothing changed since the last full build: one line, before any task loads.
+exit_if_nothing_changed(__file__, specs_dir={specs}, build_dir={build_dir})
+
+from tflmake.graph.tasks import project_tasks  # noqa: E402
 
 globals().update(project_tasks(specs_dir={specs}, build_dir={build_dir}))
 '''

@@ -29,7 +29,7 @@ def hold_build_lock(build_dir: str) -> None:
     finish would overwrite the other's state. Holding the lock from task loading
     to exit serialises them: the second run waits, then finds everything up to date.
     """
-    path = os.path.abspath(os.path.join(build_dir, ".lock"))
+    path = _lock_path(build_dir)
     if fcntl is None or path in _held:
         return
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -43,3 +43,24 @@ def hold_build_lock(build_dir: str) -> None:
     os.ftruncate(descriptor, 0)
     os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
     _held[path] = descriptor
+
+
+def try_build_lock(build_dir: str) -> int | None:
+    """Lock `build_dir/.lock` without waiting: the descriptor holding it (closing it releases the lock),
+    or None when another run holds it, no build made the lock file yet, or locks are unavailable."""
+    if fcntl is None:
+        return None
+    try:
+        descriptor = os.open(_lock_path(build_dir), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(descriptor)
+        return None
+    return descriptor
+
+
+def _lock_path(build_dir: str) -> str:
+    return os.path.abspath(os.path.join(build_dir, ".lock"))

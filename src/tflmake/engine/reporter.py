@@ -15,10 +15,10 @@ from doit.exceptions import BaseFail, UnmetDependency
 from doit.reporter import ConsoleReporter
 
 from tflmake.cache import RESTORED, SETTINGS_ENV
+from tflmake.console import TRACEBACK_ENV
+from tflmake.engine import noop
 from tflmake.engine.lastrun import PROJECT_META, invalid_specs_of, model_of, project_of, save_failures
 from tflmake.engine.statedb import keep_blocked_state
-
-TRACEBACK_ENV = "TFLMAKE_TRACEBACK"
 
 
 class TflmakeReporter(ConsoleReporter):
@@ -41,9 +41,12 @@ class TflmakeReporter(ConsoleReporter):
         self.failed: dict[str, str] = {}  # task -> one-line cause (see lastrun)
         self.blocked: set[str] = set()
         self.succeeded: set[str] = set()
+        self.tasks: dict[str, Any] = {}
+        self.saved_targets: dict[str, tuple[int, int]] = {}  # (size, mtime_ns) of each target a task wrote
 
     def initialize(self, tasks: dict[str, Any], selected_tasks: list[str]) -> None:
         super().initialize(tasks, selected_tasks)
+        self.tasks = tasks
         self.project = project_of(tasks)
         self.invalid_specs = invalid_specs_of(tasks)
 
@@ -60,6 +63,8 @@ class TflmakeReporter(ConsoleReporter):
 
     def add_success(self, task: Any) -> None:
         self.succeeded.add(task.name)
+        for target, (size, mtime_ns, _) in (task.values.get("targets") or {}).items():
+            self.saved_targets[target] = (size, mtime_ns)
         if is_artifact_task(task):
             how = RESTORED if task.result == RESTORED else "built"
             self.counts[how] += 1
@@ -105,9 +110,30 @@ class TflmakeReporter(ConsoleReporter):
         if isinstance(sys.exc_info()[1], KeyboardInterrupt):
             return  # doit finishes the run on its way out of Ctrl-C; the CLI says the one line
         total = time.perf_counter() - self.run_started
-        counts = ", ".join(f"{count} {what}" for what, count in self.counts.items()
-                           if count or what in self.always_shown)
-        self.write(f"tflmake: {counts} ({_duration(total)})\n")
+        self.write(f"tflmake: {self._counts_text(self.counts)} ({_duration(total)})\n")
+        if self.project is not None:
+            self._record_noop(self.project[1])
+
+    def _counts_text(self, counts: dict[str, int]) -> str:
+        return ", ".join(f"{count} {what}" for what, count in counts.items() if count or what in self.always_shown)
+
+    def _record_noop(self, layout: Any) -> None:
+        """After a full build that built or found up to date every task: the no-op record (noop)."""
+        artifacts = [task for task in self.tasks.values() if is_artifact_task(task)]
+        # Every task built, restored or up to date: a failed, blocked or unselected one is none of these.
+        done = self.counts["built"] + self.counts["restored from cache"] + self.counts["up to date"]
+        if not noop.record_expected() or done != len(artifacts):
+            return
+        depends: set[str] = set()
+        outputs: dict[str, tuple[int, int] | None] = {layout.dep_file: None}
+        for task in artifacts:
+            depends.update(task.file_dep)
+            if task.name in self.succeeded:
+                outputs.update({target: self.saved_targets.get(target) for target in task.targets})
+            else:
+                depends.update(task.targets)
+        no_op = {what: 0 for what in self.counts} | {"up to date": len(artifacts)}
+        noop.write_record(layout.build_dir, self._counts_text(no_op), depends, outputs)
 
     def _record_the_run(self, specs: list[Any], layout: Any) -> None:
         """Save what failed; when a failed model blocked the project report, build it from what exists."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tflmake import keys
+from tflmake.engine import noop
 from tflmake.engine.filestats import MD5Checker
 from tflmake.engine.fingerprint import key_and_targets_unchanged
 from tflmake.engine.lastrun import PROJECT_META
@@ -55,8 +56,12 @@ def project_tasks(specs_dir: str = "modelspecs", build_dir: str = "build",
     layout = Layout(build_dir)
     config = doit_config(layout, needs_build_lock(sys.argv[1:] if argv is None else argv))
     load_cached_versions(layout.tool_versions_cache)
-    models, errors = load_models(find_spec_files(specs_dir), layout, signing_from_environment())
+    spec_files = find_spec_files(specs_dir)
+    models, errors = load_models(spec_files, layout, signing_from_environment())
     save_cached_versions(layout.tool_versions_cache)
+    if noop.record_expected():  # a full build: what it reads besides the tasks' files, for the no-op record
+        folders = (folder for spec, _ in models for folder in folders_read(spec))
+        noop.note_inputs([specs_dir, *map(os.fspath, spec_files), *folders])
     return {"DOIT_CONFIG": config, **creators(models, errors, layout)}
 
 
@@ -131,11 +136,28 @@ def input_files(spec: ModelSpec) -> list[str]:
     return sorted(set(files))
 
 
+def folders_read(spec: ModelSpec) -> list[str]:
+    """Every folder whose listing decides `input_files(spec)`, so a file added to one is noticed: the
+    spec's folder (local imports), each input file's folder, and every folder below a source or data folder."""
+    folders = {spec.folder} | {os.path.dirname(path) or "." for path in input_files(spec)}
+    roots = [spec.source["path"]] if spec.source_kind.path is not None else []
+    roots += spec.source.get("sources", [])
+    if spec.dataset:
+        dataset: dict[str, Any] = dict(spec.dataset)
+        roots += [dataset[key] for key in DATASET_KINDS[dataset["type"]].folders if key in dataset]
+    for root in map(spec.resolve, roots):
+        for folder, subfolders, _ in os.walk(root):
+            subfolders[:] = [name for name in subfolders if name != "__pycache__"]
+            folders.add(folder)
+    return sorted(folders)
+
+
 def doit_config(layout: Layout, lock: bool = True) -> dict[str, Any]:
     """doit settings: keep going when one model fails; state DB under build/; our reporter."""
     os.makedirs(layout.build_dir, exist_ok=True)
     if lock:
         hold_build_lock(layout.build_dir)
+        noop.remove_record(layout.build_dir)  # this run may change what the record proves
     return {
         "continue": True,
         "backend": state_backend(),

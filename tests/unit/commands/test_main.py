@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from tests.support import SPECS, Project
-from tflmake.commands.main import Settings, main, parse_options
+from tflmake.commands.main import main, parse_options
+from tflmake.commands.settings import Settings
 from tflmake.spec.schema import spec_schema
 
 BROKEN = """\

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from doit.exceptions import TaskError, TaskFailed, UnmetDependency
@@ -176,3 +177,58 @@ def test_a_blocked_project_report_is_announced_once_as_built_from_what_exists(
     lines = out.getvalue().splitlines()
     assert [line for line in lines if "summary" in line] == ["   summary built from what exists; failed: m"]
     assert lines[-1].startswith("tflmake: 1 built, 0 up to date, 1 failed (")
+
+
+def full_build(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[TflmakeReporter, dict[str, Task],
+                                                                         list[tuple[Any, ...]]]:
+    """A reporter over one model's two tasks and the summary, in a run that expects the no-op record;
+    the calls the reporter makes to write it."""
+    from tflmake.engine import noop as record
+
+    monkeypatch.chdir(tmp_path)  # the record of failures is written to build/
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(record, "write_record", lambda *args: calls.append(args) or True)
+    monkeypatch.setattr(record, "_expected", ("context", "build", ()))
+    reporter, _ = report(monkeypatch)
+    tasks = {"dataset:m": Task("dataset:m", [noop], file_dep=["data/x.csv"], targets=["build/m/dataset.npz"]),
+             "tflite:m.int8": Task("tflite:m.int8", [noop], file_dep=["build/m/dataset.npz"],
+                                   targets=["build/m/int8.tflite"]),
+             "summary": Task("summary", [noop], meta={PROJECT_META: ([], Layout("build"))})}
+    reporter.initialize(tasks, [])
+    return reporter, tasks, calls
+
+
+def test_a_full_build_that_succeeds_writes_the_no_op_record(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every task built or up to date: the record gets what was read, what was written (with the stat
+    doit saved) and the no-op's counts."""
+    reporter, tasks, calls = full_build(monkeypatch, tmp_path)
+    reporter.skip_uptodate(tasks["dataset:m"])
+    built = tasks["tflite:m.int8"]
+    built.values = {"targets": {"build/m/int8.tflite": [1200, 7, "sha"]}}
+    for task in (built, tasks["summary"]):
+        reporter.execute_task(task)
+        reporter.add_success(task)
+    reporter.complete_run()
+    [(build_dir, summary, depends, outputs)] = calls
+    assert build_dir == "build" and summary == "0 built, 3 up to date, 0 failed"
+    assert depends == {"data/x.csv", "build/m/dataset.npz"}
+    assert outputs == {"build/.doit.db": None, "build/m/int8.tflite": (1200, 7)}
+
+
+def test_a_failed_task_writes_no_record(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    reporter, tasks, calls = full_build(monkeypatch, tmp_path)
+    reporter.skip_uptodate(tasks["dataset:m"])
+    reporter.skip_uptodate(tasks["summary"])
+    reporter.execute_task(tasks["tflite:m.int8"])
+    reporter.add_failure(tasks["tflite:m.int8"], TaskFailed("m.int8 (m.toml): cannot convert"))
+    reporter.complete_run()
+    assert calls == []
+
+
+def test_a_partial_build_writes_no_record(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A run that did not check every task (a target selected, default tasks) proves nothing about the rest."""
+    reporter, tasks, calls = full_build(monkeypatch, tmp_path)
+    reporter.skip_uptodate(tasks["dataset:m"])
+    reporter.skip_uptodate(tasks["tflite:m.int8"])
+    reporter.complete_run()
+    assert calls == []

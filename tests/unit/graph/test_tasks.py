@@ -229,3 +229,33 @@ def test_a_model_named_like_a_task_kind_gets_no_task_of_its_own(tmp_path: Path) 
     tasks = all_tasks(*load_specs([tmp_path / "report.toml"]))
     assert [task.get("name") for task in tasks if task["basename"] == "report"] == [None, "report"]
     assert all("task_dep" not in task for task in tasks if task["basename"] == "report")
+
+
+def test_folders_read_hold_every_folder_below_a_data_folder(tmp_path: Path, monkeypatch) -> None:
+    """An image added to a class folder, even one that held no image, changes a folder the no-op record holds."""
+    from tests.datafixtures import write_image_folder
+    from tests.support import write_spec
+    from tests.unit.spec.test_datafiles import IMAGE_SPEC
+    from tflmake.graph.tasks import folders_read
+
+    monkeypatch.chdir(tmp_path)
+    write_image_folder(tmp_path / "images", {"a": 1, "b": 1})
+    (tmp_path / "images" / "b" / "extra").mkdir()
+    spec = load_spec(write_spec(tmp_path, IMAGE_SPEC))
+    assert folders_read(spec) == [".", "images", "images/a", "images/b", "images/b/extra"]
+
+
+def test_a_build_removes_the_no_op_record_and_a_listing_keeps_it(tmp_path: Path, monkeypatch) -> None:
+    """Any run that may build, clean or forget makes the record prove nothing; `list` changes nothing."""
+    from tflmake.engine import noop
+    from tflmake.graph.tasks import doit_config
+    from tflmake.paths import Layout
+
+    monkeypatch.chdir(tmp_path)
+    record = Path(noop.record_path("build"))
+    record.parent.mkdir()
+    record.write_bytes(b"record")
+    doit_config(Layout("build"), lock=False)
+    assert record.exists()
+    doit_config(Layout("build"), lock=True)
+    assert not record.exists()
