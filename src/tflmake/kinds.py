@@ -137,22 +137,26 @@ class TaskKind(NamedTuple):
     # (and manifest.json records them). evaluate is not: host latency measures this machine.
     cached: bool = False
     folder_outputs: bool = False  # each target stands for the folder it sits in, cached whole
+    # Its builder may import TensorFlow, Keras or LiteRT (seconds per process): the warm worker runs it.
+    tensorflow: bool = False
 
 
 TASK_KINDS = {
     "spec": TaskKind("Specs that failed validation (each fails with its message).", "spec"),
-    "dataset": TaskKind("Train/test split of each model's data set.", "model", cached=True),
+    "dataset": TaskKind("Train/test split of each model's data set.", "model", cached=True,
+                        tensorflow=True),
     "savedmodel": TaskKind("SavedModel of each model: built and trained, or loaded.", "model", cached=True,
-                           folder_outputs=True),
+                           folder_outputs=True, tensorflow=True),
     "prune": TaskKind("Pruned SavedModel of each distinct prune option set (shared by its variants).",
-                      "variant", cached=True, folder_outputs=True),
+                      "variant", cached=True, folder_outputs=True, tensorflow=True),
     "representative": TaskKind("Representative (calibration) samples of each model.", "model", cached=True),
-    "tflite": TaskKind("Each .tflite variant.", "variant", cached=True),
+    "tflite": TaskKind("Each .tflite variant.", "variant", cached=True, tensorflow=True),
     "carray": TaskKind("Firmware bundles (C arrays, op resolver, arena size) of variants with c_array = true.",
                        "variant", cached=True),
     "manifest": TaskKind("Provenance of each model: sha256 of every artifact, spec hashes, tool versions.",
                          "model"),
-    "evaluate": TaskKind("Measure every variant on the test split (report.json, tradeoff.png).", "model"),
+    "evaluate": TaskKind("Measure every variant on the test split (report.json, tradeoff.png).", "model",
+                         tensorflow=True),
     "report": TaskKind("Check each model's quality gates and write its report.md.", "model"),
     "summary": TaskKind("Project report: build/report.md and build/report.html, every model on one page.",
                         "project"),

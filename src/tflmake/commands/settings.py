@@ -23,6 +23,7 @@ class Settings:
     traceback: bool = False
     cache: CacheConfig = field(default_factory=CacheConfig)
     executor: str | None = None  # a cluster that fills the cache first (see tflmake.cluster.executor)
+    worker: bool = True  # TensorFlow steps may run in the warm worker (--no-worker, TFLMAKE_WORKER=0: not)
 
 
 class UsageError(TflmakeError):
