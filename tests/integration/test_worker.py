@@ -77,6 +77,8 @@ def worker_on(monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker on for this test's builds (the suite turns it off), idle exit after two minutes."""
     monkeypatch.setenv(workerlink.WORKER_ENV, "1")
     monkeypatch.setenv(workerlink.IDLE_ENV, "120")
+    # As Project.tflmake sets it: a client in another environment would (rightly) replace the worker.
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
 
 
 def stop_worker(project: Project) -> None:
@@ -430,10 +432,10 @@ def test_a_hung_worker_costs_one_warning_and_the_step_builds_in_process(
     monkeypatch.setenv(workerlink.TIMEOUT_ENV, "3")
     warm.add_spec("m", tiny_spec(units=64, epochs=60))
     assert warm.tflmake("dataset:m").returncode == 0
-    pid = int((status(warm) or {})["pid"])  # type: ignore[call-overload]
     client = subprocess.Popen([sys.executable, "-m", "tflmake"], cwd=warm.root, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     assert wait_until(lambda: (status(warm) or {}).get("busy"), 60)
+    pid = int((status(warm) or {})["pid"])  # type: ignore[call-overload]
     os.kill(pid, signal.SIGSTOP)
     output, _ = client.communicate(timeout=300)
     assert client.returncode == 0, output
