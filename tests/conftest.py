@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,13 @@ from tests.support import (
     Project,
     make_project,
 )
+
+# Tests build in hundreds of temp projects: a warm worker (~600 MB, 15 minutes) for each would swamp
+# the machine. The worker's own tests turn it on; TFLMAKE_TEST_WORKER=1 runs the whole suite with it.
+if os.environ.get("TFLMAKE_TEST_WORKER") != "1":
+    os.environ["TFLMAKE_WORKER"] = "0"
+else:
+    os.environ.setdefault("TFLMAKE_WORKER_IDLE", "30")
 
 
 @pytest.fixture(autouse=True)

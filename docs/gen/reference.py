@@ -476,6 +476,7 @@ CLI_HELP: tuple[tuple[str, list[str]], ...] = (
     ("tflmake schema", ["schema", "--help"]),
     ("tflmake verify", ["verify", "--help"]),
     ("tflmake report", ["report", "--help"]),
+    ("tflmake worker", ["worker", "--help"]),
     ("tflmake clean --orphans", ["clean", "--orphans", "--help"]),
     ("tflmake cache", ["cache", "--help"]),
     ("doit's commands (tflmake help)", ["help"]),

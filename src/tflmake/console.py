@@ -16,6 +16,7 @@ _progress: TextIO | None = None
 
 
 _task = ""  # the task whose step is running, for progress lines of parallel builds
+_labelled: bool | None = None  # set by the warm worker: whether its client labels lines (None: ask multiprocessing)
 
 
 def progress(line: str) -> None:
@@ -24,7 +25,8 @@ def progress(line: str) -> None:
     In a worker process of `-n N`, lines of several tasks interleave, so each starts
     with its task: `    [savedmodel:digits_mlp] epoch 1/5: ...`.
     """
-    if _task and multiprocessing.parent_process() is not None:
+    labelled = multiprocessing.parent_process() is not None if _labelled is None else _labelled
+    if _task and labelled:
         stripped = line.lstrip(" ")
         line = f"{line[:len(line) - len(stripped)]}[{_task}] {stripped}"
     print(line, file=_progress or sys.stderr, flush=True)
@@ -39,6 +41,17 @@ def task_label(task: str) -> Iterator[None]:
         yield
     finally:
         _task = saved
+
+
+@contextmanager
+def labelled(on: bool) -> Iterator[None]:
+    """Label progress lines with their task as the client process would (the warm worker runs `-n` steps)."""
+    global _labelled
+    saved, _labelled = _labelled, on
+    try:
+        yield
+    finally:
+        _labelled = saved
 
 
 @contextmanager

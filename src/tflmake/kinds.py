@@ -183,17 +183,20 @@ class TaskKind(NamedTuple):
     # Its tasks exist only when a project setting turns them on ([tool.tflmake.signing]); without them it
     # has no group task either, so a project that does not opt in has exactly the tasks it had before.
     opt_in: bool = False
+    # Its builder may import TensorFlow, Keras or LiteRT (seconds per process): the warm worker runs it.
+    tensorflow: bool = False
 
 
 TASK_KINDS = {
     "spec": TaskKind("Specs that failed validation (each fails with its message).", "spec"),
-    "dataset": TaskKind("Train/test split of each model's data set.", "model", cached=True),
+    "dataset": TaskKind("Train/test split of each model's data set.", "model", cached=True,
+                        tensorflow=True),
     "savedmodel": TaskKind("SavedModel of each model: built and trained, or loaded.", "model", cached=True,
-                           folder_outputs=True),
+                           folder_outputs=True, tensorflow=True),
     "prune": TaskKind("Pruned SavedModel of each distinct prune option set (shared by its variants).",
-                      "variant", cached=True, folder_outputs=True),
+                      "variant", cached=True, folder_outputs=True, tensorflow=True),
     "representative": TaskKind("Representative (calibration) samples of each model.", "model", cached=True),
-    "tflite": TaskKind("Each .tflite variant.", "variant", cached=True),
+    "tflite": TaskKind("Each .tflite variant.", "variant", cached=True, tensorflow=True),
     "vela": TaskKind("Ethos-U NPU models (Vela) of variants with an accelerator, with Vela's estimates.",
                      "variant", cached=True),
     "carray": TaskKind("Firmware bundles (C arrays, op resolver, arena size) of variants with c_array = true.",
@@ -204,7 +207,8 @@ TASK_KINDS = {
     "manifest": TaskKind("Provenance of each model: sha256 of every artifact, spec hashes, tool versions.",
                          "model"),
     "sign_manifest": TaskKind("Signature of each model's manifest.json, with signing on.", "model", opt_in=True),
-    "evaluate": TaskKind("Measure every variant on the test split (report.json, tradeoff.png).", "model"),
+    "evaluate": TaskKind("Measure every variant on the test split (report.json, tradeoff.png).", "model",
+                         tensorflow=True),
     "report": TaskKind("Check each model's quality gates and write its report.md.", "model"),
     "select": TaskKind("The variant to ship of models with [select], under stable names (firmware/<model>_selected_*).",
                        "model"),

@@ -224,3 +224,23 @@ class Layout:
     def dep_file(self) -> str:
         """doit's state database, kept with the outputs so `rm -rf build` resets everything."""
         return f"{self.build_dir}/.doit.db"
+
+    @property
+    def worker_socket(self) -> str:
+        """The warm build worker's AF_UNIX socket (mode 0600; see engine.workerlink)."""
+        return f"{self.build_dir}/.worker.sock"
+
+    @property
+    def worker_record(self) -> str:
+        """The warm worker's pid and identity, written once it serves (for `tflmake worker stop`)."""
+        return f"{self.build_dir}/.worker.json"
+
+    @property
+    def worker_lock(self) -> str:
+        """Held while a run checks for the worker and starts one, so parallel runs start one worker."""
+        return f"{self.build_dir}/.worker.lock"
+
+    @property
+    def worker_log(self) -> str:
+        """What the warm worker prints outside a step (its start, its exit and why)."""
+        return f"{self.build_dir}/worker.log"

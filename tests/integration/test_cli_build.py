@@ -65,7 +65,7 @@ def test_status_after_a_build_is_up_to_date(tiny: Project, everything: DoitRun) 
     """status after a full build: every target up to date, exit 0."""
     run = tiny.tflmake("status")
     assert run.returncode == 0, run.output
-    assert run.output.splitlines()[-1] == "10 of 10 targets up to date"
+    assert run.output.splitlines()[-2] == "10 of 10 targets up to date"
 
 
 def test_edited_spec_key_is_named_by_status(tiny: Project, everything: DoitRun, tmp_path: Path) -> None:

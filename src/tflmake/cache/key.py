@@ -117,12 +117,17 @@ def code_digest() -> str:
     """sha256 of tflmake's own code (every .py and .json of the package): new code, new keys."""
     global _code_digest
     if _code_digest is None:
-        root = Path(__file__).resolve().parents[1]
-        digest = hashlib.sha256()
-        for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".json") and "__pycache__" not in p.parts):
-            digest.update(f"{path.relative_to(root).as_posix()}\0{sha256_file(path)}\0".encode())
-        _code_digest = digest.hexdigest()
+        _code_digest = code_digest_on_disk()
     return _code_digest
+
+
+def code_digest_on_disk() -> str:
+    """code_digest read afresh: a long-lived process (the warm worker) compares it with the code it runs."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".json") and "__pycache__" not in p.parts):
+        digest.update(f"{path.relative_to(root).as_posix()}\0{sha256_file(path)}\0".encode())
+    return digest.hexdigest()
 
 
 def platform_tuple() -> dict[str, str]:

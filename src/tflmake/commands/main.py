@@ -48,6 +48,7 @@ tflmake's commands:
   COMMAND --help             help on any command (same as: tflmake help COMMAND)
   cache status|push|verify|gc
                              the shared artifact cache (tflmake cache --help)
+  worker status|stop         the warm build worker that keeps TensorFlow imported
 
 doit's commands work as usual (`tflmake help` lists them), for example:
   tflmake                    build everything that is stale
@@ -66,6 +67,8 @@ options (anywhere before the task names; also [tool.tflmake] in pyproject.toml):
                     env TFLMAKE_CACHE_URL)
   --cache-mode M    read (default), read-write (CI) or off (also env TFLMAKE_CACHE_MODE)
   --no-cache        build without the cache
+  --no-worker       build TensorFlow steps in this process, not in the warm worker
+                    (also env TFLMAKE_WORKER=0)
   --executor URL    build stale models on a cluster first, into the cache (read-write), then
                     restore: dask://HOST:8786, dask-local:N, ray://HOST:10001 or ray-local:N
 """
@@ -241,6 +244,8 @@ def parse_options(args: list[str], settings: Settings) -> tuple[Settings, list[s
             settings = replace(settings, executor=value)
         elif arg == "--no-cache":
             settings = replace(settings, cache=replace(settings.cache, mode="off"))
+        elif arg == "--no-worker":
+            settings = replace(settings, worker=False)
         else:
             rest.append(arg)
         index += 1
@@ -266,11 +271,13 @@ def tflmake_environment(settings: Settings) -> Iterator[None]:
     from tflmake.cache import SETTINGS_ENV
     from tflmake.cache.config import RUN_ENV, to_environment
     from tflmake.console import TRACEBACK_ENV, VERBOSE_ENV
+    from tflmake.engine.workerlink import WORKER_ENV
     from tflmake.signing import ENCRYPTION_KEY_ENV, KEY_ENV
     from tflmake.signing import SETTINGS_ENV as SIGNING_SETTINGS_ENV
     from tflmake.signing.config import to_environment as signing_environment
 
-    wanted = {VERBOSE_ENV: "1" if settings.verbose else None, TRACEBACK_ENV: "1" if settings.traceback else None}
+    wanted = {VERBOSE_ENV: "1" if settings.verbose else None, TRACEBACK_ENV: "1" if settings.traceback else None,
+              WORKER_ENV: None if settings.worker else "0"}
     # Read by each stale task's action (runner), also in the processes of `-n`; "" unsets.
     cached = settings.cache.reads or settings.cache.writes
     wanted |= {SETTINGS_ENV: to_environment(settings.cache) if cached else "",
@@ -356,4 +363,4 @@ def _creators(namespace: dict[str, Any]) -> list[Callable[[], Iterator[dict[str,
 
 # Own commands: a module of this package each, `run(args, settings) -> int`, imported when used.
 OWN_COMMANDS: dict[str, Callable[[list[str], Settings], int]] = {
-    name: _command(name) for name in ("new", "validate", "schema", "verify", "report")}
+    name: _command(name) for name in ("new", "validate", "schema", "verify", "report", "worker")}

@@ -25,6 +25,7 @@ class Settings:
     cache: CacheConfig = field(default_factory=CacheConfig)
     executor: str | None = None  # a cluster that fills the cache first (see tflmake.cluster.executor)
     signing: SigningConfig | None = None  # [tool.tflmake.signing], resolved (None: nothing signed or verified)
+    worker: bool = True  # TensorFlow steps may run in the warm worker (--no-worker, TFLMAKE_WORKER=0: not)
 
 
 class UsageError(TflmakeError):

@@ -64,7 +64,22 @@ class Status(DoitCmdBase):  # type: ignore[misc]
             for folder in orphan_dirs(project[1], models, [spec.spec_path for spec in project[0]]):
                 self.outstream.write(f"orphan: {folder.as_posix()}/ has no spec; "
                                      "`tflmake clean --orphans` removes it\n")
+        if project and not pos_args:
+            self.outstream.write(worker_line(project[1]) + "\n")
         return 0 if all(s.state == UP_TO_DATE for s in statuses) else 1
+
+
+def worker_line(layout: Any) -> str:
+    """Whether a warm worker serves the project (it never starts one)."""
+    from tflmake.commands.worker import describe
+    from tflmake.engine import workerclient, workerlink
+
+    if not workerlink.enabled():
+        return "worker: off (--no-worker or TFLMAKE_WORKER=0)"
+    answer = workerclient.ask(layout, "status")
+    if answer and answer.get("status") == "ok":
+        return describe(answer)
+    return "worker: none serves this project (the next build that runs a TensorFlow step starts one)"
 
 
 def target_statuses(task_list: Iterable[Any], dep_manager: Any,

@@ -67,6 +67,14 @@ def run_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any, ta
 def build_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any) -> Any:
     """Run the builder of one artifact; a failure comes back as doit's TaskFailed/TaskError."""
     where = f"{spec.name}.{arguments[0]}" if TASK_KINDS[basename].arity == "variant" else spec.name
+    if TASK_KINDS[basename].tensorflow:
+        # The project's warm worker has TensorFlow imported already (see engine.workerclient); imported
+        # here, for a stale step, so task loading and a no-op never import the socket code.
+        from tflmake.engine.workerclient import NOT_SERVED, delegate
+
+        outcome = delegate(basename, spec, layout, arguments, f"{basename}:{where}")
+        if outcome is not NOT_SERVED:
+            return outcome
     builder = importlib.import_module(f"tflmake.builders.{basename}")
     raise_if_ctrl_c_pressed()  # a press lost between steps: start no other
     with task_label(f"{basename}:{where}"), native_output_captured() as capture:

@@ -191,8 +191,9 @@ def test_status_says_never_built_on_a_new_project(cli_project: Project, capsys) 
     code, out, _ = run(capsys, "status")
     lines = out.splitlines()
     assert code == 1
-    assert len(lines) == 14 and lines[-1] == "0 of 13 targets up to date"
-    assert all(line.startswith("stale") and line.endswith("never built") for line in lines[:-1])
+    assert len(lines) == 15 and lines[-2] == "0 of 13 targets up to date"
+    assert lines[-1] == "worker: off (--no-worker or TFLMAKE_WORKER=0)"  # the tests' default (conftest)
+    assert all(line.startswith("stale") and line.endswith("never built") for line in lines[:-2])
 
 
 def test_status_names_the_spec_key_that_changed(cli_project: Project, capsys) -> None:
