@@ -25,7 +25,7 @@ from typing import Any
 
 from tflmake import exits
 from tflmake.cache import SETTINGS_ENV
-from tflmake.cache.config import RUN_ENV, parse_table, to_environment, with_overrides
+from tflmake.cache.config import RUN_ENV, parse_table, resolved, to_environment, with_overrides
 from tflmake.commands.settings import ParserExit, Settings, UsageError
 from tflmake.console import VERBOSE_ENV
 from tflmake.engine.reporter import TRACEBACK_ENV
@@ -67,7 +67,9 @@ options (anywhere before the task names; also [tool.tflmake] in pyproject.toml):
   --cache-url URL   shared artifact cache: a folder or fsspec URL (also [tool.tflmake.cache] url,
                     env TFLMAKE_CACHE_URL)
   --cache-mode M    read (default), read-write (CI) or off (also env TFLMAKE_CACHE_MODE)
-  --no-cache        build without the cache
+  --no-cache        build without any cache, the local one included
+  (the local cache, on by default in ~/.cache/tflmake: [tool.tflmake.cache] local = false, or
+   env TFLMAKE_CACHE_LOCAL=0, turns it off; local-dir and local-max-mb move and bound it)
   --executor URL    build stale models on a cluster first, into the cache (read-write), then
                     restore: dask://HOST:8786, dask-local:N, ray://HOST:10001 or ray-local:N
 """
@@ -199,7 +201,7 @@ def parse_options(args: list[str], settings: Settings) -> tuple[Settings, list[s
             parse_executor(value)  # a typo fails here, before any task loads
             settings = replace(settings, executor=value)
         elif arg == "--no-cache":
-            settings = replace(settings, cache=replace(settings.cache, mode="off"))
+            settings = replace(settings, cache=replace(settings.cache, mode="off", local=False))
         else:
             rest.append(arg)
         index += 1
@@ -220,8 +222,8 @@ def tflmake_environment(settings: Settings) -> Iterator[None]:
     """Set the variables the build steps and reporter read, and restore them afterwards."""
     wanted = {VERBOSE_ENV: "1" if settings.verbose else None, TRACEBACK_ENV: "1" if settings.traceback else None}
     # Read by each stale task's action (runner), also in the processes of `-n`; "" unsets.
-    cached = settings.cache.reads or settings.cache.writes
-    wanted |= {SETTINGS_ENV: to_environment(settings.cache) if cached else "",
+    cached = settings.cache.active
+    wanted |= {SETTINGS_ENV: to_environment(resolved(settings.cache)) if cached else "",
                RUN_ENV: uuid.uuid4().hex if cached else ""}
     saved = {name: os.environ.get(name) for name in wanted}
     for name, value in wanted.items():
