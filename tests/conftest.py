@@ -30,6 +30,14 @@ def session_local_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
         yield
 
 
+@pytest.fixture(scope="module", autouse=True)
+def module_local_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Builds of a module's fixtures use a local cache of the module's own (never one another module filled)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(LOCAL_DIR_ENV, tmp_path_factory.mktemp("module-local-cache").as_posix())
+        yield
+
+
 @pytest.fixture(autouse=True)
 def local_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Each test's builds use an empty local cache of its own (on, as by default): a rebuild one test
