@@ -81,6 +81,8 @@ def run_cached(facts: TaskFacts, config: CacheConfig, build: Callable[[], Any],
             if entry is not None:
                 restore(local, facts, entry)
                 local.touch_entry(facts.kind, facts.label, key)
+                if shared is not None and config.writes:  # CI with a warm local cache still fills the shared one
+                    _publish_shared(shared, facts, key, document, stats, config)
                 return RESTORED
         except CorruptEntry as error:
             say(f"tflmake: local cache: {facts.name}: {error}; building it locally")
@@ -126,11 +128,16 @@ def _shared_or_build(store: Store, facts: TaskFacts, config: CacheConfig,
         return build()
     result = build()
     if result is None and config.writes:
-        try:
-            publish(store, facts, key, document, stats, config, overwrite=heal)
-        except CacheUnavailable as error:
-            mark_unavailable(store.url, facts.build_dir, error)
+        _publish_shared(store, facts, key, document, stats, config, heal)
     return result
+
+
+def _publish_shared(store: Store, facts: TaskFacts, key: str, document: dict[str, Any], stats: dict[str, Stat],
+                    config: CacheConfig, heal: bool = False) -> None:
+    try:
+        publish(store, facts, key, document, stats, config, overwrite=heal)
+    except CacheUnavailable as error:
+        mark_unavailable(store.url, facts.build_dir, error)
 
 
 def evict(local: Store, config: CacheConfig) -> None:

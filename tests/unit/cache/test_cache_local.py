@@ -292,3 +292,16 @@ def test_gc_output_names_what_it_left(tmp_path: Path) -> None:
     out = io.StringIO()
     collect_garbage(store, "1G", "", out)
     assert out.getvalue().startswith("removed 0 entries and 0 blobs; 1 entries, 0.0 MB left")
+
+
+def test_a_local_hit_in_read_write_mode_still_publishes_to_the_shared_cache(tmp_path: Path) -> None:
+    """CI with a warm local cache: what it restores locally, the shared cache gets too."""
+    shared = (tmp_path / "shared").as_posix()
+    built: list[str] = []
+    first = carray_task(tmp_path / "one")
+    assert action.run_cached(first, CacheConfig(), builder(first, built)) is None  # local only
+    second = carray_task(tmp_path / "two")
+    assert action.run_cached(second, CacheConfig(url=shared, mode="read-write"), builder(second, built)) == RESTORED
+    third = carray_task(tmp_path / "three")
+    assert action.run_cached(third, CacheConfig(url=shared, local=False), builder(third, built)) == RESTORED
+    assert len(built) == 1
