@@ -14,6 +14,7 @@ from pathlib import Path
 from tflmake import atomic
 from tflmake.digest import sha256_file
 from tflmake.engine.toolversions import tool_versions
+from tflmake.errors import BuildError
 from tflmake.ml.saved_model_digest import serialised_files, variables_digest
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
@@ -74,5 +75,8 @@ def remembered_variables_digest(saved_model: Path, memo: str) -> str:
         return str(known[key])
     digest = variables_digest(saved_model)
     known = {**{k: v for k, v in known.items() if k != key}, key: digest}
-    atomic.write_text(memo, json.dumps(dict(list(known.items())[-REMEMBERED_DIGESTS:]), indent=1) + "\n")
+    try:
+        atomic.write_text(memo, json.dumps(dict(list(known.items())[-REMEMBERED_DIGESTS:]), indent=1) + "\n")
+    except BuildError:
+        pass  # a memo (another model's manifest may be writing it under doit -n): next time computes again
     return digest

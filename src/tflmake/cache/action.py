@@ -32,6 +32,7 @@ from tflmake.cache.key import InputHashes, Stat, TaskFacts, action_key, file_sta
 from tflmake.cache.probe import Lookup, look_up, restorable_targets
 from tflmake.cache.store import CacheUnavailable, Store
 from tflmake.digest import sha256_file
+from tflmake.errors import BuildError
 from tflmake.kinds import TASK_KINDS
 
 UNAVAILABLE_MARK = ".cache-unavailable"
@@ -220,8 +221,8 @@ def mark_unavailable(url: str, build_dir: str, error: Exception) -> None:
             lines = [line for line in _mark_lines(build_dir) if line.startswith(f"{run} ")]
             atomic.write_text(f"{build_dir}/{UNAVAILABLE_MARK}", "".join(f"{line}\n" for line in
                                                                          [*lines, f"{run} {url}"]))
-        except OSError:
-            pass
+        except (OSError, BuildError):
+            pass  # then other processes of the run find out themselves
     which = "the local cache" if url in _local_urls else "the cache"
     say(f"tflmake: warning: {error}; building without {which}")
 

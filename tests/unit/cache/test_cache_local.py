@@ -305,3 +305,21 @@ def test_a_local_hit_in_read_write_mode_still_publishes_to_the_shared_cache(tmp_
     third = carray_task(tmp_path / "three")
     assert action.run_cached(third, CacheConfig(url=shared, local=False), builder(third, built)) == RESTORED
     assert len(built) == 1
+
+
+def test_a_lost_race_for_the_input_hashes_file_never_fails_a_task(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under `doit -n`, another task's write of build/.cache-input-hashes.json may remove this one's temp
+    file (atomic's leftovers): the memo is lost, the task goes on (it failed with `PythonAction Error`)."""
+    from tflmake import atomic
+    from tflmake.errors import BuildError
+
+    def lose_the_race(path: str, text: str) -> None:
+        raise BuildError(f"cannot write {path}: No such file or directory")
+
+    monkeypatch.setattr(atomic, "write_text", lose_the_race)
+    built: list[str] = []
+    facts = carray_task(tmp_path / "p")
+    assert action.run_cached(facts, CacheConfig(), builder(facts, built)) is None
+    again = carray_task(tmp_path / "q")
+    assert action.run_cached(again, CacheConfig(), builder(again, built)) == RESTORED
