@@ -19,6 +19,34 @@ from tests.support import (
     Project,
     make_project,
 )
+from tflmake.cache.config import LOCAL_DIR_ENV, LOCAL_ENV
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_local_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Builds of session fixtures use a local cache of the session's own, never the user's ~/.cache/tflmake."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(LOCAL_DIR_ENV, tmp_path_factory.mktemp("session-local-cache").as_posix())
+        patch.delenv(LOCAL_ENV, raising=False)
+        yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def module_local_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Builds of a module's fixtures use a local cache of the module's own (never one another module filled)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(LOCAL_DIR_ENV, tmp_path_factory.mktemp("module-local-cache").as_posix())
+        yield
+
+
+@pytest.fixture(autouse=True)
+def local_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's builds use an empty local cache of its own (on, as by default): a rebuild one test
+    expects is never a restore of what another test built."""
+    folder = tmp_path_factory.mktemp("local-cache")
+    monkeypatch.setenv(LOCAL_DIR_ENV, folder.as_posix())
+    monkeypatch.delenv(LOCAL_ENV, raising=False)
+    return folder
 
 # Tests build in hundreds of temp projects: a warm worker (~600 MB, 15 minutes) for each would swamp
 # the machine. The worker's own tests turn it on; TFLMAKE_TEST_WORKER=1 runs the whole suite with it.

@@ -216,6 +216,11 @@ class Layout:
         return f"{self.build_dir}/.tool-versions.json"
 
     @property
+    def variables_digests(self) -> str:
+        """SavedModel variables' digests by their checkpoint files' sha256 (see builders.manifest)."""
+        return f"{self.build_dir}/.variables-digests.json"
+
+    @property
     def failed_tasks(self) -> str:
         """Tasks whose last run failed, with their one-line causes (see lastrun)."""
         return f"{self.build_dir}/.failed-tasks.json"

@@ -459,6 +459,8 @@ def test_stopped_cache_server_warns_once_and_builds(tmp_path: Path, monkeypatch:
 
     for jobs in ((), ("-n", "2")):
         log.unlink(missing_ok=True)
+        # A clean checkout on another machine: an empty local cache of its own (the first checkout filled this one's).
+        monkeypatch.setenv("TFLMAKE_CACHE_LOCAL_DIR", (tmp_path / f"local-cache{len(jobs)}").as_posix())
         run = checkout(tmp_path / f"clean{len(jobs)}", location).tflmake(*jobs)
         assert run.returncode == 0, run.output
         warnings = [line for line in run.output.splitlines() if "warning" in line and "cache" in line]

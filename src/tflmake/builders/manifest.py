@@ -7,12 +7,14 @@ which a retrain that reproduces the weights reproduces (`tflmake verify` checks 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 from tflmake import atomic
 from tflmake.digest import sha256_file
 from tflmake.engine.toolversions import tool_versions
+from tflmake.errors import BuildError
 from tflmake.ml.saved_model_digest import serialised_files, variables_digest
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
@@ -36,7 +38,7 @@ def build(spec: ModelSpec, layout: Layout, artifacts: list[str], inputs: list[st
     serialised = serialised_files(saved_model) if saved_model.is_dir() else []
     saved_models = {} if not serialised else {saved_model.relative_to(model_dir).as_posix(): {
         "files": [path.relative_to(model_dir).as_posix() for path in serialised],
-        "variables_sha256": variables_digest(saved_model)}}
+        "variables_sha256": remembered_variables_digest(saved_model, layout.variables_digests)}}
     manifest = {
         "model": spec.name,
         "spec": spec.spec_path,
@@ -50,3 +52,31 @@ def build(spec: ModelSpec, layout: Layout, artifacts: list[str], inputs: list[st
         "inputs": {path: sha256_file(path) for path in inputs},
     }
     atomic.write_text(layout.manifest(spec.name), json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+REMEMBERED_DIGESTS = 64  # SavedModels a build folder remembers the variables' digest of
+
+
+def remembered_variables_digest(saved_model: Path, memo: str) -> str:
+    """`variables_digest`, remembered by the sha256 of the checkpoint's files (equal bytes, equal values).
+
+    Going back to a SavedModel built (or restored) before, the manifest then
+    needs no TensorFlow import.
+    """
+    variables = sorted(p for p in (saved_model / "variables").rglob("*") if p.is_file())
+    key = hashlib.sha256("".join(f"{p.relative_to(saved_model).as_posix()} {sha256_file(p)}\n"
+                                 for p in variables).encode()).hexdigest()
+    try:
+        known = json.loads(Path(memo).read_text("utf-8"))
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    if isinstance(known.get(key), str):
+        return str(known[key])
+    digest = variables_digest(saved_model)
+    known = {**{k: v for k, v in known.items() if k != key}, key: digest}
+    try:
+        atomic.write_text(memo, json.dumps(dict(list(known.items())[-REMEMBERED_DIGESTS:]), indent=1) + "\n")
+    except BuildError:
+        pass  # a memo (another model's manifest may be writing it under doit -n): next time computes again
+    return digest

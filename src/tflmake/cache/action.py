@@ -32,7 +32,7 @@ from tflmake.cache.key import InputHashes, Stat, TaskFacts, action_key, file_sta
 from tflmake.cache.probe import Lookup, look_up, restorable_targets
 from tflmake.cache.store import CacheUnavailable, Store
 from tflmake.digest import sha256_file
-from tflmake.errors import TflmakeError
+from tflmake.errors import BuildError, TflmakeError
 from tflmake.kinds import TASK_KINDS
 from tflmake.signing.config import from_environment as signing_from_environment
 
@@ -51,6 +51,7 @@ class UnsignedEntry(CorruptEntry):
 # Stores opened by this process, and those that failed (never asked again this run).
 _stores: dict[str, Store] = {}
 _unavailable: set[str] = set()
+_local_urls: set[str] = set()  # the local cache's folder (its warnings say so)
 
 # Looked up ahead for the rest of a model: entries (None: a miss) by key, small blobs by digest.
 _ahead: dict[str, dict[str, Any] | None] = {}
@@ -64,18 +65,55 @@ Siblings = Callable[[], Sequence[TaskFacts]]
 
 def run_cached(facts: TaskFacts, config: CacheConfig, build: Callable[[], Any],
                siblings: Siblings | None = None) -> Any:
-    """Restore the task's outputs from the cache or run `build()` (and publish); doit's action result.
+    """Restore the task's outputs from the local cache, else the shared one, else run `build()`; doit's action result.
 
-    `siblings` gives the model's cacheable tasks in build order, looked up
-    ahead on the model's first stale task.
+    What the shared cache restores or the build makes enters the local cache
+    (and, in read-write mode, a build's outputs the shared one). `siblings`
+    gives the model's cacheable tasks in build order, looked up ahead in the
+    shared cache on the model's first stale task.
     """
-    store = open_store(config, facts.build_dir)
-    if store is None:
+    local = open_local(config, facts.build_dir) if config.local else None
+    shared = open_store(config, facts.build_dir) if config.reads or config.writes else None
+    if local is None and shared is None:
         return build()
     hashes = InputHashes(f"{facts.build_dir}/{INPUT_HASHES}")
     document, stats = key_document(facts, config.namespace, hashes)
     hashes.save()
     key = action_key(document)
+    heal_local = False
+    if local is not None:
+        try:
+            entry = local.read_entry(facts.kind, facts.label, key)
+            if entry is not None:
+                restore(local, facts, entry)
+                local.touch_entry(facts.kind, facts.label, key)
+                if shared is not None and config.writes:  # CI with a warm local cache still fills the shared one
+                    _publish_shared(shared, facts, key, document, stats, config)
+                return RESTORED
+        except CorruptEntry as error:
+            say(f"tflmake: local cache: {facts.name}: {error}; building it locally")
+            heal_local = True
+        except CacheUnavailable as error:
+            mark_unavailable(local.url, facts.build_dir, error)
+            local = None
+    result = build() if shared is None else _shared_or_build(shared, facts, config, (key, document, stats, hashes),
+                                                             build, siblings)
+    if local is not None and result in (None, RESTORED):
+        try:
+            if publish(local, facts, key, document, stats, config, overwrite=heal_local):
+                evict(local, config)
+            else:
+                local.touch_entry(facts.kind, facts.label, key)
+        except CacheUnavailable as error:
+            mark_unavailable(local.url, facts.build_dir, error)
+    return result
+
+
+def _shared_or_build(store: Store, facts: TaskFacts, config: CacheConfig,
+                     keyed: tuple[str, dict[str, Any], dict[str, Stat], InputHashes], build: Callable[[], Any],
+                     siblings: Siblings | None) -> Any:
+    """Restore from the shared cache or build (and, in read-write mode, publish)."""
+    key, document, stats, hashes = keyed
     heal = False
     try:
         entry = None
@@ -95,15 +133,27 @@ def run_cached(facts: TaskFacts, config: CacheConfig, build: Callable[[], Any],
         say(f"tflmake: cache: {facts.name}: {error}; building it locally")
         heal = True
     except CacheUnavailable as error:
-        mark_unavailable(config, facts.build_dir, error)
+        mark_unavailable(store.url, facts.build_dir, error)
         return build()
     result = build()
     if result is None and config.writes:
-        try:
-            publish(store, facts, key, document, stats, config, overwrite=heal)
-        except CacheUnavailable as error:
-            mark_unavailable(config, facts.build_dir, error)
+        _publish_shared(store, facts, key, document, stats, config, heal)
     return result
+
+
+def _publish_shared(store: Store, facts: TaskFacts, key: str, document: dict[str, Any], stats: dict[str, Stat],
+                    config: CacheConfig, heal: bool = False) -> None:
+    try:
+        publish(store, facts, key, document, stats, config, overwrite=heal)
+    except CacheUnavailable as error:
+        mark_unavailable(store.url, facts.build_dir, error)
+
+
+def evict(local: Store, config: CacheConfig) -> None:
+    """Keep the local cache under its bound: past it, least recently used entries go (see maintenance)."""
+    from tflmake.cache.maintenance import trim_to_bound
+
+    trim_to_bound(local, int(config.local_max_mb * 2**20))
 
 
 def look_ahead(store: Store, namespace: str, facts: TaskFacts, entry: dict[str, Any] | None,
@@ -143,40 +193,59 @@ def remember_hits(lookups: Sequence[Lookup]) -> None:
 
 
 def open_store(config: CacheConfig, build_dir: str) -> Store | None:
-    """This process's store for `config.url`, or None once it proved unavailable in this run."""
+    """This process's store for the shared cache (`config.url`), or None once it proved unavailable in this run."""
     assert config.url is not None
-    if config.url in _unavailable or _marked_unavailable(build_dir):
+    return _open(config.url, config.storage_options, build_dir)
+
+
+def open_local(config: CacheConfig, build_dir: str) -> Store | None:
+    """This process's store for the local cache folder, or None once it proved unavailable in this run."""
+    folder = config.local_folder()
+    _local_urls.add(folder)
+    return _open(folder, {}, build_dir)
+
+
+def _open(url: str, storage_options: dict[str, Any], build_dir: str) -> Store | None:
+    if url in _unavailable or _marked_unavailable(build_dir, url):
         return None
-    if config.url not in _stores:
+    if url not in _stores:
         try:
-            _stores[config.url] = Store(config.url, config.storage_options)
+            _stores[url] = Store(url, storage_options)
         except CacheUnavailable as error:
-            mark_unavailable(config, build_dir, error)
+            mark_unavailable(url, build_dir, error)
             return None
-    return _stores[config.url]
+    return _stores[url]
 
 
-def mark_unavailable(config: CacheConfig, build_dir: str, error: Exception) -> None:
-    """Warn once per run (across `doit -n` processes) and stop asking the cache."""
-    assert config.url is not None
-    _unavailable.add(config.url)
-    if _marked_unavailable(build_dir):
+def mark_unavailable(url: str, build_dir: str, error: Exception) -> None:
+    """Warn once per run and store (across `doit -n` processes) and stop asking that store."""
+    _unavailable.add(url)
+    if _marked_unavailable(build_dir, url):
         return
     run = os.environ.get(RUN_ENV)
     if run:
         try:
-            atomic.write_text(f"{build_dir}/{UNAVAILABLE_MARK}", run)
-        except OSError:
-            pass
-    say(f"tflmake: warning: {error}; building without the cache")
+            # One line per store found unavailable in this run; lines of earlier runs are dropped.
+            lines = [line for line in _mark_lines(build_dir) if line.startswith(f"{run} ")]
+            atomic.write_text(f"{build_dir}/{UNAVAILABLE_MARK}", "".join(f"{line}\n" for line in
+                                                                         [*lines, f"{run} {url}"]))
+        except (OSError, BuildError):
+            pass  # then other processes of the run find out themselves
+    which = "the local cache" if url in _local_urls else "the cache"
+    say(f"tflmake: warning: {error}; building without {which}")
 
 
-def _marked_unavailable(build_dir: str) -> bool:
+def _marked_unavailable(build_dir: str, url: str) -> bool:
+    """Another process of this run found `url` unavailable."""
     run = os.environ.get(RUN_ENV)
+    return bool(run) and f"{run} {url}" in _mark_lines(build_dir)
+
+
+def _mark_lines(build_dir: str) -> list[str]:
     try:
-        return bool(run) and Path(f"{build_dir}/{UNAVAILABLE_MARK}").read_text() == run
+        return Path(f"{build_dir}/{UNAVAILABLE_MARK}").read_text().splitlines()
     except OSError:
-        return False
+        return []
 
 
 def restore(store: Store, facts: TaskFacts, entry: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from tflmake import atomic, keys
 from tflmake.digest import sha256_file
+from tflmake.errors import BuildError
 from tflmake.kinds import TASK_KINDS
 
 FORMAT = 1
@@ -100,8 +101,10 @@ class InputHashes:
         if self._changed:
             try:
                 atomic.write_text(self.path, json.dumps(self._known, sort_keys=True))
-            except OSError:
-                pass  # a memo: losing it costs a re-hash
+            except (OSError, BuildError):
+                # A memo: losing it costs a re-hash. atomic raises BuildError, e.g. when a parallel
+                # task's write of the same file (doit -n) removed this one's temp file as a leftover.
+                pass
             self._changed = False
 
 

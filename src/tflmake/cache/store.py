@@ -118,6 +118,14 @@ class Store:
         data = self._read(path)
         return None if data is None else _parse_entry(data)
 
+    def touch_entry(self, kind: str, label: str, key: str) -> None:
+        """Mark an entry of a folder store as just used (its mtime: what least-recently-used eviction reads)."""
+        if self.local:
+            try:
+                os.utime(self.entry_path(kind, label, key))
+            except OSError:
+                pass  # evicted meanwhile, or a read-only folder: nothing to remember
+
     def write_entry(self, kind: str, label: str, key: str, entry: dict[str, Any], overwrite: bool = False) -> bool:
         """Publish an entry (after its blobs); False when one was already there (create-only)."""
         data = json.dumps(entry, indent=1, sort_keys=True).encode()

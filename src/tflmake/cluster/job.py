@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tflmake.cache import SETTINGS_ENV
-from tflmake.cache.config import MODE_ENV, RUN_ENV, URL_ENV, CacheConfig
+from tflmake.cache.config import LOCAL_DIR_ENV, LOCAL_ENV, MODE_ENV, RUN_ENV, URL_ENV, CacheConfig
 from tflmake.cache.store import Store
 from tflmake.cluster.identity import build_identity, difference
 from tflmake.digest import sha256_file
@@ -75,12 +75,14 @@ def build(payload: dict[str, Any], config: CacheConfig, project: str) -> str:
     """Run `python -m tflmake TASKS` in `project` with the cache in read-write mode; its summary line."""
     import tomli_w
 
+    # No local cache: a job's outputs go to the shared cache, and a worker's cache folder is not the user's.
     table = {"url": config.url, "mode": "read-write", "namespace": config.namespace,
-             "storage-options": config.storage_options, "max-blob-mb": config.max_blob_mb}
+             "storage-options": config.storage_options, "max-blob-mb": config.max_blob_mb, "local": False}
     Path(project, "pyproject.toml").write_text(tomli_w.dumps({"tool": {"tflmake": {"cache": table}}}))
     # The driver's settings travel in pyproject.toml; the worker's own cache variables must not win.
     environment = {name: value for name, value in os.environ.items()
-                   if name not in (URL_ENV, MODE_ENV, SETTINGS_ENV, RUN_ENV, *DRIVER_ENVIRONMENT)}
+                   if name not in (URL_ENV, MODE_ENV, LOCAL_ENV, LOCAL_DIR_ENV, SETTINGS_ENV, RUN_ENV,
+                                   *DRIVER_ENVIRONMENT)}
     environment |= {name: value for name, value in payload.get("environment", {}).items() if value is not None}
     command = [sys.executable, "-m", "tflmake", "--specs", payload["specs"], "--build-dir", BUILD_DIR,
                *payload["tasks"]]

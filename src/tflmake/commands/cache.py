@@ -13,13 +13,17 @@ class CacheCommand(DoitCmdBase):  # type: ignore[misc]
     """The doit command behind `tflmake cache`."""
 
     name = "cache"
-    doc_purpose = "the shared artifact cache: status, push, verify, gc"
-    doc_usage = "status [TASK ...] | push | verify [--sample N] [--rebuild] | gc [--max-size S] [--older-than A]"
+    doc_purpose = "the artifact caches (shared and local): status, push, verify, gc"
+    doc_usage = ("status [TASK ...] | push | verify [--sample N] [--rebuild] | "
+                 "gc [--max-size S] [--older-than A]; each also [--local]")
     doc_description = (
         "status: hit or miss for each stale cacheable task; on a miss, what differs from the\n"
         "nearest entry. push: publish this build's up-to-date artifacts (mode read-write).\n"
         "verify: re-hash blobs; --rebuild also rebuilds cached tasks locally and compares bytes.\n"
-        "gc: trim a folder cache by age and size. Exit code 1 when something is wrong or missing.")
+        "gc: trim a folder cache by age and size (least recently used entries first).\n"
+        "Each acts on the shared cache when one is configured, else (or with --local) on the\n"
+        "local cache in ~/.cache/tflmake; gc --local alone trims it to its local-max-mb bound.\n"
+        "Exit code 1 when something is wrong or missing.")
     # doit stops reading options at the first word: the action's options are parsed with it.
     cmd_options = ()
 

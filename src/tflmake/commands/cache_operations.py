@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+from dataclasses import replace
 from typing import Any
 
 from doit.cmd_base import check_tasks_exist
@@ -44,9 +45,11 @@ class CacheOperations:
         action, names = options.action, options.tasks
         sample, rebuild, max_size, older_than = options.sample, options.rebuild, options.max_size, options.older_than
         try:
-            config = _configured()
+            config, local = _configured(options.local)
             store = Store(config.url or "", config.storage_options)
             if action == "gc":
+                if local and not max_size and not older_than:
+                    max_size = f"{config.local_max_mb:g}M"
                 return maintenance.collect_garbage(store, max_size, older_than, self.outstream)
             if action == "verify" and not rebuild:
                 return maintenance.verify_blobs(store, sample, self.outstream)
@@ -138,8 +141,11 @@ class CacheOperations:
 
 def _parse(args: list[str]) -> argparse.Namespace | None:
     """The action and its options; None after --help."""
-    parser = argparse.ArgumentParser(prog="tflmake cache", description="The shared artifact cache.")
+    parser = argparse.ArgumentParser(prog="tflmake cache", description="The artifact caches, shared and local.")
     parser.add_argument("action", choices=("status", "push", "verify", "gc"))
+    parser.add_argument("--local", action="store_true",
+                        help="act on the local cache (the default when no shared cache is configured); "
+                             "gc trims it to local-max-mb unless --max-size or --older-than is given")
     parser.add_argument("tasks", nargs="*", help="status: tasks or kinds to look at (default: all)")
     parser.add_argument("--sample", type=int, default=0, metavar="N", help="verify: check N random entries")
     parser.add_argument("--rebuild", action="store_true",
@@ -154,12 +160,17 @@ def _parse(args: list[str]) -> argparse.Namespace | None:
         return None
 
 
-def _configured() -> CacheConfig:
+def _configured(local: bool) -> tuple[CacheConfig, bool]:
+    """The settings of the cache to act on: the shared one, or the local one (its folder as the URL, read-write);
+    and whether it is the local one."""
     config = from_environment()
-    if config is None or not config.url:
-        raise TflmakeError("no cache configured: set [tool.tflmake.cache] url, --cache-url or TFLMAKE_CACHE_URL "
-                           "(and a mode other than off)")
-    return config
+    if config is not None and (config.reads or config.writes) and not local:
+        return config, False
+    if config is None or not config.local:
+        raise TflmakeError("no cache configured: the local cache is off ([tool.tflmake.cache] local = false, "
+                           "TFLMAKE_CACHE_LOCAL=0 or --no-cache) and no shared cache is set ([tool.tflmake.cache] "
+                           "url, --cache-url or TFLMAKE_CACHE_URL, with a mode other than off)")
+    return replace(config, url=config.local_folder(), mode="read-write", storage_options={}), True
 
 
 def _facts(task: Any) -> TaskFacts:

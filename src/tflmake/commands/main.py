@@ -66,9 +66,11 @@ options (anywhere before the task names; also [tool.tflmake] in pyproject.toml):
   --cache-url URL   shared artifact cache: a folder or fsspec URL (also [tool.tflmake.cache] url,
                     env TFLMAKE_CACHE_URL)
   --cache-mode M    read (default), read-write (CI) or off (also env TFLMAKE_CACHE_MODE)
-  --no-cache        build without the cache
+  --no-cache        build without any cache, the local one included
   --no-worker       build TensorFlow steps in this process, not in the warm worker
                     (also env TFLMAKE_WORKER=0)
+  (the local cache, on by default in ~/.cache/tflmake: [tool.tflmake.cache] local = false, or
+   env TFLMAKE_CACHE_LOCAL=0, turns it off; local-dir and local-max-mb move and bound it)
   --executor URL    build stale models on a cluster first, into the cache (read-write), then
                     restore: dask://HOST:8786, dask-local:N, ray://HOST:10001 or ray-local:N
 """
@@ -243,7 +245,7 @@ def parse_options(args: list[str], settings: Settings) -> tuple[Settings, list[s
             parse_executor(value)  # a typo fails here, before any task loads
             settings = replace(settings, executor=value)
         elif arg == "--no-cache":
-            settings = replace(settings, cache=replace(settings.cache, mode="off"))
+            settings = replace(settings, cache=replace(settings.cache, mode="off", local=False))
         elif arg == "--no-worker":
             settings = replace(settings, worker=False)
         else:
@@ -269,7 +271,7 @@ def tflmake_environment(settings: Settings) -> Iterator[None]:
     import uuid
 
     from tflmake.cache import SETTINGS_ENV
-    from tflmake.cache.config import RUN_ENV, to_environment
+    from tflmake.cache.config import RUN_ENV, resolved, to_environment
     from tflmake.console import TRACEBACK_ENV, VERBOSE_ENV
     from tflmake.engine.workerlink import WORKER_ENV
     from tflmake.signing import ENCRYPTION_KEY_ENV, KEY_ENV
@@ -279,8 +281,8 @@ def tflmake_environment(settings: Settings) -> Iterator[None]:
     wanted = {VERBOSE_ENV: "1" if settings.verbose else None, TRACEBACK_ENV: "1" if settings.traceback else None,
               WORKER_ENV: None if settings.worker else "0"}
     # Read by each stale task's action (runner), also in the processes of `-n`; "" unsets.
-    cached = settings.cache.reads or settings.cache.writes
-    wanted |= {SETTINGS_ENV: to_environment(settings.cache) if cached else "",
+    cached = settings.cache.active
+    wanted |= {SETTINGS_ENV: to_environment(resolved(settings.cache)) if cached else "",
                RUN_ENV: uuid.uuid4().hex if cached else ""}
     # Paths only, never a key's bytes; "" unsets what a previous shell left (the settings decide).
     signing = settings.signing

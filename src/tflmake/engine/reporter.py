@@ -32,9 +32,9 @@ class TflmakeReporter(ConsoleReporter):
         self.run_started = time.perf_counter()
         self.task_started: dict[str, float] = {}
         self.counts = {"built": 0, "restored from cache": 0, "up to date": 0, "failed": 0, "blocked": 0}
-        # Counts shown even when zero (the cache's only while one is configured).
+        # Counts shown even when zero (the cache's only while a shared one is configured).
         self.always_shown = {"built", "up to date", "failed"} | (
-            {"restored from cache"} if os.environ.get(SETTINGS_ENV) else set())
+            {"restored from cache"} if _shared_cache_configured() else set())
         self.up_to_date_lines: list[str] = []
         self.project: tuple[list[Any], Any] | None = None
         self.invalid_specs: dict[str, str] = {}
@@ -186,3 +186,14 @@ def _cause(fail: BaseFail, task_name: str) -> str:
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{seconds % 60:04.1f}s"
+
+
+def _shared_cache_configured() -> bool:
+    """The tflmake command handed its build steps a shared cache to read or write (not just the local one)."""
+    import json
+
+    try:
+        settings = json.loads(os.environ.get(SETTINGS_ENV) or "{}")
+    except ValueError:
+        return False
+    return isinstance(settings, dict) and bool(settings.get("url")) and settings.get("mode") != "off"

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any
 
 from doit.exceptions import TaskError, TaskFailed
 
-from tflmake.cache import SETTINGS_ENV
 from tflmake.console import (
     captured_tail,
     native_output_captured,
@@ -34,7 +32,7 @@ def remember_model_tasks(models: dict[str, list[dict[str, Any]]]) -> None:
 
 def run_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any, task: Any) -> Any:
     """Build one artifact with `tflmake.builders.<basename>.build(spec, layout, *arguments)`, or restore
-    it from the shared cache.
+    it from the local or the shared cache.
 
     Module-level so `doit -n` can pickle it; the builder module (and TensorFlow)
     is imported only when a task actually runs. A per-variant task's first
@@ -42,18 +40,19 @@ def run_step(basename: str, spec: ModelSpec, layout: Layout, *arguments: Any, ta
     up-to-date checker (see fingerprint). `task` is doit's (doit passes it by
     name): the cache keys and restores a task by its file_dep and targets.
     """
-    if os.environ.get(SETTINGS_ENV) and TASK_KINDS[basename].cached:
-        # Only here, for a stale task with a cache configured: a no-op never imports the cache code.
+    if TASK_KINDS[basename].cached:
+        # Only here, for a stale cacheable task: a no-op never imports the cache code.
         from tflmake.cache.action import run_cached
-        from tflmake.cache.config import from_environment
+        from tflmake.cache.config import for_build_steps
         from tflmake.cache.key import facts_from_task
 
-        config = from_environment()
-        if config is not None and (config.reads or config.writes):
-            try:
+        try:
+            config = for_build_steps()
+            if config.active:
                 layout.check_inside(spec.name)
-            except TflmakeError as error:
-                return TaskFailed(f"{task.name} ({spec.spec_path}): {error}")
+        except TflmakeError as error:
+            return TaskFailed(f"{task.name} ({spec.spec_path}): {error}")
+        if config.active:
             facts = facts_from_task(task, layout.build_dir, spec.folder, spec.name)
 
             def siblings() -> list[Any]:

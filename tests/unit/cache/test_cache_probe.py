@@ -61,7 +61,8 @@ def fresh_process_memo() -> None:
 
 def filled_store(tmp_path: Path) -> tuple[Store, CacheConfig]:
     store = Store((tmp_path / "cache").as_posix())
-    config = CacheConfig(url=store.url, mode="read-write")
+    # The shared cache alone: these tests count its requests (the local level: test_cache_local.py).
+    config = CacheConfig(url=store.url, mode="read-write", local=False)
     for facts in chain(tmp_path / "one"):
         assert run_cached(facts, config, builder(facts)) is None
     return store, config
@@ -91,7 +92,7 @@ def test_siblings_looked_up_ahead_restore_without_a_request_of_their_own(tmp_pat
     """The model's first stale task looks up the rest; the carray task then restores with no read."""
     store, config = filled_store(tmp_path)
     second = chain(tmp_path / "two")
-    read_only = CacheConfig(url=config.url, mode="read")
+    read_only = CacheConfig(url=config.url, mode="read", local=False)
     action._stores[read_only.url or ""] = store
     calls = counted(store)
     assert run_cached(second[0], read_only, builder(second[0]), lambda: second) == RESTORED

@@ -59,7 +59,8 @@ def build_and_publish(store: Store, facts: TaskFacts) -> None:
 @pytest.fixture
 def cache(tmp_path: Path) -> CacheConfig:
     """CI built `whole` completely and `half` up to its tflite task; a fresh checkout has neither built."""
-    config = CacheConfig(url=(tmp_path / "cache").as_posix(), mode="read-write")
+    # The shared cache alone: these tests count its requests (the local cache is tested in tests/unit/cache).
+    config = CacheConfig(url=(tmp_path / "cache").as_posix(), mode="read-write", local=False)
     store = Store(config.url or "")
     ci = checkout(tmp_path / "ci", ("whole", "half"))
     for facts in (*ci["whole"].stale, ci["half"].stale[0]):
