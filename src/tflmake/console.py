@@ -67,24 +67,34 @@ def native_output_captured() -> Iterator[TextIO | None]:
     if os.environ.get(VERBOSE_ENV):
         yield None
         return
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as capture:
+        with descriptors_redirected(capture.fileno(), capture.fileno()) as saved_stderr:
+            _progress = os.fdopen(os.dup(saved_stderr), "w")
+            try:
+                yield capture
+            finally:
+                _progress.close()
+                _progress = None
+
+
+@contextmanager
+def descriptors_redirected(stdout: int, stderr: int) -> Iterator[int]:
+    """File descriptors 1 and 2 pointed at `stdout` and `stderr` for the block (Python's streams flushed
+    around it); yields a duplicate of the original descriptor 2, valid inside the block."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     saved = os.dup(1), os.dup(2)
-    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as capture:
-        os.dup2(capture.fileno(), 1)
-        os.dup2(capture.fileno(), 2)
-        _progress = os.fdopen(os.dup(saved[1]), "w")
-        try:
-            yield capture
-        finally:
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for descriptor in saved:
-                os.close(descriptor)
-            _progress.close()
-            _progress = None
+    os.dup2(stdout, 1)
+    os.dup2(stderr, 2)
+    try:
+        yield saved[1]
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for descriptor in saved:
+            os.close(descriptor)
 
 
 def replay_tail(capture: TextIO | None, lines: int = 40) -> None:

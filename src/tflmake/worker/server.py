@@ -269,20 +269,8 @@ def client_streams(descriptors: list[int]) -> Iterator[None]:
     if len(descriptors) != 2:
         yield
         return
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    saved = os.dup(1), os.dup(2)
-    os.dup2(descriptors[0], 1)
-    os.dup2(descriptors[1], 2)
-    try:
+    with console.descriptors_redirected(descriptors[0], descriptors[1]):
         yield
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            stream.flush()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for descriptor in saved:
-            os.close(descriptor)
 
 
 def code_changed(worker: Worker) -> bool:
