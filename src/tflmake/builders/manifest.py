@@ -15,7 +15,7 @@ from tflmake import atomic
 from tflmake.digest import sha256_file
 from tflmake.engine.toolversions import tool_versions
 from tflmake.errors import BuildError
-from tflmake.ml.saved_model_digest import serialised_files, variables_digest
+from tflmake.ml.saved_model_digest import DIGEST_VERSION, serialised_files, variables_digest
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
 from tflmake.spec.provenance import MANIFEST_TOOLS, section_hashes
@@ -61,11 +61,12 @@ def remembered_variables_digest(saved_model: Path, memo: str) -> str:
     """`variables_digest`, remembered by the sha256 of the checkpoint's files (equal bytes, equal values).
 
     Going back to a SavedModel built (or restored) before, the manifest then
-    needs no TensorFlow import.
+    needs no TensorFlow import. The key names the digest's version: a memo written
+    before the digest changed computes it again.
     """
     variables = sorted(p for p in (saved_model / "variables").rglob("*") if p.is_file())
-    key = hashlib.sha256("".join(f"{p.relative_to(saved_model).as_posix()} {sha256_file(p)}\n"
-                                 for p in variables).encode()).hexdigest()
+    files = "".join(f"{p.relative_to(saved_model).as_posix()} {sha256_file(p)}\n" for p in variables)
+    key = hashlib.sha256(f"{DIGEST_VERSION}\n{files}".encode()).hexdigest()
     try:
         known = json.loads(Path(memo).read_text("utf-8"))
         known = known if isinstance(known, dict) else {}

@@ -4,6 +4,18 @@ TensorFlow serialises one model differently in each process: `fingerprint.pb` is
 every export, and `saved_model.pb` and the checkpoint's object graph name functions and
 order nodes per process. A retrain that reproduces the weights reproduces the values of
 the checkpoint's variables, so those are what a manifest records and `verify` checks.
+
+Not the variables' names either: the checkpoint key a value is saved under is a path in
+that per-process object graph. Measured with Keras 3.15's `model.export`: it saves the
+variables again as `_all_variables/<n>`, in the order the traced serving function captured
+them, and that order differs from one process to the next, so equal weights come back
+under other keys (a serial build, exporting many models in one process, and a cluster job,
+exporting one in a fresh process, disagreed; so can two runs of either). The digest is
+therefore of the multiset of the variables' (dtype, shape, value) alone: each variable
+hashed by itself, the hashes sorted. Any changed, added or removed value still changes it;
+what it cannot see is values of one dtype and shape trading keys, which for a tflmake
+build the manifest's sha256 of `keras.weights.h5` (saved by layer, byte for byte
+reproducible) catches.
 """
 
 from __future__ import annotations
@@ -19,6 +31,8 @@ from tflmake.ml.tensorflow import import_tensorflow
 SERIALISED = frozenset({"saved_model.pb", "fingerprint.pb", "variables"})
 # The checkpoint's own description of the object graph: serialised per process too.
 OBJECT_GRAPH = "_CHECKPOINTABLE_OBJECT_GRAPH"
+# Which digest `variables_digest` computes: part of the key its results are remembered by.
+DIGEST_VERSION = "values-multiset-1"
 
 
 def serialised_files(folder: Path) -> list[Path]:
@@ -27,10 +41,20 @@ def serialised_files(folder: Path) -> list[Path]:
 
 
 def variables_digest(folder: Path) -> str:
-    """A hash of every checkpoint variable's name, dtype, shape and value; BuildError if unreadable."""
-    digest = hashlib.sha256()
-    if not (folder / "variables" / "variables.index").is_file():
-        return digest.hexdigest()  # a SavedModel without variables
+    """A hash of the multiset of the checkpoint variables' (dtype, shape, value); BuildError if unreadable."""
+    return variables_digests(folder)[0]
+
+
+def variables_digests(folder: Path) -> tuple[str, str]:
+    """(`variables_digest`, the digest manifests recorded before it: names too, so per process).
+
+    `verify` accepts either, so a manifest written (or restored from a cache) before the
+    change still verifies.
+    """
+    by_name = hashlib.sha256()
+    each: list[str] = []
+    if not (folder / "variables" / "variables.index").is_file():  # a SavedModel without variables
+        return hashlib.sha256().hexdigest(), by_name.hexdigest()
     tf = import_tensorflow()
     try:
         reader = tf.train.load_checkpoint(str(folder / "variables" / "variables"))
@@ -38,12 +62,15 @@ def variables_digest(folder: Path) -> str:
             if name == OBJECT_GRAPH:
                 continue
             value = reader.get_tensor(name)
-            digest.update(f"{name} {dtype.name} {list(getattr(value, 'shape', ()))}\n".encode())
-            digest.update(_value_bytes(value))
+            header = f"{dtype.name} {list(getattr(value, 'shape', ()))}\n".encode()
+            data = _value_bytes(value)
+            by_name.update(name.encode() + b" " + header)
+            by_name.update(data)
+            each.append(hashlib.sha256(header + data).hexdigest())
     except Exception as error:  # TensorFlow's DataLossError, NotFoundError, ...: the file is damaged
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise BuildError(f"{(folder / 'variables').as_posix()}: unreadable checkpoint ({first_line})") from None
-    return digest.hexdigest()
+    return hashlib.sha256("".join(f"{h}\n" for h in sorted(each)).encode()).hexdigest(), by_name.hexdigest()
 
 
 def _value_bytes(value: object) -> bytes:
