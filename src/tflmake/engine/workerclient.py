@@ -28,7 +28,10 @@ from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
 
 NOT_SERVED = object()  # the step was not run: build it in process
-BUSY_WAIT_SECONDS = 2.0  # how long a step waits for a busy worker before building in process
+# How long a step waits for a busy worker before building in process: at least this, and at most what a
+# cold step costs more (the worker's own warm-up: importing TensorFlow and the builders). Waiting longer
+# than that cannot win; giving up sooner lets a short step (a conversion) pay seconds of import instead.
+BUSY_WAIT_SECONDS = 2.0
 ABORT_GRACE_SECONDS = 15.0  # after Ctrl-C, how long the worker may take to stop the step
 
 _given_up = False  # set after a warning: this process builds in process from then on
@@ -64,7 +67,7 @@ _STEP_ENVIRONMENT = ("TFLMAKE_VERBOSE", "TFLMAKE_TRACEBACK")
 
 
 def _delegate(address: str, layout: Layout, request: dict[str, Any]) -> Any:
-    busy_until = time.monotonic() + BUSY_WAIT_SECONDS
+    busy_until: float | None = None
     restarted = False
     while True:
         connection = _connect_or_start(address, layout)
@@ -73,7 +76,11 @@ def _delegate(address: str, layout: Layout, request: dict[str, Any]) -> Any:
         if status == "accepted":
             return _await_outcome(connection, layout, int(answer["pid"]))
         connection.close()
-        if status == "busy" and time.monotonic() < busy_until:
+        if status == "busy" and "tensorflow" in sys.modules:
+            return NOT_SERVED  # this process has paid the import already (an earlier step built here)
+        if status == "busy" and busy_until is None:
+            busy_until = time.monotonic() + max(BUSY_WAIT_SECONDS, float(answer.get("warm_up_seconds") or 0.0))
+        if status == "busy" and busy_until is not None and time.monotonic() < busy_until:
             time.sleep(0.05)
             continue
         if status == "busy":

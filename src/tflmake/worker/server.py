@@ -45,6 +45,7 @@ class Worker:
     started: float = field(default_factory=time.time)
     last_request: float = field(default_factory=time.monotonic)
     tasks: int = 0
+    warm_up_seconds: float = 0.0  # what importing TensorFlow and the builders took: a cold step's extra cost
     owner: int = 0  # a process whose exit ends the worker (workerlink.OWNER_ENV), or 0
     busy: bool = False
     stopping: str = ""  # why the worker exits once the running step is done
@@ -53,7 +54,8 @@ class Worker:
 
     def status(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "started": self.started, "uptime": time.time() - self.started,
-                "rss_mb": rss_mb(), "tasks": self.tasks, "busy": self.busy, "root": self.root,
+                "rss_mb": rss_mb(), "tasks": self.tasks, "busy": self.busy,
+                "warm_up_seconds": self.warm_up_seconds, "root": self.root,
                 "build_dir": self.build_dir, "idle_seconds": self.idle_seconds, "max_rss_mb": self.max_rss_mb,
                 "tensorflow": self.identity["tensorflow"], "python": self.identity["python"]}
 
@@ -66,9 +68,10 @@ def serve(build_dir: str, idle_seconds: float, max_rss_mb: float) -> int:
         log(f"the socket path {layout.worker_socket} is too long for AF_UNIX")
         return 2
     identity = workerlink.identity()  # before warming up, which sets TensorFlow's variables
+    warming = time.monotonic()
     baseline = isolation.warm_up()
     worker = Worker(layout, os.path.realpath(os.getcwd()), os.path.realpath(build_dir), identity,
-                    idle_seconds, max_rss_mb, owner=_owner())
+                    idle_seconds, max_rss_mb, warm_up_seconds=time.monotonic() - warming, owner=_owner())
     listener = listen(address)
     inode = os.stat(address).st_ino
     atomic.write_text(layout.worker_record, json.dumps(
@@ -166,7 +169,8 @@ def answer(worker: Worker, connection: socket.socket) -> None:
         reply = {"status": "stopping", "pid": os.getpid()}
     elif reply is None and request.get("op") == "step":
         with worker.lock:
-            reply = {"status": "busy", "pid": os.getpid()} if worker.busy or worker.stopping else None
+            reply = ({"status": "busy", "pid": os.getpid(), "warm_up_seconds": worker.warm_up_seconds}
+                     if worker.busy or worker.stopping else None)
             if reply is None:
                 worker.busy = True
                 worker.last_request = time.monotonic()
