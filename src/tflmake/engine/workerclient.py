@@ -28,9 +28,10 @@ from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
 
 NOT_SERVED = object()  # the step was not run: build it in process
-# How long a step waits for a busy worker before building in process: at least this, and at most what a
-# cold step costs more (the worker's own warm-up: importing TensorFlow and the builders). Waiting longer
-# than that cannot win; giving up sooner lets a short step (a conversion) pay seconds of import instead.
+# How long a step waits for a busy worker before building in process (importing TensorFlow there, on
+# the core the worker leaves free). Measured (BENCHMARKS.md, issue 21 §4): waiting as long as the
+# worker's warm-up took made two-model `-n 2` builds slower than this; a process that has imported
+# TensorFlow already does not wait at all.
 BUSY_WAIT_SECONDS = 2.0
 ABORT_GRACE_SECONDS = 15.0  # after Ctrl-C, how long the worker may take to stop the step
 
@@ -79,8 +80,8 @@ def _delegate(address: str, layout: Layout, request: dict[str, Any]) -> Any:
         if status == "busy" and "tensorflow" in sys.modules:
             return NOT_SERVED  # this process has paid the import already (an earlier step built here)
         if status == "busy" and busy_until is None:
-            busy_until = time.monotonic() + max(BUSY_WAIT_SECONDS, float(answer.get("warm_up_seconds") or 0.0))
-        if status == "busy" and busy_until is not None and time.monotonic() < busy_until:
+            busy_until = time.monotonic() + BUSY_WAIT_SECONDS
+        if status == "busy" and time.monotonic() < (busy_until or 0.0):
             time.sleep(0.05)
             continue
         if status == "busy":

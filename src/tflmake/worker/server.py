@@ -169,8 +169,7 @@ def answer(worker: Worker, connection: socket.socket) -> None:
         reply = {"status": "stopping", "pid": os.getpid()}
     elif reply is None and request.get("op") == "step":
         with worker.lock:
-            reply = ({"status": "busy", "pid": os.getpid(), "warm_up_seconds": worker.warm_up_seconds}
-                     if worker.busy or worker.stopping else None)
+            reply = {"status": "busy", "pid": os.getpid()} if worker.busy or worker.stopping else None
             if reply is None:
                 worker.busy = True
                 worker.last_request = time.monotonic()

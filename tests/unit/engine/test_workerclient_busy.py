@@ -1,5 +1,5 @@
-"""The schedule of a step that finds the warm worker busy (issue 21 §4): wait as long as a cold step costs
-more (the worker's warm-up), unless this process has imported TensorFlow already."""
+"""The schedule of a step that finds the warm worker busy (issue 21 §4): wait BUSY_WAIT_SECONDS for it,
+then build in process; a process that has imported TensorFlow already builds in process at once."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ def fake_worker(monkeypatch: pytest.MonkeyPatch, answers: list[dict[str, Any]]) 
     return asked
 
 
-def test_a_busy_worker_is_waited_for_as_long_as_its_warm_up_took(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(workerclient, "BUSY_WAIT_SECONDS", 0.05)
-    asked = fake_worker(monkeypatch, [{"status": "busy", "pid": 1, "warm_up_seconds": 0.4}])
+def test_a_busy_worker_is_waited_for_then_the_step_builds_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workerclient, "BUSY_WAIT_SECONDS", 0.4)
+    asked = fake_worker(monkeypatch, [{"status": "busy", "pid": 1}])
     started = time.monotonic()
     assert workerclient._delegate("sock", Layout("build"), {}) is workerclient.NOT_SERVED
     assert 0.4 <= time.monotonic() - started < 1.5
@@ -44,14 +44,14 @@ def test_a_busy_worker_is_waited_for_as_long_as_its_warm_up_took(monkeypatch: py
 
 
 def test_a_worker_free_within_the_wait_builds_the_step(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_worker(monkeypatch, [{"status": "busy", "pid": 1, "warm_up_seconds": 5.0}] * 3 +
+    fake_worker(monkeypatch, [{"status": "busy", "pid": 1}] * 3 +
                 [{"status": "accepted", "pid": 1}])
     assert workerclient._delegate("sock", Layout("build"), {}) == "built by the worker"
 
 
 def test_a_process_that_imported_tensorflow_builds_at_once_when_the_worker_is_busy(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    asked = fake_worker(monkeypatch, [{"status": "busy", "pid": 1, "warm_up_seconds": 5.0}])
+    asked = fake_worker(monkeypatch, [{"status": "busy", "pid": 1}])
     monkeypatch.setitem(sys.modules, "tensorflow", types.ModuleType("tensorflow"))
     started = time.monotonic()
     assert workerclient._delegate("sock", Layout("build"), {}) is workerclient.NOT_SERVED
