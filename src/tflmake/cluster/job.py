@@ -6,16 +6,30 @@ TensorFlow's global seed and Keras' session (process-wide, see ml/private_random
 to itself instead of sharing them with the worker's threads. The child publishes
 to the cache in read-write mode, as any CI build does. A job never raises: every
 failure comes back as one line, and the driver then builds the model locally.
+
+Every job of one cluster worker process builds in the same project folder, the
+worker's own (`worker_folder`, emptied before each job but for the warm worker's
+files), so the warm build worker (`tflmake.worker`) that the first job's child
+starts there serves the TensorFlow steps of every later job: TensorFlow is
+imported once per cluster worker, not once per job, and each step gets the warm
+worker's per-step isolation. A job that finds the folder taken (a cluster worker
+running two jobs at once) builds in a temporary folder without a warm worker.
+TensorFlow's thread pools follow the cluster worker's share of the cores
+(`thread_share`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +38,9 @@ from tflmake.cache.config import LOCAL_DIR_ENV, LOCAL_ENV, MODE_ENV, RUN_ENV, UR
 from tflmake.cache.store import Store
 from tflmake.cluster.identity import build_identity, difference
 from tflmake.digest import sha256_file
+from tflmake.engine.workerlink import IDLE_ENV, OWNER_ENV, WORKER_ENV
 from tflmake.errors import TflmakeError
+from tflmake.ml.tensorflow import THREADS_ENV
 
 # A Dask nanny sets these for its worker process (a hash seed of its own, one OpenMP/BLAS thread).
 # The build child gets the driver's values instead (unset where the driver has none): a build should
@@ -35,6 +51,12 @@ DRIVER_ENVIRONMENT = ("PYTHONHASHSEED", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "O
 
 # The build folder of a job's temporary project (keys never name it).
 BUILD_DIR = "build"
+# The warm worker's files in BUILD_DIR, kept between the jobs of one cluster worker (paths.Layout names them).
+WARM_FILES = (".worker.sock", ".worker.json", ".worker.lock", "worker.log")
+# A job's warm worker exits after this long without a step, unless the cluster worker's environment says.
+CLUSTER_IDLE_SECONDS = 300.0
+# "0" on a cluster worker: every job builds in a fresh temporary folder and process, as before issue 21.
+WARM_ENV = "TFLMAKE_CLUSTER_WARM"
 
 
 class JobError(TflmakeError):
@@ -49,15 +71,101 @@ def run_job(payload: dict[str, Any]) -> dict[str, Any]:
         if mismatch is not None:
             raise JobError(mismatch)
         config = CacheConfig(**payload["cache"])
-        with tempfile.TemporaryDirectory(prefix="tflmake-job-") as project:
+        with job_project() as (project, warm):
             fetch(Store(config.url or "", config.storage_options), payload["files"], project)
-            message = build(payload, config, project)
+            message = build(payload, config, project, warm)
         ok = True
     except Exception as error:  # a job reports, never raises: the driver builds the model locally instead
         ok, message = False, str(error) if isinstance(error, TflmakeError) else f"{type(error).__name__}: {error}"
     return {"model": payload["model"], "ok": ok, "message": message.splitlines()[0] if message else "",
             "submitted": payload.get("submitted", started), "started": started,
             "seconds": time.time() - started, "worker": f"{platform.node()}:{os.getpid()}"}
+
+
+def worker_folder() -> Path:
+    """This cluster worker process's own folder (one per user and process, private to the user)."""
+    return Path(tempfile.gettempdir(), f"tflmake-cluster-{os.getuid()}-{os.getpid()}")
+
+
+@contextmanager
+def job_project() -> Iterator[tuple[str, bool]]:
+    """The folder to build the job in and whether a warm worker serves it: this cluster worker's own
+    project folder, emptied but for the warm worker's files; a temporary one when another job holds it."""
+    if os.environ.get(WARM_ENV, "1").strip().lower() in ("0", "false", "no", "off"):
+        with tempfile.TemporaryDirectory(prefix="tflmake-job-") as temporary:
+            yield temporary, False
+        return
+    folder = worker_folder()
+    sweep(folder.parent)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    if folder.stat().st_uid != os.getuid():  # someone else's folder: never build (or connect) there
+        raise JobError(f"{folder} belongs to another user")
+    descriptor = os.open(folder / ".job.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            with tempfile.TemporaryDirectory(prefix="tflmake-job-") as temporary:
+                yield temporary, False
+            return
+        project = folder / "project"
+        empty_but_warm(project)
+        try:
+            yield str(project), True
+        finally:
+            empty_but_warm(project)
+    finally:
+        os.close(descriptor)
+
+
+def sweep(parent: Path) -> None:
+    """Remove the folders of this user's cluster worker processes that have exited."""
+    for folder in parent.glob(f"tflmake-cluster-{os.getuid()}-*"):
+        try:
+            os.kill(int(folder.name.rsplit("-", 1)[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):
+            pass
+
+
+def empty_but_warm(project: Path) -> None:
+    """Remove everything in `project` except the warm worker's files in its build folder."""
+    project.mkdir(exist_ok=True)
+    for entry in project.iterdir():
+        if entry.name == BUILD_DIR and entry.is_dir() and not entry.is_symlink():
+            for inner in entry.iterdir():
+                if inner.name not in WARM_FILES:
+                    _remove(inner)
+        else:
+            _remove(entry)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+def thread_share() -> int:
+    """The cores this cluster worker may use: its engine's threads (Dask) or CPUs (Ray), at most the
+    cores this process may run on; all of them when the engine does not say."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    share = 0.0
+    try:
+        from distributed import get_worker
+
+        share = float(get_worker().state.nthreads)
+    except (ImportError, ValueError, AttributeError):
+        try:
+            import ray
+
+            if ray.is_initialized():
+                share = float(ray.get_runtime_context().get_assigned_resources().get("CPU", 0.0))
+        except (ImportError, AttributeError, RuntimeError):
+            pass
+    return max(1, min(cores, round(share))) if share else cores
 
 
 def fetch(store: Store, files: dict[str, str], project: str) -> None:
@@ -71,8 +179,9 @@ def fetch(store: Store, files: dict[str, str], project: str) -> None:
             raise JobError(f"{relative}: blob {digest[:12]} in the cache {store.url} is corrupt")
 
 
-def build(payload: dict[str, Any], config: CacheConfig, project: str) -> str:
-    """Run `python -m tflmake TASKS` in `project` with the cache in read-write mode; its summary line."""
+def build(payload: dict[str, Any], config: CacheConfig, project: str, warm: bool = False) -> str:
+    """Run `python -m tflmake TASKS` in `project` with the cache in read-write mode; its summary line.
+    `warm`: its TensorFlow steps go to the warm worker serving `project` (started if none does)."""
     import tomli_w
 
     # No local cache: a job's outputs go to the shared cache, and a worker's cache folder is not the user's.
@@ -84,6 +193,10 @@ def build(payload: dict[str, Any], config: CacheConfig, project: str) -> str:
                    if name not in (URL_ENV, MODE_ENV, LOCAL_ENV, LOCAL_DIR_ENV, SETTINGS_ENV, RUN_ENV,
                                    *DRIVER_ENVIRONMENT)}
     environment |= {name: value for name, value in payload.get("environment", {}).items() if value is not None}
+    environment[WORKER_ENV] = "1" if warm else "0"
+    environment.setdefault(IDLE_ENV, str(CLUSTER_IDLE_SECONDS))
+    environment[OWNER_ENV] = str(os.getpid())  # the warm worker ends with this cluster worker
+    environment.setdefault(THREADS_ENV, str(thread_share()))
     command = [sys.executable, "-m", "tflmake", "--specs", payload["specs"], "--build-dir", BUILD_DIR,
                *payload["tasks"]]
     result = subprocess.run(command, cwd=project, env=environment, capture_output=True, text=True,

@@ -28,7 +28,11 @@ from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
 
 NOT_SERVED = object()  # the step was not run: build it in process
-BUSY_WAIT_SECONDS = 2.0  # how long a step waits for a busy worker before building in process
+# How long a step waits for a busy worker before building in process (importing TensorFlow there, on
+# the core the worker leaves free). Measured (BENCHMARKS.md, issue 21 §4): waiting as long as the
+# worker's warm-up took made two-model `-n 2` builds slower than this; a process that has imported
+# TensorFlow already does not wait at all.
+BUSY_WAIT_SECONDS = 2.0
 ABORT_GRACE_SECONDS = 15.0  # after Ctrl-C, how long the worker may take to stop the step
 
 _given_up = False  # set after a warning: this process builds in process from then on
@@ -64,7 +68,7 @@ _STEP_ENVIRONMENT = ("TFLMAKE_VERBOSE", "TFLMAKE_TRACEBACK")
 
 
 def _delegate(address: str, layout: Layout, request: dict[str, Any]) -> Any:
-    busy_until = time.monotonic() + BUSY_WAIT_SECONDS
+    busy_until: float | None = None
     restarted = False
     while True:
         connection = _connect_or_start(address, layout)
@@ -73,7 +77,11 @@ def _delegate(address: str, layout: Layout, request: dict[str, Any]) -> Any:
         if status == "accepted":
             return _await_outcome(connection, layout, int(answer["pid"]))
         connection.close()
-        if status == "busy" and time.monotonic() < busy_until:
+        if status == "busy" and "tensorflow" in sys.modules:
+            return NOT_SERVED  # this process has paid the import already (an earlier step built here)
+        if status == "busy" and busy_until is None:
+            busy_until = time.monotonic() + BUSY_WAIT_SECONDS
+        if status == "busy" and time.monotonic() < (busy_until or 0.0):
             time.sleep(0.05)
             continue
         if status == "busy":

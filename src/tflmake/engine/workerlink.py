@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 WORKER_ENV = "TFLMAKE_WORKER"  # "0" (or --no-worker) builds every step in process
 IDLE_ENV = "TFLMAKE_WORKER_IDLE"  # seconds without a request before the worker exits
 MAX_RSS_ENV = "TFLMAKE_WORKER_MAX_RSS_MB"  # the worker exits after a step that leaves it larger
+OWNER_ENV = "TFLMAKE_WORKER_OWNER"  # a pid: the worker exits once that process has (a cluster worker's)
 TIMEOUT_ENV = "TFLMAKE_WORKER_TIMEOUT"  # seconds of silence (no heartbeat) after which a worker counts as hung
 DEFAULT_IDLE_SECONDS = 900.0
 DEFAULT_MAX_RSS_MB = 3072.0
@@ -32,7 +33,7 @@ START_TIMEOUT_SECONDS = 120.0  # importing TensorFlow on a loaded machine
 HEARTBEAT_SECONDS = 1.0
 # Environment variables that may change what a step builds: a worker started under others is stale.
 _BUILD_ENVIRONMENT_PREFIXES = ("TF_", "KERAS_", "CUDA_", "OMP_", "MKL_", "PYTHONHASHSEED", "PYTHONPATH",
-                               "LD_LIBRARY_PATH")
+                               "LD_LIBRARY_PATH", "TFLMAKE_TF_THREADS")
 # Log levels change no byte (and tflmake sets TF_CPP_MIN_LOG_LEVEL itself when it imports TensorFlow).
 _QUIET_VARIABLES = ("TF_CPP_MIN_LOG_LEVEL", "TF_CPP_MAX_VLOG_LEVEL", "TF_CPP_VMODULE")
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux

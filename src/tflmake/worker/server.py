@@ -45,6 +45,8 @@ class Worker:
     started: float = field(default_factory=time.time)
     last_request: float = field(default_factory=time.monotonic)
     tasks: int = 0
+    warm_up_seconds: float = 0.0  # what importing TensorFlow and the builders took: a cold step's extra cost
+    owner: int = 0  # a process whose exit ends the worker (workerlink.OWNER_ENV), or 0
     busy: bool = False
     stopping: str = ""  # why the worker exits once the running step is done
     steps: queue.Queue[tuple[socket.socket, list[int], dict[str, Any]]] = field(default_factory=queue.Queue)
@@ -52,7 +54,8 @@ class Worker:
 
     def status(self) -> dict[str, Any]:
         return {"pid": os.getpid(), "started": self.started, "uptime": time.time() - self.started,
-                "rss_mb": rss_mb(), "tasks": self.tasks, "busy": self.busy, "root": self.root,
+                "rss_mb": rss_mb(), "tasks": self.tasks, "busy": self.busy,
+                "warm_up_seconds": self.warm_up_seconds, "root": self.root,
                 "build_dir": self.build_dir, "idle_seconds": self.idle_seconds, "max_rss_mb": self.max_rss_mb,
                 "tensorflow": self.identity["tensorflow"], "python": self.identity["python"]}
 
@@ -65,9 +68,10 @@ def serve(build_dir: str, idle_seconds: float, max_rss_mb: float) -> int:
         log(f"the socket path {layout.worker_socket} is too long for AF_UNIX")
         return 2
     identity = workerlink.identity()  # before warming up, which sets TensorFlow's variables
+    warming = time.monotonic()
     baseline = isolation.warm_up()
     worker = Worker(layout, os.path.realpath(os.getcwd()), os.path.realpath(build_dir), identity,
-                    idle_seconds, max_rss_mb)
+                    idle_seconds, max_rss_mb, warm_up_seconds=time.monotonic() - warming, owner=_owner())
     listener = listen(address)
     inode = os.stat(address).st_ino
     atomic.write_text(layout.worker_record, json.dumps(
@@ -111,6 +115,8 @@ def main_loop(worker: Worker, baseline: isolation.Baseline) -> str:
         except queue.Empty:
             if time.monotonic() - worker.last_request > worker.idle_seconds:
                 return f"idle for {worker.idle_seconds:.0f}s"
+            if worker.owner and not alive(worker.owner):
+                return f"its owner (pid {worker.owner}, a cluster worker) exited"
             if time.monotonic() - last_check > CODE_CHECK_SECONDS:
                 last_check = time.monotonic()
                 if code_changed(worker):
@@ -278,6 +284,23 @@ def code_changed(worker: Worker) -> bool:
     from tflmake.cache.key import code_digest_on_disk
 
     return code_digest_on_disk() != worker.identity["code"]
+
+
+def _owner() -> int:
+    try:
+        return max(0, int(os.environ.get(workerlink.OWNER_ENV, "")))
+    except ValueError:
+        return 0
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, another user's
+    return True
 
 
 def rss_mb() -> float:
