@@ -163,10 +163,11 @@ class Layout:
         return f"{self.model_dir(model)}/firmware/{model}_{SELECTED}_*"
 
     def shipped_files(self, model: str, variant: str, front_end: bool = False, accelerator: bool = False,
-                      c_array: bool = False) -> list[str]:
-        """What a variant ships, which its signature covers: the `.tflite` (and Vela's), the firmware bundle."""
+                      c_array: bool = False, crypto: bool = False) -> list[str]:
+        """What a variant ships, which its signature covers: the `.tflite` (and Vela's), the firmware bundle
+        (with its signature/decryption helpers when the bundle is signed or encrypted: `crypto`)."""
         return [self.tflite(model, variant), *([self.vela_tflite(model, variant)] if accelerator else []),
-                *(self.firmware_bundle(model, variant, front_end) if c_array else [])]
+                *(self.firmware_bundle(model, variant, front_end, crypto=crypto) if c_array else [])]
 
     def signature(self, model: str, variant: str) -> str:
         """The OpenSSF model-signing signature of the variant's shipped files (not byte-reproducible)."""

@@ -414,7 +414,7 @@ def sign_task(spec: ModelSpec, variant_name: str, layout: Layout, signing: Ident
         "sign", f"{spec.name}.{variant.name}", _signing_key(signing),
         actions=[(run_step, ["sign", spec, layout, variant.name])],
         file_dep=layout.shipped_files(spec.name, variant.name, front_end, bool(variant.accelerator),
-                                      variant.c_array),
+                                      variant.c_array, crypto=bool(keys.bundle_key_ids(variant.encrypt)[0])),
         targets=[layout.signature(spec.name, variant.name)])
 
 
