@@ -22,8 +22,11 @@ def interrupted_build(project: Project, marker: str, delay: float) -> tuple[int,
     """
     # A shell without job control starts background jobs (such as a backgrounded pytest) with
     # SIGINT ignored, and children inherit that: give the build the terminal's default.
+    # Without the local cache: a project built before in this test would restore its model, print no
+    # epoch, and never be interrupted.
     process = subprocess.Popen([sys.executable, "-m", "tflmake"], cwd=project.root, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                               env={**os.environ, "TFLMAKE_CACHE_LOCAL": "0"},
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert process.stdout is not None
     seen = []
@@ -33,6 +36,8 @@ def interrupted_build(project: Project, marker: str, delay: float) -> tuple[int,
             time.sleep(delay)
             os.killpg(process.pid, signal.SIGINT)
             break
+    else:
+        raise AssertionError(f"the build never printed {marker!r}: {''.join(seen)}")
     rest = process.stdout.read()
     return process.wait(timeout=120), "".join(seen), rest
 
