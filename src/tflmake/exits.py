@@ -106,6 +106,12 @@ def note_ctrl_c() -> None:
     _ctrl_c_pressed = True
 
 
+def forget_ctrl_c() -> None:
+    """Forget a remembered press once it has ended what it interrupted (the warm worker's next step)."""
+    global _ctrl_c_pressed
+    _ctrl_c_pressed = False
+
+
 def interrupt(signum: int, frame: Any) -> None:
     """The SIGINT handler inside `ctrl_c_remembered`: Python's own (raise KeyboardInterrupt), remembering the press."""
     note_ctrl_c()

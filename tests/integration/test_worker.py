@@ -79,6 +79,9 @@ def worker_on(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(workerlink.IDLE_ENV, "120")
     # As Project.tflmake sets it: a client in another environment would (rightly) replace the worker.
     monkeypatch.setenv("PYTHONHASHSEED", "0")
+    # Every step built, none restored: the local cache would hand back what a cold build of the same
+    # spec in this test made, so the worker would not be what made the bytes compared.
+    monkeypatch.setenv("TFLMAKE_CACHE_LOCAL", "0")
 
 
 def stop_worker(project: Project) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from tflmake import exits
 from tflmake.kinds import TASK_KINDS
 
 # A fixed state rather than a fresh process's random one: a step that drew from it unseeded would
@@ -100,6 +101,9 @@ def reset(baseline: Baseline) -> None:
         os.environ.update(baseline.environment)
     sys.path[:] = baseline.path
     os.chdir(baseline.cwd)
+    # An aborted step's Ctrl-C is remembered (exits) so a lost KeyboardInterrupt still ends it; the
+    # next client's step must not inherit it.
+    exits.forget_ctrl_c()
 
 
 def _registry() -> tuple[dict[str, Any], dict[Any, str]] | None:
