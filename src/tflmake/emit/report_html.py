@@ -69,40 +69,20 @@ def _section(summary: ModelSummary, plot: bytes | None) -> str:
             f"{_list(summary.sentences)}{per_class}"
             f"<h3>Quality gates</h3>{_gate_list(summary)}"
             f"<h3>Changes since the previous build</h3>{_list(change_lines(summary))}"
-            f"{_front_end_section(summary)}{_float_search_section(summary)}{_npu_section(summary)}"
-            f"{_crypto_section(summary)}{_signing_section(summary)}{image}<h3>Operators</h3>{_list(summary.operators)}"
+            f"{_optional_section('Input front end (C)', summary.front_end, FRONT_END_NOTE)}"
+            f"{_optional_section('Float layer search (keep_float_search)', summary.float_search, FLOAT_SEARCH_NOTE)}"
+            f"{_optional_section('Ethos-U NPU (Vela estimates)', summary.npu, NPU_NOTE)}"
+            f"{_optional_section('Firmware bundle: signature and encryption', summary.firmware_crypto)}"
+            f"{_optional_section('Signing', summary.signing, SIGNING_NOTE)}"
+            f"{image}<h3>Operators</h3>{_list(summary.operators)}"
             f'<p class="note">Tools: {escape(tools)}</p></section>')
 
 
-def _front_end_section(summary: ModelSummary) -> str:
-    if not summary.front_end:
+def _optional_section(title: str, lines: tuple[str, ...], note: str = "") -> str:
+    """An h3 section listing `lines` with its note below, or nothing when there are no lines."""
+    if not lines:
         return ""
-    return (f"<h3>Input front end (C)</h3><p>{escape(FRONT_END_NOTE)}</p>{_list(summary.front_end)}")
-
-
-def _crypto_section(summary: ModelSummary) -> str:
-    if not summary.firmware_crypto:
-        return ""
-    return f"<h3>Firmware bundle: signature and encryption</h3>{_list(summary.firmware_crypto)}"
-
-
-def _float_search_section(summary: ModelSummary) -> str:
-    if not summary.float_search:
-        return ""
-    return (f"<h3>Float layer search (keep_float_search)</h3>{_list(summary.float_search)}"
-            f'<p class="note">{escape(FLOAT_SEARCH_NOTE)}</p>')
-
-
-def _signing_section(summary: ModelSummary) -> str:
-    if not summary.signing:
-        return ""
-    return f'<h3>Signing</h3>{_list(summary.signing)}<p class="note">{escape(SIGNING_NOTE)}</p>'
-
-
-def _npu_section(summary: ModelSummary) -> str:
-    if not summary.npu:
-        return ""
-    return f'<h3>Ethos-U NPU (Vela estimates)</h3>{_list(summary.npu)}<p class="note">{escape(NPU_NOTE)}</p>'
+    return f"<h3>{escape(title)}</h3>{_list(lines)}" + (f'<p class="note">{escape(note)}</p>' if note else "")
 
 
 def _gate_list(summary: ModelSummary) -> str:
