@@ -15,6 +15,7 @@ from tests.support import (
     FAR_FROM_FLOAT,
     SPECS,
     TINY_SPEC,
+    WARM_BUILDS,
     CacheLocation,
     Project,
     make_project,
@@ -54,6 +55,13 @@ if os.environ.get("TFLMAKE_TEST_WORKER") != "1":
     os.environ["TFLMAKE_WORKER"] = "0"
 else:
     os.environ.setdefault("TFLMAKE_WORKER_IDLE", "30")
+
+
+@pytest.fixture(autouse=True)
+def fresh_interpreter_builds(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests marked `fresh_interpreter` run every Project build in a new interpreter, never forked warm."""
+    if request.node.get_closest_marker("fresh_interpreter"):
+        monkeypatch.setattr(WARM_BUILDS, "on", False)
 
 
 @pytest.fixture(autouse=True)

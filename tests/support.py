@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests import warmbuild
 from tflmake.graph.tasks import creators, model_tasks
 from tflmake.paths import Layout
 from tflmake.spec.load import load_specs
@@ -121,19 +122,37 @@ class Project:
 
     def doit(self, *args: str, timeout: float = 600, python_options: tuple[str, ...] = (),
              env: dict[str, str] | None = None) -> DoitRun:
-        """`doit ARGS` in a subprocess (as `python [python_options] -m doit`), `env` added to the environment."""
-        return self._run([sys.executable, *python_options, "-m", "doit", *args], timeout, env)
+        """`doit ARGS` as `python [python_options] -m doit` would run it, `env` added to the environment."""
+        return self._run("doit", list(args), python_options, timeout, env)
 
     def tflmake(self, *args: str, timeout: float = 600, python_options: tuple[str, ...] = (),
                 env: dict[str, str] | None = None) -> DoitRun:
-        """`tflmake ARGS` in a subprocess (as `python [python_options] -m tflmake`)."""
-        return self._run([sys.executable, *python_options, "-m", "tflmake", *args], timeout, env)
+        """`tflmake ARGS` as `python [python_options] -m tflmake` would run it."""
+        return self._run("tflmake", list(args), python_options, timeout, env)
 
-    def _run(self, command: list[str], timeout: float, env: dict[str, str] | None = None) -> DoitRun:
+    def _run(self, module: str, args: list[str], python_options: tuple[str, ...], timeout: float,
+             env: dict[str, str] | None) -> DoitRun:
+        """Forked from a process with TensorFlow imported (tests/warmbuild.py), or a fresh interpreter
+        when Python options are given or the warm one could not stand in for it."""
+        environment = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
+        warm = None if python_options or not WARM_BUILDS.on else warmbuild.run_module(
+            module, args, self.root, environment, timeout)
+        if warm is not None:
+            return DoitRun(warm.returncode, warm.stdout + warm.stderr)
         result = subprocess.run(
-            command, cwd=self.root, capture_output=True,
-            text=True, timeout=timeout, env={**os.environ, "PYTHONHASHSEED": "0", **(env or {})})
+            [sys.executable, *python_options, "-m", module, *args], cwd=self.root, capture_output=True,
+            text=True, timeout=timeout, env=environment)
         return DoitRun(result.returncode, result.stdout + result.stderr)
+
+
+@dataclass
+class WarmBuilds:
+    """Whether Project builds may run forked warm (conftest.py turns it off for `fresh_interpreter` tests)."""
+
+    on: bool = True
+
+
+WARM_BUILDS = WarmBuilds()
 
 
 def make_project(root: Path, *spec_names: str, dodo: bool = True) -> Project:
