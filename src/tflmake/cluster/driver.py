@@ -1,9 +1,10 @@
-"""The driver of a cluster build: ship the files of each stale model the cache lacks, submit one job per model, report.
+"""The driver of a cluster build: ship the files of each stale model the caches lack, submit one job per model, report.
 
 The cluster only fills the shared cache; the driver's own build that follows
 restores from it (and evaluates locally: latency is a measurement of this
 machine). So a job that fails costs nothing but time: its model builds locally,
-and a model whose stale tasks all hit in the cache needs no job at all.
+and a model whose stale tasks all hit (in the local cache, the shared one, or
+the two together, as the build restores) needs no job at all.
 """
 
 from __future__ import annotations
