@@ -8,6 +8,8 @@ N copies of a digits MLP spec (epochs and variants below). In one run:
   W        `tflmake --executor dask-local:W` with an empty folder cache (read-write), fresh checkout
   W again  the same in a second fresh checkout with that (now full) cache: the driver looks every stale
            task up first, submits nothing and restores (the look-up's time and task count from its line)
+Every cluster run gets an empty local cache of its own (TFLMAKE_CACHE_LOCAL_DIR): the driver would
+otherwise restore the models an earlier run built from it and submit no job.
 For each cluster run it reads tflmake's own lines: when the files were shipped
 and the engine ready, each job's time on its worker, the median job start
 overhead (submit -> start on an idle worker: the quickest job start), and the driver's build after the jobs
@@ -62,7 +64,7 @@ io_type = "int8"
 c_array = true
 """
 
-PROBE = r"cluster: (\d+) of \d+ models restore from the cache \((\d+) tasks looked up in ([\d.]+) s\); "
+PROBE = r"cluster: (\d+) of \d+ models restore from the cache \((\d+) tasks looked up in ([\d.]+) s(?:; [^)]*)?\); "
 NOTHING = re.compile(rf"^{PROBE}nothing submitted$", re.MULTILINE)
 SHIPPED = re.compile(rf"^(?:{PROBE})?\d+ jobs? submitted to \S+ \(files shipped in ([\d.]+) s, "
                      r"engine ready in ([\d.]+) s\)", re.MULTILINE)
@@ -79,10 +81,12 @@ def checkout(root: Path, count: int) -> Path:
     return root
 
 
-def tflmake(root: Path, *args: str) -> tuple[float, str]:
+def tflmake(root: Path, *args: str, local_cache: Path | None = None) -> tuple[float, str]:
+    """Wall time and output of `tflmake ARGS` in `root` (`local_cache`: the local cache's folder)."""
+    environment = ENVIRONMENT if local_cache is None else {**ENVIRONMENT, "TFLMAKE_CACHE_LOCAL_DIR": str(local_cache)}
     start = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "tflmake", *args], cwd=root, capture_output=True, text=True,
-                            env=ENVIRONMENT)
+                            env=environment)
     wall = time.perf_counter() - start
     output = result.stdout + result.stderr
     if result.returncode != 0:
@@ -105,7 +109,8 @@ def main(argv: list[str]) -> int:
         for workers in args.workers:
             root = checkout(work / f"w{workers}", args.specs)
             wall, output = tflmake(root, "--executor", f"dask-local:{workers}", "--cache-url",
-                                   (work / f"cache{workers}").as_posix(), "--cache-mode", "read-write")
+                                   (work / f"cache{workers}").as_posix(), "--cache-mode", "read-write",
+                                   local_cache=work / f"local{workers}")
             ship, engine = map(float, SHIPPED.search(output).groups()[-2:])  # type: ignore[union-attr]
             jobs = [float(seconds) for seconds in JOB.findall(output)]
             done, total, jobs_wall, overhead = JOBS.search(output).groups()  # type: ignore[union-attr]
@@ -116,7 +121,7 @@ def main(argv: list[str]) -> int:
                   f"{float(driver):27.1f} | {restored} ({built} built; {done} of {total} jobs ok)", flush=True)
             again, output = tflmake(checkout(work / f"w{workers}-again", args.specs), "--executor",
                                     f"dask-local:{workers}", "--cache-url", (work / f"cache{workers}").as_posix(),
-                                    "--cache-mode", "read-write")
+                                    "--cache-mode", "read-write", local_cache=work / f"local{workers}-again")
             whole, looked_up, probe = NOTHING.search(output).groups()  # type: ignore[union-attr]
             built, restored, driver = DRIVER.findall(output)[-1]
             print(f"{workers:7d} again, fresh checkout, full cache: {again:.1f} s wall; {whole} of {args.specs} "

@@ -122,7 +122,9 @@ def main(argv: list[str]) -> int:
               "median (ms) | ratio")
         for delay in args.delays:
             proxy = DelayProxy(int(server.endpoint.rsplit(":", 1)[1]), delay / 1000)
-            config = CacheConfig(url=f"s3://{bucket}", mode="read-write", storage_options=proxied(server, proxy.port))
+            # The bucket alone: the probe reads the local cache first, and the build above filled it.
+            config = CacheConfig(url=f"s3://{bucket}", mode="read-write", storage_options=proxied(server, proxy.port),
+                                 local=False)
             times: dict[str, list[float]] = {"batched": [], "single": []}
             counts: dict[str, tuple[int, int, int]] = {}
             for _ in range(args.rounds):

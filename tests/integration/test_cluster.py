@@ -26,7 +26,8 @@ import tomli_w
 
 from tests.integration.test_cache import cache_files, restored
 from tests.s3server import S3Server
-from tests.support import CacheLocation, DoitRun, Project, make_project
+from tests.support import TINY_SPEC, CacheLocation, DoitRun, Project, make_project
+from tflmake.cache.config import LOCAL_DIR_ENV
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +91,7 @@ def serial(tmp_path_factory: pytest.TempPathFactory) -> Project:
                 ids=["dask-folder", "dask-s3", "ray-folder"])
 def clustered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
               ) -> tuple[Project, CacheLocation, DoitRun]:
-    """The specs built with --executor dask-local:2 (a fresh LocalCluster) or ray-local:2 into a fresh cache."""
+    """The specs built with --executor dask-local:2 (a fresh LocalCluster) or ray-local:2 into fresh caches."""
     storage, executor, models = request.param
     if executor.startswith("ray"):
         pytest.importorskip("ray", reason="Ray is optional (pip install 'tflmake[ray]')")
@@ -101,7 +102,10 @@ def clustered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     else:
         location = CacheLocation((root / "cache").as_posix(), {})
     project = project_with_specs(root / "project", location, models)
-    return project, location, project.tflmake("--executor", executor, timeout=1800)
+    # A local cache of its own: the module's holds what the serial build and an earlier case built, and the
+    # driver would restore those models from it instead of submitting their jobs.
+    local = {LOCAL_DIR_ENV: (root / "local-cache").as_posix()}
+    return project, location, project.tflmake("--executor", executor, timeout=1800, env=local)
 
 
 def test_cluster_jobs_fill_the_cache_and_the_driver_restores(clustered: tuple[Project, CacheLocation, DoitRun]
@@ -111,8 +115,9 @@ def test_cluster_jobs_fill_the_cache_and_the_driver_restores(clustered: tuple[Pr
     models = built_models(project)
     assert run.returncode == 0, run.output
     assert re.search(rf"^cluster: 0 of {len(models)} models restore from the cache \({CACHED_PER_MODEL * len(models)} "
-                     rf"tasks looked up in [0-9.]+ s\); {len(models)} jobs submitted to (dask|ray)-local:2 "
-                     r"\(files shipped in ", run.output, re.MULTILINE)
+                     r"tasks looked up in [0-9.]+ s; 0 hits in the local cache, 0 in the shared one\); "
+                     rf"{len(models)} jobs submitted to (dask|ray)-local:2 \(files shipped in ", run.output,
+                     re.MULTILINE)
     done = re.findall(r"^cluster: (\w+) done on \S+ in [0-9.]+ s \((\d+) of (\d+)\)$", run.output, re.MULTILINE)
     assert sorted(model for model, _, _ in done) == models
     assert [int(count) for _, count, _ in done] == list(range(1, len(models) + 1))  # as they finish
@@ -202,23 +207,62 @@ def test_a_fresh_checkout_submits_only_the_models_the_cache_lacks(
     whole = project_with_specs(root / "whole", location, models)
     run = whole.tflmake("--executor", executor)
     assert run.returncode == 0, run.output
-    assert re.search(rf"^cluster: 2 of 2 models restore from the cache \({cached} tasks looked up in [0-9.]+ s\); "
-                     r"nothing submitted$", run.output, re.MULTILINE), run.output
+    assert re.search(rf"^cluster: 2 of 2 models restore from the cache \({cached} tasks looked up in [0-9.]+ s; "
+                     rf"0 hits in the local cache, {cached} in the shared one\); nothing submitted$", run.output,
+                     re.MULTILINE), run.output
     assert "submitted to" not in run.output and " done on " not in run.output
     assert len(restored(run)) == cached, run.output
     assert re.search(rf"^tflmake: \d+ built, {cached} restored from cache, 0 up to date, 0 failed", run.output,
                      re.MULTILINE), run.output
 
-    # Other calibration samples: mlp13's representative, int8 .tflite and C array are not in the cache.
+    # Other calibration samples: mlp13's representative, int8 .tflite and C array are not in the cache. The
+    # build above put both models' entries into the local cache: mlp12's 6 and mlp13's 3 others hit there.
     changed = project_with_specs(root / "changed", location, models)
     changed.add_spec("mlp13", SPEC.format(units=13).replace("samples = 50", "samples = 40"))
     run = changed.tflmake("--executor", executor)
     assert run.returncode == 0, run.output
-    assert re.search(rf"^cluster: 1 of 2 models restore from the cache \({cached} tasks looked up in [0-9.]+ s\); "
-                     rf"1 job submitted to {executor} \(", run.output, re.MULTILINE), run.output
+    assert re.search(rf"^cluster: 1 of 2 models restore from the cache \({cached} tasks looked up in [0-9.]+ s; "
+                     rf"9 hits in the local cache, 0 in the shared one\); 1 job submitted to {executor} \(",
+                     run.output, re.MULTILINE), run.output
     done = re.findall(r"^cluster: (\w+) done on \S+ in [0-9.]+ s \((\d+) of (\d+)\)$", run.output, re.MULTILINE)
     assert done == [("mlp13", "1", "1")], run.output
     assert len(restored(run)) == cached, run.output
+
+
+def test_a_model_the_local_cache_holds_gets_no_job(tmp_path: Path) -> None:
+    """An option changed and changed back between cluster builds: the local cache holds the model as first
+    built (the shared cache here is a new, empty one), so the driver restores it and submits no job; the
+    outputs equal the first build's byte for byte, and the shared cache gets the restored entries."""
+    project = make_project(tmp_path / "project", dodo=False)
+    spec = project.add_spec("tiny", TINY_SPEC)
+
+    def cluster_build(shared: Path) -> DoitRun:
+        run = project.tflmake("--executor", "dask-local:1", "--cache-url", shared.as_posix(),
+                              "--cache-mode", "read-write")
+        assert run.returncode == 0, run.output
+        return run
+
+    first = cluster_build(tmp_path / "shared")
+    assert "1 job submitted to dask-local:1" in first.output, first.output
+    outputs = {path.relative_to(project.build).as_posix(): path.read_bytes()
+               for path in (project.build / "tiny").rglob("*") if path.is_file()}
+    spec.write_text(TINY_SPEC.replace("epochs = 2", "epochs = 3"))
+    changed = cluster_build(tmp_path / "shared")
+    assert "1 job submitted to dask-local:1" in changed.output, changed.output
+    spec.write_text(TINY_SPEC)
+
+    back = cluster_build(tmp_path / "new-shared")
+    assert re.search(r"^cluster: 1 of 1 models restore from the cache \(2 tasks looked up in [0-9.]+ s; 2 hits in "
+                     r"the local cache, 0 in the shared one\); nothing submitted$", back.output, re.MULTILINE), \
+        back.output
+    assert "submitted to" not in back.output and " done on " not in back.output
+    assert sorted(restored(back)) == ["savedmodel:tiny", "tflite:tiny.float32"], back.output
+    assert "tflmake: 4 built, 2 restored from cache, 1 up to date, 0 failed" in back.output, back.output
+    for name in ("float32.tflite", "saved_model/keras.weights.h5", "saved_model/tflmake_stamp.json",
+                 "saved_model/saved_model.pb", "dataset.npz"):
+        assert (project.build / "tiny" / name).read_bytes() == outputs[f"tiny/{name}"], name
+    entries = cache_files(CacheLocation((tmp_path / "new-shared").as_posix(), {}))
+    assert sorted(name.split("/")[1] for name in entries if name.startswith("ac/")) == ["savedmodel", "tflite"]
 
 
 # (k) ------------------------------------------------------------------------------------------------

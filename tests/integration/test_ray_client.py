@@ -60,8 +60,8 @@ def test_a_started_ray_cluster_fills_the_cache(ray_head: str, tmp_path: Path, mo
     run = project.tflmake("--executor", f"ray://{ray_head}")
     assert run.returncode == 0, run.output
     assert re.search(rf"^cluster: 0 of 1 models restore from the cache \({CACHED_PER_MODEL} tasks looked up in "
-                     rf"[0-9.]+ s\); 1 job submitted to ray://{re.escape(ray_head)} ", run.output, re.MULTILINE), \
-        run.output
+                     r"[0-9.]+ s; 0 hits in the local cache, 0 in the shared one\); "
+                     rf"1 job submitted to ray://{re.escape(ray_head)} ", run.output, re.MULTILINE), run.output
     assert re.search(r"^cluster: tiny done on \S+ in [0-9.]+ s \(1 of 1\)$", run.output, re.MULTILINE), run.output
     assert len(restored(run)) == CACHED_PER_MODEL, run.output
     assert len([name for name in cache_files(location) if name.startswith("ac/")]) == CACHED_PER_MODEL

@@ -5,17 +5,27 @@ chain makes is known, before anything is restored, from that task's entry (it
 records its targets' sha256 and size), so a whole model is looked up level by
 level: a fresh checkout pays one batch of reads per level (dataset, SavedModel,
 calibration, variants, C arrays), not one round trip per task, and `cache
-status` can say which tasks a restore will satisfy.
+status` can say which tasks a restore will satisfy. `Levels` reads several caches
+as one, in a build's order (the local cache before the shared one), so a chain
+is looked up as the build itself would restore it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from tflmake.cache.key import InputHashes, TaskFacts, action_key, key_document, role
-from tflmake.cache.store import Store
+from tflmake.cache.store import CacheUnavailable, Store
+
+Place = tuple[str, str, str]  # kind, task label, key
+
+
+class Entries(Protocol):
+    """What a lookup reads: the entries under several places, in one batch (a Store, or Levels)."""
+
+    def read_entries(self, places: list[Place]) -> list[dict[str, Any] | None]: ...
 
 
 @dataclass(frozen=True)
@@ -33,7 +43,38 @@ class Lookup:
         return self.entry is not None
 
 
-def look_up(store: Store, namespace: str, chain: Sequence[TaskFacts], hashes: InputHashes,
+@dataclass
+class Levels:
+    """Several caches read as one, in a build's order: a place's entry comes from the first store holding it.
+
+    A store that fails is dropped after `dropped(store, error)` is called (which
+    may raise, to stop the lookup); later stores answer for it.
+    """
+
+    stores: list[Store]
+    dropped: Callable[[Store, CacheUnavailable], None]
+    found_in: dict[str, Store] = field(default_factory=dict)  # by key: the store whose entry a hit is
+
+    def read_entries(self, places: list[Place]) -> list[dict[str, Any] | None]:
+        found: list[dict[str, Any] | None] = [None] * len(places)
+        for store in list(self.stores):
+            missing = [number for number, entry in enumerate(found) if entry is None]
+            if not missing:
+                break
+            try:
+                entries = store.read_entries([places[number] for number in missing])
+            except CacheUnavailable as error:
+                self.stores.remove(store)
+                self.dropped(store, error)
+                continue
+            for number, entry in zip(missing, entries, strict=True):
+                if entry is not None:
+                    found[number] = entry
+                    self.found_in[places[number][2]] = store
+        return found
+
+
+def look_up(store: Entries, namespace: str, chain: Sequence[TaskFacts], hashes: InputHashes,
             known: dict[str, dict[str, Any]] | None = None,
             found: Mapping[str, dict[str, Any] | None] | None = None) -> list[Lookup]:
     """Each task of `chain` (in build order) looked up; inputs made by a task of the chain come from its entry.

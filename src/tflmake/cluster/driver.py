@@ -1,9 +1,10 @@
-"""The driver of a cluster build: ship the files of each stale model the cache lacks, submit one job per model, report.
+"""The driver of a cluster build: ship the files of each stale model the caches lack, submit one job per model, report.
 
 The cluster only fills the shared cache; the driver's own build that follows
 restores from it (and evaluates locally: latency is a measurement of this
 machine). So a job that fails costs nothing but time: its model builds locally,
-and a model whose stale tasks all hit in the cache needs no job at all.
+and a model whose stale tasks all hit (in the local cache, the shared one, or
+the two together, as the build restores) needs no job at all.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from tflmake.cluster.executor import ExecutorError, open_executor, parse_executo
 from tflmake.cluster.identity import build_identity
 from tflmake.cluster.job import DRIVER_ENVIRONMENT, run_job
 from tflmake.cluster.plan import JobPlan, PlanError, StaleModel, plan_job, specs_folder
-from tflmake.cluster.restorable import probe
+from tflmake.cluster.restorable import Probe, probe
 from tflmake.digest import sha256_file
 from tflmake.errors import TflmakeError
 
@@ -34,7 +35,7 @@ class ClusterError(TflmakeError):
 
 def fill_cache(executor: str, models: list[StaleModel], config: CacheConfig, specs_dir: str,
                say: Say) -> dict[str, dict[str, Any]]:
-    """Build `models` on the cluster into the cache, but those it holds whole; each job's result (failed: ok False).
+    """Build into the cache, on the cluster, each model the caches lack; each job's result (failed: ok False).
 
     Raises ClusterError when no cache can take the results; an unreachable
     cache or cluster is one warning line and no job results (the build goes on locally).
@@ -55,8 +56,7 @@ def fill_cache(executor: str, models: list[StaleModel], config: CacheConfig, spe
     else:
         if probed.looked_up:
             models = list(probed.submit)
-            restoring = (f"{len(probed.restore)} of {len(probed.restore) + len(models)} models restore from the "
-                         f"cache ({probed.looked_up} tasks looked up in {probed.seconds:.2f} s); ")
+            restoring = f"{restoring_summary(probed)}; "
     plans: list[JobPlan] = []
     results: dict[str, dict[str, Any]] = {}
     for model in models:
@@ -84,6 +84,15 @@ def fill_cache(executor: str, models: list[StaleModel], config: CacheConfig, spe
     finally:
         engine.close()
     return results
+
+
+def restoring_summary(probed: Probe) -> str:
+    """`2 of 3 models restore from the cache (18 tasks looked up in 0.04 s; 9 hits in the local cache, 3 in the
+    shared one)`: the breakdown only when the local cache was read."""
+    where = ("" if probed.local_hits is None else
+             f"; {probed.local_hits} hits in the local cache, {probed.shared_hits} in the shared one")
+    return (f"{len(probed.restore)} of {len(probed.restore) + len(probed.submit)} models restore from the cache "
+            f"({probed.looked_up} tasks looked up in {probed.seconds:.2f} s{where})")
 
 
 def worker_config(config: CacheConfig) -> CacheConfig:

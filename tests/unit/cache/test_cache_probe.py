@@ -12,8 +12,8 @@ from tflmake.cache import RESTORED, action
 from tflmake.cache.action import run_cached
 from tflmake.cache.config import CacheConfig
 from tflmake.cache.key import InputHashes, TaskFacts, facts_from_task
-from tflmake.cache.probe import look_up
-from tflmake.cache.store import Store
+from tflmake.cache.probe import Levels, look_up
+from tflmake.cache.store import CacheUnavailable, Store
 from tflmake.engine.fingerprint import key_and_targets_unchanged
 
 
@@ -77,6 +77,53 @@ def test_a_chain_is_looked_up_one_batch_per_level(tmp_path: Path) -> None:
     assert [lookup.hit for lookup in lookups] == [True, True]
     assert not Path(second[0].targets[0]).exists()  # nothing restored: looking up only reads entries
     assert len(calls) == 2  # one read per level (each level here has one task)
+
+
+def test_levels_answer_each_place_from_the_first_store_holding_it(tmp_path: Path) -> None:
+    """The later store is asked only for what the earlier one lacks; a downstream key follows the upstream hit."""
+    store, _ = filled_store(tmp_path)
+    first_level = Store((tmp_path / "first").as_posix())  # holds the tflite task's entry only
+    tflite = chain(tmp_path / "one")[0]
+    for entry in store.entries(tflite.kind, tflite.label):
+        assert first_level.write_entry(tflite.kind, tflite.label, entry["key"], entry)
+    asked: list[str] = []  # the tasks whose entries the later store is asked for
+    read_entries = store.read_entries
+
+    def asking(places: list[tuple[str, str, str]]) -> list[dict[str, Any] | None]:
+        asked.extend(f"{kind}:{label}" for kind, label, _ in places)
+        return read_entries(places)
+    store.read_entries = asking  # type: ignore[method-assign]
+    second = chain(tmp_path / "two")
+    levels = Levels([first_level, store], lambda failed, error: pytest.fail(str(error)))
+    lookups = look_up(levels, "", second, InputHashes(f"{second[0].build_dir}/.hashes.json"))
+    assert [lookup.hit for lookup in lookups] == [True, True]
+    assert [levels.found_in[lookup.key or ""] for lookup in lookups] == [first_level, store]
+    assert asked == [second[1].name]
+
+
+def test_a_level_that_fails_is_dropped_and_the_next_answers(tmp_path: Path) -> None:
+    """`dropped` hears of the failed store once; the lookup goes on with the stores left."""
+    store, _ = filled_store(tmp_path)
+    (tmp_path / "not-a-folder").write_text("a file where a cache folder should be")
+    broken = Store((tmp_path / "not-a-folder").as_posix())
+    failures: list[Store] = []
+    levels = Levels([broken, store], lambda failed, error: failures.append(failed))
+    second = chain(tmp_path / "two")
+    lookups = look_up(levels, "", second, InputHashes(f"{second[0].build_dir}/.hashes.json"))
+    assert [lookup.hit for lookup in lookups] == [True, True]
+    assert failures == [broken] and levels.stores == [store]
+
+
+def test_a_level_whose_failure_is_raised_stops_the_lookup(tmp_path: Path) -> None:
+    (tmp_path / "not-a-folder").write_text("a file where a cache folder should be")
+    broken = Store((tmp_path / "not-a-folder").as_posix())
+
+    def stop(failed: Store, error: CacheUnavailable) -> None:
+        raise error
+
+    second = chain(tmp_path / "two")
+    with pytest.raises(CacheUnavailable, match="not-a-folder"):
+        look_up(Levels([broken], stop), "", second, InputHashes(f"{second[0].build_dir}/.hashes.json"))
 
 
 def test_a_task_whose_maker_misses_waits_for_it(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ never reached when nothing is left to submit.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from tests.unit.cluster.test_cluster_plan import CSV, MODEL
 
 from tflmake.cache import RESTORED, action
 from tflmake.cache.action import publish, run_cached
-from tflmake.cache.config import CacheConfig
+from tflmake.cache.config import LOCAL_DIR_ENV, CacheConfig
 from tflmake.cache.key import InputHashes, TaskFacts, action_key, facts_from_task, key_document
 from tflmake.cache.store import CacheUnavailable, Store
 from tflmake.cluster.driver import fill_cache
@@ -113,6 +115,82 @@ def test_an_unreachable_cache_during_the_probe_is_one_warning_and_no_job(
     assert len(lines) == 1, lines
     assert lines[0].startswith("tflmake: warning: cache s3://bucket unavailable: ")
     assert lines[0].endswith("; building without the cluster")
+
+
+@pytest.fixture
+def with_local(cache: CacheConfig) -> CacheConfig:
+    """The same shared cache, with the local cache on (its folder: this test's own, tests/conftest.py)."""
+    return replace(cache, local=True)
+
+
+def copy_entries(source: Store, target: Store, facts: TaskFacts) -> None:
+    """What a build that restored or made `facts` left in `target` (its entry; blobs are not looked up)."""
+    for entry in source.entries(facts.kind, facts.label):
+        assert target.write_entry(facts.kind, facts.label, entry["key"], entry)
+
+
+def test_a_model_the_local_cache_holds_whole_needs_no_job(with_local: CacheConfig, local_cache: Path,
+                                                          tmp_path: Path) -> None:
+    """An option changed back: the shared cache lacks the model, the local cache holds every stale task."""
+    for facts in checkout(tmp_path / "earlier", ("other",))["other"].stale:  # keys name no folder
+        build_and_publish(Store(local_cache.as_posix()), facts)
+    fresh = checkout(tmp_path / "fresh", ("other",))
+    probed = probe([fresh["other"]], with_local)
+    assert probed.restore == (fresh["other"],) and probed.submit == ()
+    assert (probed.local_hits, probed.shared_hits) == (2, 0)
+    assert probe([fresh["other"]], replace(with_local, local=False)).submit == (fresh["other"],)  # before
+
+
+def test_a_model_the_local_and_shared_caches_hold_together_needs_no_job(with_local: CacheConfig, local_cache: Path,
+                                                                       tmp_path: Path) -> None:
+    """The local cache holds `half`'s carray task, the shared one its tflite task: restored as the build would."""
+    fresh = checkout(tmp_path / "fresh", ("whole", "half"))
+    copy_entries(Store(with_local.url or ""), Store(local_cache.as_posix()), fresh["whole"].stale[0])
+    ci = checkout(tmp_path / "ci", ("half",))
+    build_and_publish(Store(local_cache.as_posix()), ci["half"].stale[1])  # carray, keyed by the shared tflite
+    probed = probe([fresh["whole"], fresh["half"]], with_local)
+    assert [m.spec.name for m in probed.restore] == ["whole", "half"] and probed.submit == ()
+    assert (probed.local_hits, probed.shared_hits) == (2, 2)
+
+
+def test_only_shared_hits_are_remembered_for_the_drivers_build(with_local: CacheConfig, local_cache: Path,
+                                                               tmp_path: Path) -> None:
+    """The build reads local entries from its own folder first; `_ahead` stands for the shared store only."""
+    fresh = checkout(tmp_path / "fresh", ("whole",))
+    copy_entries(Store(with_local.url or ""), Store(local_cache.as_posix()), fresh["whole"].stale[0])
+    action._ahead.clear()
+    probed = probe([fresh["whole"]], with_local)
+    assert (probed.local_hits, probed.shared_hits) == (1, 1)
+    assert [entry["task"] for entry in action._ahead.values() if entry] == ["carray:whole.int8"]
+    action._ahead.clear()
+
+
+def test_an_unreadable_local_cache_is_one_warning_and_the_shared_cache_answers(
+        cache: CacheConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """As in a build: `building without the local cache`, and the models the shared cache holds still restore."""
+    (tmp_path / "not-a-folder").write_text("a file where the local cache folder should be")
+    monkeypatch.setenv(LOCAL_DIR_ENV, (tmp_path / "not-a-folder").as_posix())
+    fresh = checkout(tmp_path / "fresh", ("whole", "half"))
+    probed = probe([fresh["whole"], fresh["half"]], replace(cache, local=True))
+    assert [m.spec.name for m in probed.restore] == ["whole"]
+    assert (probed.local_hits, probed.shared_hits) == (0, 3)
+    warnings = capsys.readouterr().err.splitlines()
+    assert len(warnings) == 1 and warnings[0].endswith("; building without the local cache"), warnings
+    assert f"{tmp_path}/not-a-folder" in action._unavailable  # the driver's build skips it too
+
+
+def test_the_line_says_which_cache_holds_the_hits(with_local: CacheConfig, local_cache: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the local cache on, the probe line counts its hits and the shared cache's."""
+    fresh = checkout(tmp_path / "fresh", ("whole",))
+    copy_entries(Store(with_local.url or ""), Store(local_cache.as_posix()), fresh["whole"].stale[0])
+    monkeypatch.chdir(tmp_path / "fresh")
+    lines: list[str] = []
+    assert fill_cache(f"dask://127.0.0.1:{free_port()}", [fresh["whole"]], with_local, "modelspecs",
+                      lines.append) == {}
+    assert re.fullmatch(r"cluster: 1 of 1 models restore from the cache \(2 tasks looked up in [0-9.]+ s; "
+                        r"1 hits in the local cache, 1 in the shared one\); nothing submitted", lines[0]), lines
 
 
 def test_the_drivers_build_does_not_read_entries_the_probe_found(cache: CacheConfig, tmp_path: Path) -> None:
