@@ -16,6 +16,7 @@ import pytest
 
 from tests.integration.test_cluster import SERIALISED_PER_PROCESS, manifest_without, project_with_specs
 from tests.support import CacheLocation
+from tflmake.cache.config import LOCAL_ENV
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +47,9 @@ def test_two_jobs_share_one_warm_worker_and_build_the_serial_bytes(tmp_path: Pat
     assert int(served.group(1)) == 4 * len(TWO), text
 
     serial = project_with_specs(tmp_path / "serial", None, TWO)
-    assert (built := serial.tflmake()).returncode == 0, built.output
+    # Without the local cache: the driver's restores filled it, and a serial build would restore, not build.
+    assert (built := serial.tflmake(env={LOCAL_ENV: "0"})).returncode == 0, built.output
+    assert "restored" not in built.output.splitlines()[-1], built.output
     for model in TWO:
         mine, theirs = serial.build / model, project.build / model
         names = sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*") if p.is_file())
