@@ -204,8 +204,10 @@ TASK_KINDS = {
     # Not cached: a signature is made with this build's key and differs from run to run (ECDSA is randomised).
     "sign": TaskKind("Signature of each variant's shipped files (.tflite, firmware bundle), with signing on.",
                      "variant", opt_in=True),
+    # TensorFlow reads the SavedModel's variables for their digest, unless the build folder remembers it
+    # (not after a clean build restored from the cache): in a `-n` client, each process imported it.
     "manifest": TaskKind("Provenance of each model: sha256 of every artifact, spec hashes, tool versions.",
-                         "model"),
+                         "model", tensorflow=True),
     "sign_manifest": TaskKind("Signature of each model's manifest.json, with signing on.", "model", opt_in=True),
     "evaluate": TaskKind("Measure every variant on the test split (report.json, tradeoff.png).", "model",
                          tensorflow=True),

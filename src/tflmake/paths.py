@@ -231,22 +231,29 @@ class Layout:
         """doit's state database, kept with the outputs so `rm -rf build` resets everything."""
         return f"{self.build_dir}/.doit.db"
 
-    @property
-    def worker_socket(self) -> str:
-        """The warm build worker's AF_UNIX socket (mode 0600; see engine.workerlink)."""
-        return f"{self.build_dir}/.worker.sock"
+    def worker_socket(self, slot: int = 0) -> str:
+        """Warm worker `slot`'s AF_UNIX socket (mode 0600; see engine.workerlink): `.worker.sock`, `.worker-1.sock`."""
+        return f"{self.build_dir}/.worker{_slot_suffix(slot)}.sock"
 
-    @property
-    def worker_record(self) -> str:
-        """The warm worker's pid and identity, written once it serves (for `tflmake worker stop`)."""
-        return f"{self.build_dir}/.worker.json"
+    def worker_record(self, slot: int = 0) -> str:
+        """Warm worker `slot`'s pid and identity, written once it serves (for `tflmake worker stop`)."""
+        return f"{self.build_dir}/.worker{_slot_suffix(slot)}.json"
 
-    @property
-    def worker_lock(self) -> str:
-        """Held while a run checks for the worker and starts one, so parallel runs start one worker."""
-        return f"{self.build_dir}/.worker.lock"
+    def worker_lock(self, slot: int = 0) -> str:
+        """Locked by warm worker `slot` from its start to its exit: a run that can lock it may start one there."""
+        return f"{self.build_dir}/.worker{_slot_suffix(slot)}.lock"
+
+    def is_worker_file(self, name: str) -> bool:
+        """Whether a file name in the build folder is a warm worker's (kept when the folder is emptied)."""
+        return name == Path(self.worker_log).name or (name.startswith(".worker") and
+                                                      name.endswith((".sock", ".json", ".lock")))
 
     @property
     def worker_log(self) -> str:
-        """What the warm worker prints outside a step (its start, its exit and why)."""
+        """What the warm workers print outside a step (their start, their exit and why)."""
         return f"{self.build_dir}/worker.log"
+
+
+def _slot_suffix(slot: int) -> str:
+    """The first warm worker's files keep the names they had before a project could have more."""
+    return f"-{slot}" if slot else ""

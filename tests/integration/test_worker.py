@@ -360,18 +360,29 @@ def test_no_worker_and_the_environment_variable_build_without_one(
     assert not (project.build / ".worker.sock").exists() and not (project.build / "worker.log").exists()
 
 
-def test_parallel_builds_with_the_worker_match_cold_builds(tmp_path: Path, warm: Project) -> None:
-    """`-n 2` with the worker on: both processes hand steps to it (or build in process while it is busy);
-    the bytes equal a cold serial build's."""
-    cold = make_project(tmp_path / "cold", dodo=False)
+def test_a_two_model_parallel_build_through_the_workers_matches_a_serial_build(tmp_path: Path, warm: Project) -> None:
+    """`-n 2` with the worker on: every TensorFlow step goes to one of at most two warm workers (none is
+    built in process), and the bytes equal a serial build's; `tflmake worker stop` ends every worker."""
+    serial = make_project(tmp_path / "serial", dodo=False)
     for name in ("m00", "m01"):
-        cold.add_spec(name, SPECS[name])
+        serial.add_spec(name, SPECS[name])
         warm.add_spec(name, SPECS[name])
-    assert cold.tflmake("--no-worker").returncode == 0
+    assert serial.tflmake("--no-worker").returncode == 0
     run = warm.tflmake("-n", "2")
     assert run.returncode == 0 and WARNING not in run.output, run.output
     for name in ("m00", "m01"):
-        assert artifacts(warm.build, name) == artifacts(cold.build, name)
+        assert artifacts(warm.build, name) == artifacts(serial.build, name)
+    cwd = os.getcwd()
+    os.chdir(warm.root)
+    try:
+        served = workerclient.statuses(Layout("build"))
+    finally:
+        os.chdir(cwd)
+    # Per model: dataset, savedmodel, two tflite, manifest, evaluate.
+    assert 1 <= len(served) <= 2 and sum(int(status["tasks"]) for status in served) == 12, served
+    stopped = subprocess.run([sys.executable, "-m", "tflmake", "worker", "stop"], cwd=warm.root,
+                             capture_output=True, text=True, timeout=60)
+    assert stopped.stdout.startswith("stopped the worker") and not any(alive(int(s["pid"])) for s in served)
 
 
 def test_the_socket_is_private_and_a_request_for_another_project_is_refused(

@@ -41,6 +41,7 @@ from tflmake.digest import sha256_file
 from tflmake.engine.workerlink import IDLE_ENV, OWNER_ENV, WORKER_ENV
 from tflmake.errors import TflmakeError
 from tflmake.ml.tensorflow import THREADS_ENV
+from tflmake.paths import Layout
 
 # A Dask nanny sets these for its worker process (a hash seed of its own, one OpenMP/BLAS thread).
 # The build child gets the driver's values instead (unset where the driver has none): a build should
@@ -51,8 +52,6 @@ DRIVER_ENVIRONMENT = ("PYTHONHASHSEED", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "O
 
 # The build folder of a job's temporary project (keys never name it).
 BUILD_DIR = "build"
-# The warm worker's files in BUILD_DIR, kept between the jobs of one cluster worker (paths.Layout names them).
-WARM_FILES = (".worker.sock", ".worker.json", ".worker.lock", "worker.log")
 # A job's warm worker exits after this long without a step, unless the cluster worker's environment says.
 CLUSTER_IDLE_SECONDS = 300.0
 # "0" on a cluster worker: every job builds in a fresh temporary folder and process, as before issue 21.
@@ -135,7 +134,7 @@ def empty_but_warm(project: Path) -> None:
     for entry in project.iterdir():
         if entry.name == BUILD_DIR and entry.is_dir() and not entry.is_symlink():
             for inner in entry.iterdir():
-                if inner.name not in WARM_FILES:
+                if not Layout(BUILD_DIR).is_worker_file(inner.name):  # kept between one cluster worker's jobs
                     _remove(inner)
         else:
             _remove(entry)

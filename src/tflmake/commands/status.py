@@ -70,15 +70,15 @@ class Status(DoitCmdBase):  # type: ignore[misc]
 
 
 def worker_line(layout: Any) -> str:
-    """Whether a warm worker serves the project (it never starts one)."""
+    """Which warm workers serve the project, a line each (it never starts one)."""
     from tflmake.commands.worker import describe
     from tflmake.engine import workerclient, workerlink
 
     if not workerlink.enabled():
         return "worker: off (--no-worker or TFLMAKE_WORKER=0)"
-    answer = workerclient.ask(layout, "status")
-    if answer and answer.get("status") == "ok":
-        return describe(answer)
+    answers = workerclient.statuses(layout)
+    if answers:
+        return "\n".join(describe(answer) for answer in answers)
     return "worker: none serves this project (the next build that runs a TensorFlow step starts one)"
 
 

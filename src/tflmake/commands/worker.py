@@ -1,4 +1,4 @@
-"""`tflmake worker status|stop`: the project's warm build worker (see engine.workerclient)."""
+"""`tflmake worker status|stop`: the project's warm build workers (see engine.workerclient)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,19 @@ from tflmake.paths import Layout
 
 
 def run(args: list[str], settings: Settings) -> int:
-    command_parser = parser("worker", "The warm build worker that keeps TensorFlow imported between builds.")
+    command_parser = parser("worker", "The warm build workers that keep TensorFlow imported between builds.")
     command_parser.add_argument("action", choices=("status", "stop"),
-                                help="status: pid, uptime, memory, steps served; stop: end it now")
+                                help="status: pid, uptime, memory, steps served; stop: end them now")
     options = parse(command_parser, args)
     layout = Layout(settings.build_dir)
     if options.action == "stop":
-        pid = workerclient.stop(layout)
-        print(f"stopped the worker (pid {pid})" if pid else "no worker serves this project")
+        pids = workerclient.stop(layout)
+        stopped = ", ".join(str(pid) for pid in pids)
+        print(f"stopped the worker{'s' if len(pids) > 1 else ''} (pid {stopped})" if pids
+              else "no worker serves this project")
         return 0
-    answer = workerclient.ask(layout, "status")
-    print(describe(answer) if answer and answer.get("status") == "ok" else "no worker serves this project")
+    answers = workerclient.statuses(layout)
+    print("\n".join(describe(answer) for answer in answers) if answers else "no worker serves this project")
     return 0
 
 
@@ -29,7 +31,8 @@ def describe(status: dict[str, Any]) -> str:
     """One line on a serving worker, as `tflmake worker status` and `tflmake status` show it."""
     started = time.strftime("%H:%M:%S", time.localtime(status["started"]))
     state = "running a step" if status["busy"] else "idle"
-    return (f"worker: pid {status['pid']}, up {_duration(status['uptime'])} (since {started}), "
+    name = f"worker {status['slot']}" if status.get("slot") else "worker"
+    return (f"{name}: pid {status['pid']}, up {_duration(status['uptime'])} (since {started}), "
             f"{status['rss_mb']:.0f} MB resident, {status['tasks']} steps served, {state}; "
             f"TensorFlow {status['tensorflow']}; exits after {_duration(status['idle_seconds'])} idle")
 

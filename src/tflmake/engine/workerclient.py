@@ -19,39 +19,38 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 from tflmake.engine import workerlink
 from tflmake.paths import Layout
 from tflmake.spec.load import ModelSpec
 
 NOT_SERVED = object()  # the step was not run: build it in process
-# How long a step waits for a busy worker before building in process (importing TensorFlow there, on
-# the core the worker leaves free). Measured (BENCHMARKS.md, issue 21 §4): waiting as long as the
-# worker's warm-up took made two-model `-n 2` builds slower than this; a process that has imported
-# TensorFlow already does not wait at all.
-BUSY_WAIT_SECONDS = 2.0
+_UNTAKEN = object()  # no worker took the step (yet)
+# A step that finds every worker of the project busy this long starts one more in the background, and
+# takes whichever is free first (a worker answers busy for an instant after a step, while its client
+# asks again: that must not grow the pool). Measured (BENCHMARKS.md, issue 21 §4): building in process
+# instead (importing TensorFlow on the critical path, beside the worker) made two-model `-n 2` builds
+# slower than serial ones.
+GROW_AFTER_SECONDS = 0.3
+POLL_SECONDS = 0.05
 ABORT_GRACE_SECONDS = 15.0  # after Ctrl-C, how long the worker may take to stop the step
 
 _given_up = False  # set after a warning: this process builds in process from then on
+_started: list[subprocess.Popen[bytes]] = []  # workers this process started (kept: they outlive the step)
 
 
 def delegate(basename: str, spec: ModelSpec, layout: Layout, arguments: tuple[Any, ...], label: str) -> Any:
-    """Run one step in the worker: None, doit's TaskFailed/TaskError, or NOT_SERVED (build it in process)."""
+    """Run one step in a worker: None, doit's TaskFailed/TaskError, or NOT_SERVED (build it in process)."""
     global _given_up
-    if _given_up or not workerlink.enabled():
-        return NOT_SERVED
-    address = workerlink.socket_address(layout)
-    if address is None:
+    if _given_up or not workerlink.enabled() or workerlink.socket_address(layout) is None:
         return NOT_SERVED
     request = {"op": "step", **workerlink.project_of(layout), "identity": workerlink.identity(),
                "labelled": multiprocessing.parent_process() is not None, "label": label,
                "environment": {name: os.environ.get(name) for name in _STEP_ENVIRONMENT},
                "payload": (basename, spec, layout, arguments)}
     try:
-        return _delegate(address, layout, request)
+        return _delegate(layout, request)
     except WorkerTrouble as trouble:
         _given_up = True
         print(f"tflmake: warning: warm worker: {trouble}; building in process "
@@ -67,31 +66,53 @@ class WorkerTrouble(Exception):
 _STEP_ENVIRONMENT = ("TFLMAKE_VERBOSE", "TFLMAKE_TRACEBACK")
 
 
-def _delegate(address: str, layout: Layout, request: dict[str, Any]) -> Any:
-    busy_until: float | None = None
-    restarted = False
+def _delegate(layout: Layout, request: dict[str, Any]) -> Any:
+    """Offer the step to the project's workers in slot order until one accepts it.
+
+    The pool ends at the first slot without a listening worker: a step that finds
+    every worker before it busy for GROW_AFTER_SECONDS starts one there (slot 0 at
+    once), in the background, and keeps asking all of them. It never imports
+    TensorFlow itself while a worker serves, unless this process has already.
+    """
+    busy_since: float | None = None
+    starting: Starting | None = None  # the worker this step started
+    stale: set[int] = set()
     while True:
-        connection = _connect_or_start(address, layout)
+        slot, outcome = _offer(layout, request, stale)
+        if outcome is not _UNTAKEN:
+            return outcome
+        now = time.monotonic()
+        if slot > 0 and "tensorflow" in sys.modules:
+            return NOT_SERVED  # this process has paid the import already (an earlier step built here)
+        busy_since = now if busy_since is None and slot > 0 else busy_since
+        if starting is None and slot < workerlink.pool_size() and (
+                slot == 0 or now - (busy_since or now) >= GROW_AFTER_SECONDS):
+            starting = _start(layout, slot)
+        if starting is not None:
+            _check_start(starting)
+        time.sleep(POLL_SECONDS)
+
+
+def _offer(layout: Layout, request: dict[str, Any], stale: set[int]) -> tuple[int, Any]:
+    """(the first slot without a listening worker, _UNTAKEN), or (its slot, the outcome) once one took the step."""
+    for slot in range(workerlink.pool_size()):
+        address = workerlink.socket_address(layout, slot)
+        connection = _connect(address) if address is not None else None
+        if connection is None:
+            return (slot if address is not None else workerlink.pool_size()), _UNTAKEN
         answer = _send_request(connection, request)
         status = answer.get("status")
         if status == "accepted":
-            return _await_outcome(connection, layout, int(answer["pid"]))
+            return slot, _await_outcome(connection, layout, int(answer["pid"]))
         connection.close()
-        if status == "busy" and "tensorflow" in sys.modules:
-            return NOT_SERVED  # this process has paid the import already (an earlier step built here)
-        if status == "busy" and busy_until is None:
-            busy_until = time.monotonic() + BUSY_WAIT_SECONDS
-        if status == "busy" and time.monotonic() < (busy_until or 0.0):
-            time.sleep(0.05)
-            continue
-        if status == "busy":
-            return NOT_SERVED
-        if status == "stale" and not restarted:
-            # Another tflmake, TensorFlow or venv: that worker exits; start one that matches.
+        if status == "stale" and slot not in stale:
+            # Another tflmake, TensorFlow or venv: that worker exits; the next offer starts one that matches.
             _wait_for_exit(int(answer["pid"]), 10.0)
-            restarted = True
-            continue
-        raise WorkerTrouble(str(answer.get("reason", f"unexpected answer {status!r}")))
+            stale.add(slot)
+            return slot, _UNTAKEN
+        if status != "busy":
+            raise WorkerTrouble(str(answer.get("reason", f"unexpected answer {status!r}")))
+    return workerlink.pool_size(), _UNTAKEN
 
 
 def _send_request(connection: socket.socket, request: dict[str, Any]) -> dict[str, Any]:
@@ -141,17 +162,6 @@ def _abort(connection: socket.socket, pid: int) -> None:
     _kill(pid)
 
 
-def _connect_or_start(address: str, layout: Layout) -> socket.socket:
-    connection = _connect(address)
-    if connection is not None:
-        return connection
-    with _locked(layout.worker_lock):
-        connection = _connect(address)
-        if connection is not None:
-            return connection
-        return _start(address, layout)
-
-
 def _connect(address: str) -> socket.socket | None:
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     connection.settimeout(workerlink.seconds(workerlink.TIMEOUT_ENV, workerlink.DEFAULT_TIMEOUT_SECONDS))
@@ -165,38 +175,47 @@ def _connect(address: str) -> socket.socket | None:
     return connection
 
 
-def _start(address: str, layout: Layout) -> socket.socket:
-    """Start a worker for this project in the background and wait until it listens."""
-    if os.path.lexists(address):
-        os.unlink(address)  # left by a worker that died; we hold the start lock
+class Starting(NamedTuple):
+    """A worker this step started, and when it must listen by."""
+
+    process: subprocess.Popen[bytes]
+    deadline: float
+
+
+def _start(layout: Layout, slot: int) -> Starting | None:
+    """Start worker `slot` in the background, or None when one holds the slot (it is starting or exiting).
+
+    The slot's lock is taken here and handed to the worker, which holds it until it exits.
+    """
     os.makedirs(layout.build_dir, exist_ok=True)
-    with open(layout.worker_log, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tflmake.worker", "--build-dir", layout.build_dir,
-             "--idle", str(workerlink.seconds(workerlink.IDLE_ENV, workerlink.DEFAULT_IDLE_SECONDS)),
-             "--max-rss-mb", str(workerlink.seconds(workerlink.MAX_RSS_ENV, workerlink.DEFAULT_MAX_RSS_MB))],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
-            env={**os.environ, workerlink.WORKER_ENV: "0"})
-    deadline = time.monotonic() + workerlink.START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise WorkerTrouble(f"the worker exited while starting (exit {process.returncode})")
-        connection = _connect(address)
-        if connection is not None:
-            return connection
-        time.sleep(0.05)
-    process.kill()
-    raise WorkerTrouble(f"the worker did not listen within {workerlink.START_TIMEOUT_SECONDS:.0f}s")
-
-
-@contextmanager
-def _locked(path: str) -> Iterator[None]:
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    descriptor = os.open(layout.worker_lock(slot), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
         os.close(descriptor)
+        return None
+    try:
+        with open(layout.worker_log, "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tflmake.worker", "--build-dir", layout.build_dir, "--slot", str(slot),
+                 "--lock-descriptor", str(descriptor),
+                 "--idle", str(workerlink.seconds(workerlink.IDLE_ENV, workerlink.DEFAULT_IDLE_SECONDS)),
+                 "--max-rss-mb", str(workerlink.seconds(workerlink.MAX_RSS_ENV, workerlink.DEFAULT_MAX_RSS_MB))],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True,
+                pass_fds=(descriptor,), env={**os.environ, workerlink.WORKER_ENV: "0"})
+    finally:
+        os.close(descriptor)  # the worker's copy keeps the lock
+    _started.append(process)
+    return Starting(process, time.monotonic() + workerlink.START_TIMEOUT_SECONDS)
+
+
+def _check_start(starting: Starting) -> None:
+    """WorkerTrouble when a worker this step started exited or did not listen in time."""
+    if starting.process.poll() is not None:
+        raise WorkerTrouble(f"the worker exited while starting (exit {starting.process.returncode})")
+    if time.monotonic() > starting.deadline:
+        starting.process.kill()
+        raise WorkerTrouble(f"the worker did not listen within {workerlink.START_TIMEOUT_SECONDS:.0f}s")
 
 
 def _kill(pid: int) -> None:
@@ -217,9 +236,9 @@ def _wait_for_exit(pid: int, timeout: float) -> bool:
     return False
 
 
-def ask(layout: Layout, op: str) -> dict[str, Any] | None:
-    """The worker's answer to `status` or `stop`, or None when no worker serves the project."""
-    address = workerlink.socket_address(layout)
+def ask(layout: Layout, op: str, slot: int = 0) -> dict[str, Any] | None:
+    """Worker `slot`'s answer to `status` or `stop`, or None when no worker serves there."""
+    address = workerlink.socket_address(layout, slot)
     if address is None or not os.path.exists(address):
         return None
     try:
@@ -237,19 +256,29 @@ def ask(layout: Layout, op: str) -> dict[str, Any] | None:
             return None
 
 
-def stop(layout: Layout, timeout: float = 30.0) -> int | None:
-    """Stop the project's worker (after the step it is running); its pid, or None when none served."""
-    answer = ask(layout, "stop")
-    record = workerlink.read_record(layout)
-    pid = int(answer["pid"]) if answer else (int(record["pid"]) if record else None)
-    if pid is None:
-        return None
-    if not answer and not _is_worker(pid):
-        return None
-    if not _wait_for_exit(pid, timeout):
-        _kill(pid)
-        _wait_for_exit(pid, 5.0)
-    return pid
+def statuses(layout: Layout) -> list[dict[str, Any]]:
+    """The `status` answers of the project's serving workers, by slot (it never starts one)."""
+    answers = (ask(layout, "status", slot) for slot in range(workerlink.pool_size()))
+    return [answer for answer in answers if answer and answer.get("status") == "ok"]
+
+
+def stop(layout: Layout, timeout: float = 30.0) -> list[int]:
+    """Stop the project's workers (each after the step it is running); their pids."""
+    pids = [pid for pid in (_ask_to_stop(layout, slot) for slot in range(workerlink.pool_size())) if pid]
+    for pid in pids:
+        if not _wait_for_exit(pid, timeout):
+            _kill(pid)
+            _wait_for_exit(pid, 5.0)
+    return pids
+
+
+def _ask_to_stop(layout: Layout, slot: int) -> int | None:
+    """The pid of worker `slot`, told to stop (or found by its record), or None when none serves there."""
+    answer = ask(layout, "stop", slot)
+    if answer:
+        return int(answer["pid"])
+    record = workerlink.read_record(layout, slot)
+    return int(record["pid"]) if record and _is_worker(int(record["pid"])) else None
 
 
 def _is_worker(pid: int) -> bool:

@@ -58,9 +58,15 @@ def seconds(name: str, default: float) -> float:
     return value if value > 0 else default
 
 
-def socket_address(layout: Layout) -> str | None:
-    """The socket's path as this process reaches it (relative when shorter), or None when too long."""
-    path = layout.worker_socket
+def pool_size() -> int:
+    """How many warm workers a project may have: one per core (`-n N` starts up to N, one at a time)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores)
+
+
+def socket_address(layout: Layout, slot: int = 0) -> str | None:
+    """Worker `slot`'s socket path as this process reaches it (relative when shorter), or None when too long."""
+    path = layout.worker_socket(slot)
     if len(path) > _MAX_SOCKET_PATH:
         path = os.path.relpath(path)
     return path if len(path) <= _MAX_SOCKET_PATH else None
@@ -125,12 +131,12 @@ def peer_uid(connection: socket.socket) -> int:
     return int(uid)
 
 
-def read_record(layout: Layout) -> dict[str, Any] | None:
-    """The worker's record (pid, start time, identity), or None."""
+def read_record(layout: Layout, slot: int = 0) -> dict[str, Any] | None:
+    """Worker `slot`'s record (pid, start time, identity), or None."""
     import json
 
     try:
-        with open(layout.worker_record, encoding="utf-8") as file:
+        with open(layout.worker_record(slot), encoding="utf-8") as file:
             record = json.load(file)
     except (OSError, ValueError):
         return None

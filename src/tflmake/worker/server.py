@@ -1,6 +1,8 @@
 """The warm worker's process: listen on the project's socket, run one step at a time, exit when told or idle.
 
-One thread accepts connections and answers `status` and `stop` at once, and
+A project has one worker per slot (`.worker.sock`, `.worker-1.sock`, ...; `-n N`
+builds start up to N, see engine.workerclient); each holds its slot's lock file
+from its start to its exit. One thread accepts connections and answers `status` and `stop` at once, and
 `busy` to a step while another runs; the main thread runs the steps (TensorFlow
 and Ctrl-C handling want the main thread). While a step runs, a watcher thread
 sends the client a heartbeat every second and turns the client's `abort` (or its
@@ -9,6 +11,7 @@ hang-up) into SIGINT, which stops the step as Ctrl-C stops an in-process one.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import queue
@@ -37,6 +40,7 @@ class Worker:
     """What the worker knows about itself (its `status` answer), and the steps waiting for the main thread."""
 
     layout: Layout
+    slot: int
     root: str
     build_dir: str
     identity: dict[str, str]
@@ -53,37 +57,44 @@ class Worker:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def status(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), "started": self.started, "uptime": time.time() - self.started,
+        return {"pid": os.getpid(), "slot": self.slot, "started": self.started, "uptime": time.time() - self.started,
                 "rss_mb": rss_mb(), "tasks": self.tasks, "busy": self.busy,
                 "warm_up_seconds": self.warm_up_seconds, "root": self.root,
                 "build_dir": self.build_dir, "idle_seconds": self.idle_seconds, "max_rss_mb": self.max_rss_mb,
                 "tensorflow": self.identity["tensorflow"], "python": self.identity["python"]}
 
 
-def serve(build_dir: str, idle_seconds: float, max_rss_mb: float) -> int:
-    """Warm up, listen, and run steps until idle, stopped, stale or too large; the exit code."""
+def serve(build_dir: str, idle_seconds: float, max_rss_mb: float, slot: int = 0, lock_descriptor: int = -1) -> int:
+    """Warm up, listen, and run steps until idle, stopped, stale or too large; the exit code.
+
+    `lock_descriptor`: the slot's lock file, locked by the client that started this worker (held until
+    exit); -1: lock it here.
+    """
     layout = Layout(build_dir)
-    address = workerlink.socket_address(layout)
+    address = workerlink.socket_address(layout, slot)
     if address is None:
-        log(f"the socket path {layout.worker_socket} is too long for AF_UNIX")
+        log(f"the socket path {layout.worker_socket(slot)} is too long for AF_UNIX")
+        return 2
+    if lock_descriptor < 0 and not hold_lock(layout.worker_lock(slot)):
+        log(f"another worker holds slot {slot} ({layout.worker_lock(slot)})")
         return 2
     identity = workerlink.identity()  # before warming up, which sets TensorFlow's variables
     warming = time.monotonic()
     baseline = isolation.warm_up()
-    worker = Worker(layout, os.path.realpath(os.getcwd()), os.path.realpath(build_dir), identity,
+    worker = Worker(layout, slot, os.path.realpath(os.getcwd()), os.path.realpath(build_dir), identity,
                     idle_seconds, max_rss_mb, warm_up_seconds=time.monotonic() - warming, owner=_owner())
     listener = listen(address)
     inode = os.stat(address).st_ino
-    atomic.write_text(layout.worker_record, json.dumps(
+    atomic.write_text(layout.worker_record(slot), json.dumps(
         {"pid": os.getpid(), "started": worker.started, "identity": worker.identity}, sort_keys=True) + "\n")
-    log(f"serving {worker.root} (pid {os.getpid()}, TensorFlow {worker.identity['tensorflow']}, idle exit after "
+    log(f"serving {worker.root} in slot {slot} (TensorFlow {worker.identity['tensorflow']}, idle exit after "
         f"{idle_seconds:.0f}s)")
     threading.Thread(target=accept_loop, args=(worker, listener), daemon=True).start()
     try:
         reason = main_loop(worker, baseline)
     finally:
         _remove_if_ours(address, listener, inode)
-        _remove_record(layout)
+        _remove_record(layout, slot)
     log(f"exiting: {reason} (served {worker.tasks} steps)")
     return 0
 
@@ -188,7 +199,7 @@ def _refusal(worker: Worker, request: dict[str, Any]) -> dict[str, Any] | None:
     if (request.get("root"), request.get("build_dir")) != (worker.root, worker.build_dir):
         log(f"refused a request for another project: {request.get('root')}")
         return {"status": "refused", "pid": os.getpid(),
-                "reason": f"the worker at {worker.layout.worker_socket} serves {worker.root}, "
+                "reason": f"the worker at {worker.layout.worker_socket(worker.slot)} serves {worker.root}, "
                           f"not {request.get('root')}"}
     if request.get("op") == "step" and request.get("identity") != worker.identity:
         differences = sorted(key for key, value in worker.identity.items()
@@ -293,6 +304,17 @@ def _owner() -> int:
         return 0
 
 
+def hold_lock(path: str) -> bool:
+    """Lock `path` for the rest of this process, unless another process holds it."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return False
+    return True  # the descriptor stays open: the lock is released when the process exits
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -313,7 +335,8 @@ def rss_mb() -> float:
 
 
 def log(line: str) -> None:
-    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} tflmake worker: {line}", file=sys.stderr, flush=True)
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} tflmake worker (pid {os.getpid()}): {line}", file=sys.stderr,
+          flush=True)
 
 
 def _remove_if_ours(address: str, listener: socket.socket, inode: int) -> None:
@@ -326,10 +349,10 @@ def _remove_if_ours(address: str, listener: socket.socket, inode: int) -> None:
         pass
 
 
-def _remove_record(layout: Layout) -> None:
-    record = workerlink.read_record(layout)
+def _remove_record(layout: Layout, slot: int) -> None:
+    record = workerlink.read_record(layout, slot)
     if record is not None and record.get("pid") == os.getpid():
         try:
-            os.unlink(layout.worker_record)
+            os.unlink(layout.worker_record(slot))
         except OSError:
             pass

@@ -20,17 +20,21 @@ def temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+WARM_FILES = (".worker.sock", ".worker.json", ".worker.lock", ".worker-1.sock", ".worker-1.json", ".worker-1.lock",
+              "worker.log")
+
+
 def test_jobs_of_one_process_build_in_its_folder_which_keeps_only_the_warm_workers_files() -> None:
     with job.job_project() as (project, warm):
         assert warm and Path(project) == job.worker_folder() / "project"
         (Path(project) / "modelspecs").mkdir()
         (Path(project) / "modelspecs" / "m.toml").write_text("x")
         (Path(project) / job.BUILD_DIR / "m").mkdir(parents=True)
-        for name in job.WARM_FILES:
+        for name in WARM_FILES:
             (Path(project) / job.BUILD_DIR / name).write_text("warm")
     with job.job_project() as (again, warm):
         assert warm and again == project
-        assert sorted(p.name for p in Path(project).rglob("*")) == sorted([job.BUILD_DIR, *job.WARM_FILES])
+        assert sorted(p.name for p in Path(project).rglob("*")) == sorted([job.BUILD_DIR, *WARM_FILES])
     assert oct(job.worker_folder().stat().st_mode & 0o777) == "0o700"
 
 

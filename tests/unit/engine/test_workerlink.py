@@ -43,9 +43,10 @@ def test_no_worker_option_sets_the_variable_for_the_run_and_its_processes(monkey
 
 
 def test_tensorflow_task_kinds_are_those_whose_builders_may_import_it() -> None:
-    """The kinds the worker runs are exactly the ones that build models or read data with TensorFlow."""
+    """The kinds the worker runs are exactly the ones that build models or read data with TensorFlow (the
+    manifest reads a SavedModel's variables for their digest)."""
     assert {name for name, kind in TASK_KINDS.items() if kind.tensorflow} == {
-        "dataset", "savedmodel", "prune", "tflite", "evaluate"}
+        "dataset", "savedmodel", "prune", "tflite", "manifest", "evaluate"}
 
 
 def test_the_worker_module_the_client_starts_exists() -> None:
