@@ -7,17 +7,20 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.s3server import S3Server, start_s3_server
+from tests.scheduling import (  # noqa: F401 (hooks pytest finds here)
+    pytest_cmdline_main,
+    pytest_collection_modifyitems,
+    pytest_xdist_make_scheduler,
+)
 from tests.support import (
     CNN_FIRMWARE,
     FAR_FROM_FLOAT,
     SPECS,
     TINY_SPEC,
-    WARM_BUILDS,
     CacheLocation,
     Project,
     make_project,
@@ -60,13 +63,6 @@ else:
 
 
 @pytest.fixture(autouse=True)
-def fresh_interpreter_builds(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests marked `fresh_interpreter` run every Project build in a new interpreter, never forked warm."""
-    if request.node.get_closest_marker("fresh_interpreter"):
-        monkeypatch.setattr(WARM_BUILDS, "on", False)
-
-
-@pytest.fixture(autouse=True)
 def no_firmware_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     """Signing and encryption keys come from the environment: a developer's own must not reach a test."""
     monkeypatch.delenv("TFLMAKE_SIGNING_KEY", raising=False)
@@ -85,35 +81,6 @@ def cli_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     project = make_project(tmp_path / "project", dodo=False)
     monkeypatch.chdir(project.root)
     return project
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which starts the workers
-def pytest_cmdline_main(config: pytest.Config) -> None:
-    """The unit tests alone (`-m "not integration"`) run in one process unless `-n` is given: two workers each
-    collect the whole suite and start up, which took longer than the unit tests themselves (measured: 65 s on
-    two workers, 39 s in one process)."""
-    explicit = any(arg.startswith(("-n", "--numprocesses")) for arg in config.invocation_params.args)
-    if config.getoption("markexpr", "") == "not integration" and not explicit \
-            and getattr(config.option, "numprocesses", None):
-        config.option.numprocesses = 0
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """pytest-xdist with `--dist loadfile` (pyproject's addopts): each test module runs whole on one worker, so
-    a module's fixtures are built once, not once per worker, and test_ray_client.py runs with test_cluster.py:
-    its `ray stop --force` stops every Ray process on the machine, a ray-local cluster's too. (`--dist
-    loadgroup` with xdist_group marks would say this, but pytest 9.2 drops the groups: pytest-xdist#1386.)"""
-    if config.getvalue("dist") != "loadfile":
-        return None
-    from xdist.scheduler import LoadFileScheduling
-
-    class RayWithCluster(LoadFileScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            scope = str(super()._split_scope(nodeid))
-            return "tests/integration/test_cluster.py" if scope.endswith("test_ray_client.py") else scope
-
-    return RayWithCluster(config, log)
 
 
 def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Project]) -> Project:

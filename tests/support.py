@@ -135,8 +135,7 @@ class Project:
         """Forked from a process with TensorFlow imported (tests/warmbuild.py), or a fresh interpreter
         when Python options are given or the warm one could not stand in for it."""
         environment = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
-        warm = None if python_options or not WARM_BUILDS.on else warmbuild.run_module(
-            module, args, self.root, environment, timeout)
+        warm = None if python_options else warmbuild.run_module(module, args, self.root, environment, timeout)
         if warm is not None:
             return DoitRun(warm.returncode, warm.stdout + warm.stderr)
         result = subprocess.run(
@@ -144,15 +143,6 @@ class Project:
             text=True, timeout=timeout, env=environment)
         return DoitRun(result.returncode, result.stdout + result.stderr)
 
-
-@dataclass
-class WarmBuilds:
-    """Whether Project builds may run forked warm (conftest.py turns it off for `fresh_interpreter` tests)."""
-
-    on: bool = True
-
-
-WARM_BUILDS = WarmBuilds()
 
 
 def make_project(root: Path, *spec_names: str, dodo: bool = True) -> Project:

@@ -8,10 +8,11 @@ folder, with the request's environment, `sys.path` and argv, its output captured
 returned. tflmake itself is never preloaded: each build imports it afresh, as a new process does.
 
 A build goes to a fresh interpreter instead when the parent could not stand in for one: Python
-options (`-X importtime`), a test marked `fresh_interpreter`, an environment that changes what
-is decided at interpreter start or import time (PYTHON*, TF_*, KERAS*, ... variables), or
-`TFLMAKE_TEST_FRESH=1` for the whole run. tests/integration/test_warm_builds.py checks that a
-build here and one in a fresh interpreter write the same bytes.
+options (`-X importtime`), an environment that changes what is decided at interpreter start or
+import time (PYTHON*, TF_*, KERAS*, ... variables), the warm build worker on (its client decides
+by what its own process has imported), or `TFLMAKE_TEST_FRESH=1` (for the whole run).
+tests/integration/test_warm_builds.py checks that a build here and one in a fresh interpreter
+write the same bytes.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ IMPORT_TIME_PREFIXES = ("PYTHON", "TF_", "KERAS", "XLA_", "OMP_", "MKL_", "CUDA_
 TENSORFLOW_DEFAULTS = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 FRESH_ENV = "TFLMAKE_TEST_FRESH"
+WORKER_ENV = "TFLMAKE_WORKER"  # tflmake.engine.workerlink.WORKER_ENV (tflmake is not imported here)
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class Finished:
 def run_module(module: str, args: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Finished | None:
     """`python -m module args` in `cwd` with `env`, forked warm; None when it must run in a fresh interpreter."""
     server = _server()
-    if server is None or _import_time_view(env) != server.import_time_view:
+    if server is None or _import_time_view(env) != server.import_time_view or env.get(WORKER_ENV) != "0":
         return None
     with tempfile.TemporaryDirectory(prefix="warmbuild-") as folder:
         out, err = Path(folder, "stdout"), Path(folder, "stderr")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests import warmbuild
-from tests.support import WARM_BUILDS, make_project
+from tests.support import make_project
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ def test_a_warm_build_writes_the_bytes_of_a_fresh_interpreter(tmp_path: Path, mo
     fresh = make_project(tmp_path / "fresh", "digits_mlp")
 
     finished = warmbuild.run_module("doit", [], warm.root, {**os.environ, "PYTHONHASHSEED": "0"}, 600)
-    monkeypatch.setattr(WARM_BUILDS, "on", False)
+    monkeypatch.setenv(warmbuild.FRESH_ENV, "1")
     cold = fresh.doit()
 
     assert finished is not None, "the warm build ran in a fresh interpreter"
@@ -39,11 +39,14 @@ def test_a_warm_build_writes_the_bytes_of_a_fresh_interpreter(tmp_path: Path, mo
     assert [name for name in warm_files if warm_files[name] != fresh_files[name]] == []
 
 
-def test_an_environment_read_at_start_up_gets_a_fresh_interpreter(tmp_path: Path) -> None:
+def test_an_environment_read_at_start_up_or_the_worker_on_gets_a_fresh_interpreter(tmp_path: Path) -> None:
     project = make_project(tmp_path / "project")
     changed = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(tmp_path)}
 
+    worker_on = {**os.environ, "PYTHONHASHSEED": "0", "TFLMAKE_WORKER": "1"}
+
     assert warmbuild.run_module("tflmake", ["--version"], project.root, changed, 60) is None
+    assert warmbuild.run_module("tflmake", ["--version"], project.root, worker_on, 60) is None
 
 
 def test_a_warm_build_exits_and_prints_as_python_m_does(tmp_path: Path) -> None:

@@ -23,9 +23,7 @@ from tflmake.engine import workerclient, workerlink
 from tflmake.paths import Layout
 from tflmake.spec.load import load_spec
 
-# The client decides by what its own process has imported (a process with TensorFlow loaded builds at
-# once rather than wait for a busy worker): its builds must start in a new interpreter.
-pytestmark = [pytest.mark.integration, pytest.mark.fresh_interpreter]
+pytestmark = pytest.mark.integration
 
 WARNING = "tflmake: warning: warm worker:"
 
