@@ -60,7 +60,8 @@ def run_module(module: str, args: list[str], cwd: Path, env: dict[str, str], tim
     with tempfile.TemporaryDirectory(prefix="warmbuild-") as folder:
         out, err = Path(folder, "stdout"), Path(folder, "stderr")
         child = server.context.Process(
-            target=_run_as_main, args=(module, args, str(cwd), env, server.fresh_path, str(out), str(err)))
+            target=_run_as_main,
+            args=(module, args, str(cwd), env, server.fresh_path, server.fresh_start_method, str(out), str(err)))
         child.start()
         child.join(timeout)
         if child.is_alive():
@@ -76,6 +77,7 @@ class _Server:
     context: multiprocessing.context.ForkServerContext
     import_time_view: dict[str, str]
     fresh_path: list[str]  # sys.path[1:] of a fresh interpreter in this environment
+    fresh_start_method: str  # its multiprocessing start method (`doit -n` starts its task processes so)
 
 
 _started: list[_Server | None] = []
@@ -91,8 +93,9 @@ def _server() -> _Server | None:
 
 def _start() -> _Server:
     environment = {**os.environ, "PYTHONHASHSEED": "0", **TENSORFLOW_DEFAULTS}
-    fresh_path = json.loads(subprocess.run(
-        [sys.executable, "-c", "import json, sys; print(json.dumps(sys.path[1:]))"],
+    fresh = json.loads(subprocess.run(
+        [sys.executable, "-c", "import json, multiprocessing, sys; "
+         "print(json.dumps([sys.path[1:], multiprocessing.get_start_method()]))"],
         env=environment, capture_output=True, text=True, check=True).stdout)
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOAD))
@@ -103,7 +106,7 @@ def _start() -> _Server:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return _Server(context, _import_time_view(environment), fresh_path)
+    return _Server(context, _import_time_view(environment), *fresh)
 
 
 def _nothing() -> None:
@@ -116,7 +119,7 @@ def _import_time_view(env: dict[str, str]) -> dict[str, str]:
 
 
 def _run_as_main(module: str, args: list[str], cwd: str, env: dict[str, str], fresh_path: list[str],
-                 out: str, err: str) -> None:
+                 start_method: str, out: str, err: str) -> None:
     """In the forked child: become `python -m module args` and exit as it would."""
     for fd, path in ((1, out), (2, err)):
         target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -129,6 +132,7 @@ def _run_as_main(module: str, args: list[str], cwd: str, env: dict[str, str], fr
     os.environ.clear()
     os.environ.update(env)
     sys.path[:] = [os.getcwd(), *fresh_path]
+    multiprocessing.set_start_method(start_method, force=True)  # not the forkserver's, which the child inherits
     sys.argv = [module, *args]
     code = 0
     try:

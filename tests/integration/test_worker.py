@@ -412,10 +412,10 @@ os.setgid(65534); os.setuid(65534)
 connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 connection.settimeout(10)
 connection.connect(f"/proc/self/fd/{{build}}/.worker.sock")
-socket.send_fds(connection, [b"F"], [])
-workerlink.send(connection, {{"op": "status", "root": {os.path.realpath(warm.root)!r},
-                              "build_dir": {os.path.realpath(warm.build)!r}}})
-try:
+try:  # the worker may hang up before the request is sent (a broken pipe) or after: no answer either way
+    socket.send_fds(connection, [b"F"], [])
+    workerlink.send(connection, {{"op": "status", "root": {os.path.realpath(warm.root)!r},
+                                  "build_dir": {os.path.realpath(warm.build)!r}}})
     print(workerlink.receive(connection))
 except ConnectionError:
     print("no answer")
