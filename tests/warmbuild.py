@@ -42,6 +42,9 @@ IMPORT_TIME_PREFIXES = ("PYTHON", "TF_", "KERAS", "XLA_", "OMP_", "MKL_", "CUDA_
 TENSORFLOW_DEFAULTS = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 
 FRESH_ENV = "TFLMAKE_TEST_FRESH"
+# The environment the forkserver starts with: the test run's own, taken before any test patches it
+# (a forkserver started inside a test that put a sitecustomize.py on PYTHONPATH would carry it).
+RUN_ENVIRONMENT = dict(os.environ)
 WORKER_ENV = "TFLMAKE_WORKER"  # tflmake.engine.workerlink.WORKER_ENV (tflmake is not imported here)
 
 
@@ -92,7 +95,7 @@ def _server() -> _Server | None:
 
 
 def _start() -> _Server:
-    environment = {**os.environ, "PYTHONHASHSEED": "0", **TENSORFLOW_DEFAULTS}
+    environment = {**RUN_ENVIRONMENT, "PYTHONHASHSEED": "0", **TENSORFLOW_DEFAULTS}
     fresh = json.loads(subprocess.run(
         [sys.executable, "-c", "import json, multiprocessing, sys; "
          "print(json.dumps([sys.path[1:], multiprocessing.get_start_method()]))"],
@@ -100,6 +103,7 @@ def _start() -> _Server:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(PRELOAD))
     saved = dict(os.environ)
+    os.environ.clear()
     os.environ.update(environment)  # the forkserver starts with this environment (hash seed 0 as in support.Project)
     try:
         context.Process(target=_nothing).start()
