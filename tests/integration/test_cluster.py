@@ -330,6 +330,7 @@ def test_an_unreachable_scheduler_or_a_cluster_without_the_resource_is_one_warni
     from tests.s3server import free_port
     from tflmake.cache.config import CacheConfig
     from tflmake.cluster.driver import fill_cache
+    from tflmake.cluster.executor import environment_kept
     from tflmake.cluster.plan import StaleModel
     from tflmake.spec.load import load_spec
 
@@ -341,10 +342,26 @@ def test_an_unreachable_scheduler_or_a_cluster_without_the_resource_is_one_warni
     assert fill_cache(f"dask://127.0.0.1:{free_port()}", models, config, "modelspecs", lines.append) == {}
     assert len(lines) == 1 and lines[0].startswith("tflmake: warning: --executor: cannot reach the Dask scheduler")
     assert lines[0].endswith("; building without the cluster")
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as plain:
+    with environment_kept(), LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                          dashboard_address=None) as plain:
         lines.clear()
         assert fill_cache(f"dask://{plain.scheduler_address.removeprefix('tcp://')}", models, config, "modelspecs",
                           lines.append) == {}
     assert lines == [f"tflmake: warning: --executor: no worker of the Dask scheduler at "
                      f"{plain.scheduler_address.removeprefix('tcp://')} offers the resource tflmake (start workers "
                      "with `dask worker --resources tflmake=1`); building without the cluster"]
+
+
+def test_a_local_dask_cluster_leaves_the_driver_environment_as_it_was() -> None:
+    """Dask's nannies write OMP_NUM_THREADS, a random PYTHONHASHSEED, ... into os.environ for the workers they
+    spawn; the driver's later steps and children must not inherit them."""
+    from tflmake.cluster.executor import DaskExecutor, parse_executor
+
+    before = dict(os.environ)
+    executor = DaskExecutor(parse_executor("dask-local:1"))
+    try:
+        after = dict(os.environ)
+    finally:
+        executor.close()
+    assert {name: value for name, value in after.items() if before.get(name) != value} == {}
+    assert set(before) - set(after) == set()

@@ -11,6 +11,7 @@ only submits plain functions and yields their results as they finish.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -89,6 +90,22 @@ def failed(error: BaseException) -> dict[str, Any]:
     return {"ok": False, "message": f"the cluster could not run the job: {text}"}
 
 
+@contextlib.contextmanager
+def environment_kept() -> Iterator[None]:
+    """Undo what starting a local Dask cluster writes into this process's environment.
+
+    Dask's nannies set OMP_NUM_THREADS=1, MKL_NUM_THREADS=1, OPENBLAS_NUM_THREADS=1, a random
+    PYTHONHASHSEED and more in `os.environ` to hand them to the worker processes they spawn; the
+    driver's own later steps and the processes it starts must not inherit them.
+    """
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 class DaskExecutor:
     """Jobs as Dask futures, each needing the worker resource `tflmake=1`."""
 
@@ -100,8 +117,9 @@ class DaskExecutor:
         self.cluster = None
         try:
             if url.local:
-                self.cluster = LocalCluster(n_workers=url.workers, threads_per_worker=1, processes=True,
-                                            resources={RESOURCE: 1}, dashboard_address=None)
+                with environment_kept():
+                    self.cluster = LocalCluster(n_workers=url.workers, threads_per_worker=1, processes=True,
+                                                resources={RESOURCE: 1}, dashboard_address=None)
                 self.client = Client(self.cluster)
             else:
                 self.client = Client(f"tcp://{url.address}", timeout="10s")
