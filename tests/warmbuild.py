@@ -32,7 +32,7 @@ from pathlib import Path
 
 # Imported once by the forkserver: what a build imports that takes seconds.
 PRELOAD = ("tensorflow", "keras", "ai_edge_litert.interpreter", "tflite_micro", "doit", "numpy",
-           "sklearn.datasets", "PIL.Image", "jsonschema")
+           "sklearn.datasets", "PIL.Image", "jsonschema", "tests.warmfreeze")
 
 # Read at interpreter start or when a preloaded package is imported: a build whose environment
 # differs here from the forkserver's runs in a fresh interpreter.

@@ -59,6 +59,11 @@ def warm_up() -> Baseline:
             importlib.import_module(module)
         except ImportError:
             pass  # an optional tool: the step that needs it imports it (and reports it missing)
+    # What the imports made lives as long as the worker: out of the collector's sight, every later
+    # collection (Keras' clear_session runs one before and after each step) scans only what steps
+    # made: 0.24 s -> 0.004 s per clear_session, measured; about 0.7 s less per step.
+    gc.collect()
+    gc.freeze()
     registry = _registry()
     return Baseline(custom_objects=dict(registry[0]) if registry else {},
                     custom_names=dict(registry[1]) if registry else {},
