@@ -9,21 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tflmake import keys
 from tflmake.errors import BuildError
-from tflmake.kinds import DATASET_KINDS
 from tflmake.paths import Layout
 from tflmake.signing.config import SigningConfig, from_environment
+from tflmake.signing.shipped import variant_shipped_files
 from tflmake.signing.signature import sign_files
 from tflmake.spec.load import ModelSpec
 
 
 def build(spec: ModelSpec, layout: Layout, variant_name: str) -> None:
-    variant = spec.variant(variant_name)
-    front_end = spec.dataset is not None and DATASET_KINDS[spec.dataset["type"]].front_end
-    files = layout.shipped_files(spec.name, variant.name, front_end, bool(variant.accelerator), variant.c_array,
-                                 crypto=bool(keys.bundle_key_ids(variant.encrypt)[0]))
-    sign_in_model_folder(layout, spec.name, files, layout.signature(spec.name, variant.name))
+    files = variant_shipped_files(spec, layout, variant_name)
+    sign_in_model_folder(layout, spec.name, files, layout.signature(spec.name, variant_name))
 
 
 def sign_in_model_folder(layout: Layout, model: str, files: list[str], signature: str) -> None:

@@ -26,6 +26,7 @@ from tflmake.signing.config import SigningConfig
 from tflmake.signing.config import fragment as signing_fragment
 from tflmake.signing.config import from_environment as signing_from_environment
 from tflmake.signing.keys import SIGNING_TOOLS, Identity, check_signing
+from tflmake.signing.shipped import variant_shipped_files
 from tflmake.spec.cache import ValidSpecCache
 from tflmake.spec.datafiles import dataset_files as data_set_files
 from tflmake.spec.load import (
@@ -408,14 +409,11 @@ def _signing_key(signing: Identity) -> dict[str, Any]:
 
 def sign_task(spec: ModelSpec, variant_name: str, layout: Layout, signing: Identity) -> TaskDict:
     """Sign the variant's shipped files; again when their bytes or the key change, never from its own bytes."""
-    variant = spec.variant(variant_name)
-    front_end = spec.dataset is not None and DATASET_KINDS[spec.dataset["type"]].front_end
     return _artifact_task(
-        "sign", f"{spec.name}.{variant.name}", _signing_key(signing),
-        actions=[(run_step, ["sign", spec, layout, variant.name])],
-        file_dep=layout.shipped_files(spec.name, variant.name, front_end, bool(variant.accelerator),
-                                      variant.c_array, crypto=bool(keys.bundle_key_ids(variant.encrypt)[0])),
-        targets=[layout.signature(spec.name, variant.name)])
+        "sign", f"{spec.name}.{variant_name}", _signing_key(signing),
+        actions=[(run_step, ["sign", spec, layout, variant_name])],
+        file_dep=variant_shipped_files(spec, layout, variant_name),
+        targets=[layout.signature(spec.name, variant_name)])
 
 
 def sign_manifest_task(spec: ModelSpec, layout: Layout, signing: Identity) -> TaskDict:
