@@ -82,8 +82,7 @@ def isolated_step(baseline: Baseline, environment: dict[str, str | None]) -> Ite
     try:
         yield
     finally:
-        reset(baseline)
-        gc.collect()
+        reset(baseline)  # its clear_session collects what the step left
 
 
 def reset(baseline: Baseline) -> None:
