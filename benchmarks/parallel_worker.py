@@ -1,9 +1,10 @@
 """`-n 2` against a serial build with the warm worker on (issue 21 §4), on one- and two-model projects.
 
-    python benchmarks/parallel_worker.py --rounds 3 --local-cache off
+    python benchmarks/parallel_worker.py --rounds 3 --first-rounds 3 --local-cache off
 
-Projects of 1 and 2 copies of digits_mlp. Per project size: a first build of each command in a fresh
-project (no worker yet: the build starts them), then `--rounds` clean rebuilds through the warm workers,
+Projects of 1 and 2 copies of digits_mlp. Per project size: `--first-rounds` first builds of each command,
+alternated, each in a fresh project (no worker yet: the build starts them; they are stopped after it but
+for the last round's), then `--rounds` clean rebuilds through the last round's warm workers,
 serial and `-n 2` alternated (the build folder emptied but for the workers' files). Each project has a
 local cache of its own, empty at first: with `--local-cache on` (tflmake's default) a clean rebuild
 restores the artifacts and runs manifest and evaluate; with `off` it builds every step. Medians are
@@ -43,6 +44,11 @@ def workers(project: Path) -> int:
     return sum(line.startswith("worker") for line in status.stdout.splitlines())
 
 
+def stop_workers(projects: dict[str, Path]) -> None:
+    for project in projects.values():
+        subprocess.run([*TFLMAKE, "worker", "stop"], cwd=project, capture_output=True, env=harness.ENVIRONMENT)
+
+
 def timed(command: list[str], project: Path, scratch: Path) -> float:
     """Wall time of `command` in `project`, with the project's own local cache."""
     harness.ENVIRONMENT["TFLMAKE_CACHE_LOCAL_DIR"] = str(scratch / f"{project.name}-cache")
@@ -52,6 +58,7 @@ def timed(command: list[str], project: Path, scratch: Path) -> float:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--first-rounds", type=int, default=1)
     parser.add_argument("--models", type=int, nargs="*", default=[1, 2])
     parser.add_argument("--local-cache", choices=("on", "off"), default="off")
     args = parser.parse_args(argv)
@@ -64,10 +71,17 @@ def main(argv: list[str]) -> int:
     print("|---:|---:|---:|---:|---:|---:|---|---|")
     same_everywhere = True
     for count in args.models:
+        projects: dict[str, Path] = {}
         scratch = Path(tempfile.mkdtemp(prefix="tflmake-par-worker-"))
-        projects = {"serial": make_project(count, scratch / "serial"), "n2": make_project(count, scratch / "n2")}
         commands = {"serial": TFLMAKE, "n2": [*TFLMAKE, "-n", "2"]}
-        first = {name: timed(commands[name], projects[name], scratch) for name in ("serial", "n2")}
+        firsts: dict[str, list[float]] = {"serial": [], "n2": []}
+        for round_ in range(args.first_rounds):
+            if round_:
+                stop_workers(projects)
+            projects = {name: make_project(count, scratch / f"{name}-{round_}") for name in commands}
+            for name in commands:
+                firsts[name].append(timed(commands[name], projects[name], scratch))
+        first = {name: statistics.median(firsts[name]) for name in commands}
         same = digests(projects["serial"] / "build") == digests(projects["n2"] / "build")
         times: dict[str, list[float]] = {"serial": [], "n2": []}
         for _ in range(args.rounds):
@@ -80,10 +94,10 @@ def main(argv: list[str]) -> int:
         print(f"| {count} | {first['serial']:.1f} s | {first['n2']:.1f} s | {serial:.1f} s | {parallel:.1f} s "
               f"| {parallel / serial:.2f}x | {workers(projects['serial'])}, {workers(projects['n2'])} "
               f"| {'yes' if same else 'NO'} |", flush=True)
-        print(f"<!-- rounds: serial {[round(t, 1) for t in times['serial']]}, "
+        print(f"<!-- first builds: serial {[round(t, 1) for t in firsts['serial']]}, "
+              f"-n 2 {[round(t, 1) for t in firsts['n2']]}; rounds: serial {[round(t, 1) for t in times['serial']]}, "
               f"-n 2 {[round(t, 1) for t in times['n2']]} -->", flush=True)
-        for project in projects.values():
-            subprocess.run([*TFLMAKE, "worker", "stop"], cwd=project, capture_output=True, env=harness.ENVIRONMENT)
+        stop_workers(projects)
         shutil.rmtree(scratch, ignore_errors=True)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0 if same_everywhere else 1

@@ -33,6 +33,11 @@ _UNTAKEN = object()  # no worker took the step (yet)
 # instead (importing TensorFlow on the critical path, beside the worker) made two-model `-n 2` builds
 # slower than serial ones.
 GROW_AFTER_SECONDS = 0.3
+# ...when every busy worker runs a step of another model. A step waiting behind a step of its own model
+# (a variant's conversion behind its sibling's) waits this long first: within one model only the variants'
+# short steps run side by side, and a new worker's warm-up (4-5 s of CPU on a 2-core machine) competed with
+# them and ended up slower than one worker: a one-model first build with `-n 2` took 1.06-1.14x serial.
+GROW_SAME_MODEL_AFTER_SECONDS = 5.0
 POLL_SECONDS = 0.05
 ABORT_GRACE_SECONDS = 15.0  # after Ctrl-C, how long the worker may take to stop the step
 
@@ -46,7 +51,7 @@ def delegate(basename: str, spec: ModelSpec, layout: Layout, arguments: tuple[An
     if _given_up or not workerlink.enabled() or workerlink.socket_address(layout) is None:
         return NOT_SERVED
     request = {"op": "step", **workerlink.project_of(layout), "identity": workerlink.identity(),
-               "labelled": multiprocessing.parent_process() is not None, "label": label,
+               "labelled": multiprocessing.parent_process() is not None, "label": label, "model": spec.name,
                "environment": {name: os.environ.get(name) for name in _STEP_ENVIRONMENT},
                "payload": (basename, spec, layout, arguments)}
     try:
@@ -70,7 +75,8 @@ def _delegate(layout: Layout, request: dict[str, Any]) -> Any:
     """Offer the step to the project's workers in slot order until one accepts it.
 
     The pool ends at the first slot without a listening worker: a step that finds
-    every worker before it busy for GROW_AFTER_SECONDS starts one there (slot 0 at
+    every worker before it busy for GROW_AFTER_SECONDS (GROW_SAME_MODEL_AFTER_SECONDS
+    while one of them runs a step of this step's model) starts one there (slot 0 at
     once), in the background, and keeps asking all of them. It never imports
     TensorFlow itself while a worker serves, unless this process has already.
     """
@@ -78,41 +84,45 @@ def _delegate(layout: Layout, request: dict[str, Any]) -> Any:
     starting: Starting | None = None  # the worker this step started
     stale: set[int] = set()
     while True:
-        slot, outcome = _offer(layout, request, stale)
+        slot, outcome, busy_models = _offer(layout, request, stale)
         if outcome is not _UNTAKEN:
             return outcome
         now = time.monotonic()
         if slot > 0 and "tensorflow" in sys.modules:
             return NOT_SERVED  # this process has paid the import already (an earlier step built here)
         busy_since = now if busy_since is None and slot > 0 else busy_since
+        grow_after = GROW_SAME_MODEL_AFTER_SECONDS if request.get("model") in busy_models else GROW_AFTER_SECONDS
         if starting is None and slot < workerlink.pool_size() and (
-                slot == 0 or now - (busy_since or now) >= GROW_AFTER_SECONDS):
+                slot == 0 or now - (busy_since or now) >= grow_after):
             starting = _start(layout, slot)
         if starting is not None:
             _check_start(starting)
         time.sleep(POLL_SECONDS)
 
 
-def _offer(layout: Layout, request: dict[str, Any], stale: set[int]) -> tuple[int, Any]:
-    """(the first slot without a listening worker, _UNTAKEN), or (its slot, the outcome) once one took the step."""
+def _offer(layout: Layout, request: dict[str, Any], stale: set[int]) -> tuple[int, Any, set[str]]:
+    """(the first slot without a listening worker, _UNTAKEN, the models the busy workers before it build), or
+    (its slot, the outcome, ...) once one took the step."""
+    busy_models: set[str] = set()
     for slot in range(workerlink.pool_size()):
         address = workerlink.socket_address(layout, slot)
         connection = _connect(address) if address is not None else None
         if connection is None:
-            return (slot if address is not None else workerlink.pool_size()), _UNTAKEN
+            return (slot if address is not None else workerlink.pool_size()), _UNTAKEN, busy_models
         answer = _send_request(connection, request)
         status = answer.get("status")
         if status == "accepted":
-            return slot, _await_outcome(connection, layout, int(answer["pid"]))
+            return slot, _await_outcome(connection, layout, int(answer["pid"])), busy_models
         connection.close()
         if status == "stale" and slot not in stale:
             # Another tflmake, TensorFlow or venv: that worker exits; the next offer starts one that matches.
             _wait_for_exit(int(answer["pid"]), 10.0)
             stale.add(slot)
-            return slot, _UNTAKEN
+            return slot, _UNTAKEN, busy_models
         if status != "busy":
             raise WorkerTrouble(str(answer.get("reason", f"unexpected answer {status!r}")))
-    return workerlink.pool_size(), _UNTAKEN
+        busy_models.add(str(answer.get("model")))
+    return workerlink.pool_size(), _UNTAKEN, busy_models
 
 
 def _send_request(connection: socket.socket, request: dict[str, Any]) -> dict[str, Any]:

@@ -52,6 +52,7 @@ class Worker:
     warm_up_seconds: float = 0.0  # what importing TensorFlow and the builders took: a cold step's extra cost
     owner: int = 0  # a process whose exit ends the worker (workerlink.OWNER_ENV), or 0
     busy: bool = False
+    model: str = ""  # the model whose step runs (told to a step that finds this worker busy)
     stopping: str = ""  # why the worker exits once the running step is done
     steps: queue.Queue[tuple[socket.socket, list[int], dict[str, Any]]] = field(default_factory=queue.Queue)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -180,9 +181,11 @@ def answer(worker: Worker, connection: socket.socket) -> None:
         reply = {"status": "stopping", "pid": os.getpid()}
     elif reply is None and request.get("op") == "step":
         with worker.lock:
-            reply = {"status": "busy", "pid": os.getpid()} if worker.busy or worker.stopping else None
+            reply = {"status": "busy", "pid": os.getpid(), "model": worker.model} \
+                if worker.busy or worker.stopping else None
             if reply is None:
                 worker.busy = True
+                worker.model = str(request.get("model", ""))
                 worker.last_request = time.monotonic()
                 worker.steps.put((connection, descriptors, request))
                 return

@@ -1,6 +1,7 @@
 """Which warm worker takes a step (issue 21 §4): the first free one in slot order; a step that finds every
-worker busy starts one more in the background and takes whichever is free first; it never builds in process
-while a worker serves, unless its process has imported TensorFlow already."""
+worker busy starts one more in the background (later when a busy worker builds the same model) and takes
+whichever is free first; it never builds in process while a worker serves, unless its process has imported
+TensorFlow already."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ class FakePool:
     """Workers by slot, each "free", "busy", "starting" or "empty"; `changes` switch a slot's state at a time."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, states: list[str], size: int = 4,
-                 changes: tuple[tuple[float, int, str], ...] = ()) -> None:
+                 changes: tuple[tuple[float, int, str], ...] = (), building: str = "other") -> None:
         self.states = states + ["empty"] * (size - len(states))
+        self.building = building  # the model a busy worker's step belongs to
         self.changes = sorted((time.monotonic() + at, slot, state) for at, slot, state in changes)
         self.started: list[tuple[int, float]] = []  # (slot, seconds after the step began)
         self.began = time.monotonic()
@@ -55,7 +57,7 @@ class FakePool:
         if self.states[connection.slot] == "free":
             self.states[connection.slot] = "busy"
             return {"status": "accepted", "pid": connection.slot}
-        return {"status": "busy", "pid": connection.slot}
+        return {"status": "busy", "pid": connection.slot, "model": self.building}
 
     def start(self, layout: Layout, slot: int) -> object | None:
         if self.states[slot] != "empty":
@@ -66,7 +68,7 @@ class FakePool:
 
 
 def delegate() -> Any:
-    return workerclient._delegate(Layout("build"), {})
+    return workerclient._delegate(Layout("build"), {"model": "mine"})
 
 
 def test_a_free_first_worker_takes_the_step_and_no_worker_is_started(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,6 +98,19 @@ def test_every_worker_busy_starts_one_more_in_the_background_and_the_first_free_
     assert delegate() == "worker 0"
     assert [slot for slot, _ in pool.started] == [1]
     assert pool.started[0][1] >= workerclient.GROW_AFTER_SECONDS
+
+
+def test_a_step_behind_a_step_of_its_own_model_waits_longer_before_growing_the_pool(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Worker 0 busy with a step of the same model: no worker is started within GROW_SAME_MODEL_AFTER_SECONDS
+    (a one-model `-n 2` build stays on one worker), one is after it."""
+    monkeypatch.setattr(workerclient, "GROW_SAME_MODEL_AFTER_SECONDS", 1.0)
+    pool = FakePool(monkeypatch, ["busy"], building="mine",
+                    changes=((workerclient.GROW_AFTER_SECONDS + 0.3, 0, "free"),))
+    assert delegate() == "worker 0" and pool.started == []
+    pool = FakePool(monkeypatch, ["busy"], building="mine", changes=((1.5, 0, "free"),))
+    assert delegate() == "worker 0"
+    assert [slot for slot, _ in pool.started] == [1] and pool.started[0][1] >= 1.0
 
 
 def test_a_worker_busy_only_for_an_instant_does_not_grow_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
