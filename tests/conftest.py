@@ -25,6 +25,7 @@ from tests.support import (
     Project,
     make_project,
 )
+from tests.twentymodels import build_serially
 from tflmake.cache.config import LOCAL_DIR_ENV, LOCAL_ENV
 
 
@@ -115,6 +116,12 @@ def _build_mlp(folder: Path) -> Project:
 def built_mlp(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """digits_mlp built once for the session; tests must not modify it."""
     return built_once(tmp_path_factory, "built", _build_mlp)
+
+
+@pytest.fixture(scope="session")
+def serial_twenty(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The twenty specs of tests/twentymodels.py built serially, once for the run; tests must not modify it."""
+    return built_once(tmp_path_factory, "twenty", build_serially)
 
 
 @pytest.fixture

@@ -27,62 +27,26 @@ import tomli_w
 from tests.integration.test_cache import cache_files, restored
 from tests.s3server import S3Server
 from tests.support import TINY_SPEC, CacheLocation, DoitRun, Project, make_project
+from tests.twentymodels import CACHED_PER_MODEL, UNITS, spec_text
 from tflmake.cache.config import LOCAL_DIR_ENV
 
 pytestmark = pytest.mark.integration
 
-SPEC = """
-[model.source]
-type = "layers"
-input_shape = [8, 8]
-layers = [{{ type = "Flatten" }}, {{ type = "Dense", units = {units}, activation = "relu" }},
-          {{ type = "Dense", units = 10, activation = "softmax" }}]
-
-[dataset]
-type = "digits"
-scale = 16.0
-shape = [8, 8]
-
-[train]
-epochs = 1
-
-[representative]
-samples = 50
-
-[[variant]]
-name = "float32"
-
-[[variant]]
-name = "int8"
-quantize = "int8"
-io_type = "int8"
-c_array = true
-"""
 # (j) asks for 20 specs: the folder-cache Dask case builds all of them, the S3 and Ray cases the first four.
-ALL_MODELS = {f"mlp{units}": units for units in range(12, 32)}
+ALL_MODELS = {name: spec_text(name) for name in UNITS}
 MODELS = dict(list(ALL_MODELS.items())[:4])
-# Per model: dataset, savedmodel, representative, two tflite, one carray.
-CACHED_PER_MODEL = 6
 
 
-def project_with_specs(root: Path, location: CacheLocation | None, models: dict[str, int] = MODELS) -> Project:
+def project_with_specs(root: Path, location: CacheLocation | None, models: dict[str, str] = MODELS) -> Project:
+    """A project with `models` (name: spec text), its shared cache at `location` (or none)."""
     project = make_project(root, dodo=False)
-    for name, units in models.items():
-        project.add_spec(name, SPEC.format(units=units))
+    for name, text in models.items():
+        project.add_spec(name, text)
     if location is not None:
         table: dict[str, Any] = {"url": location.url, "mode": "read-write"}
         if location.storage_options:
             table["storage-options"] = location.storage_options
         (root / "pyproject.toml").write_text(tomli_w.dumps({"tool": {"tflmake": {"cache": table}}}))
-    return project
-
-
-@pytest.fixture(scope="module")
-def serial(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    """Every spec built serially, without a cache: the reference bytes."""
-    project = project_with_specs(tmp_path_factory.mktemp("serial") / "project", None, ALL_MODELS)
-    run = project.tflmake()
-    assert run.returncode == 0, run.output
     return project
 
 
@@ -102,8 +66,8 @@ def clustered(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     else:
         location = CacheLocation((root / "cache").as_posix(), {})
     project = project_with_specs(root / "project", location, models)
-    # A local cache of its own: the module's holds what the serial build and an earlier case built, and the
-    # driver would restore those models from it instead of submitting their jobs.
+    # A local cache of its own: the module's holds what an earlier case built, and the driver would restore
+    # those models from it instead of submitting their jobs.
     local = {LOCAL_DIR_ENV: (root / "local-cache").as_posix()}
     return project, location, project.tflmake("--executor", executor, timeout=1800, env=local)
 
@@ -134,11 +98,11 @@ def built_models(project: Project) -> list[str]:
 
 
 def test_cluster_build_equals_the_serial_build(clustered: tuple[Project, CacheLocation, DoitRun],
-                                               serial: Project) -> None:
+                                               serial_twenty: Project) -> None:
     """(j) Every artifact of every model is byte-identical to the serial build's; reports but for latency."""
     project, _, _ = clustered
     for model in built_models(project):
-        mine, theirs = serial.build / model, project.build / model
+        mine, theirs = serial_twenty.build / model, project.build / model
         names = sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*") if p.is_file())
         assert names == sorted(p.relative_to(theirs).as_posix() for p in theirs.rglob("*") if p.is_file())
         differing = [name for name in names if (mine / name).read_bytes() != (theirs / name).read_bytes()]
@@ -218,7 +182,7 @@ def test_a_fresh_checkout_submits_only_the_models_the_cache_lacks(
     # Other calibration samples: mlp13's representative, int8 .tflite and C array are not in the cache. The
     # build above put both models' entries into the local cache: mlp12's 6 and mlp13's 3 others hit there.
     changed = project_with_specs(root / "changed", location, models)
-    changed.add_spec("mlp13", SPEC.format(units=13).replace("samples = 50", "samples = 40"))
+    changed.add_spec("mlp13", spec_text("mlp13").replace("samples = 50", "samples = 40"))
     run = changed.tflmake("--executor", executor)
     assert run.returncode == 0, run.output
     assert re.search(rf"^cluster: 1 of 2 models restore from the cache \({cached} tasks looked up in [0-9.]+ s; "
@@ -302,7 +266,7 @@ def test_a_worker_with_another_tensorflow_publishes_nothing(
     from tflmake.spec.load import load_spec
 
     location = CacheLocation((tmp_path / "cache").as_posix(), {})
-    project = project_with_specs(tmp_path / "project", location, {"tiny": 16})
+    project = project_with_specs(tmp_path / "project", location, {"tiny": spec_text("mlp16")})
     monkeypatch.chdir(project.root)
     tasks = ("dataset:tiny", "savedmodel:tiny", "representative:tiny", "tflite:tiny.float32", "tflite:tiny.int8",
              "carray:tiny.int8")
@@ -334,7 +298,7 @@ def test_an_unreachable_scheduler_or_a_cluster_without_the_resource_is_one_warni
     from tflmake.cluster.plan import StaleModel
     from tflmake.spec.load import load_spec
 
-    project = project_with_specs(tmp_path / "project", None, {"tiny": 16})
+    project = project_with_specs(tmp_path / "project", None, {"tiny": spec_text("mlp16")})
     monkeypatch.chdir(project.root)
     models = [StaleModel(load_spec("modelspecs/tiny.toml"), ("dataset:tiny",))]
     config = CacheConfig(url=(tmp_path / "cache").as_posix(), mode="read-write")

@@ -22,6 +22,7 @@ from tests.integration.test_cache import cache_files, restored
 from tests.integration.test_cluster import CACHED_PER_MODEL, project_with_specs
 from tests.s3server import free_port
 from tests.support import CacheLocation
+from tests.twentymodels import spec_text
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +57,7 @@ def test_a_started_ray_cluster_fills_the_cache(ray_head: str, tmp_path: Path, mo
     """The job runs on the cluster's worker, the driver restores every cacheable task from the cache it filled."""
     monkeypatch.setenv("RAY_AUTH_MODE", "token")
     location = CacheLocation((tmp_path / "cache").as_posix(), {})
-    project = project_with_specs(tmp_path / "project", location, {"tiny": 16})
+    project = project_with_specs(tmp_path / "project", location, {"tiny": spec_text("mlp16")})
     run = project.tflmake("--executor", f"ray://{ray_head}")
     assert run.returncode == 0, run.output
     assert re.search(rf"^cluster: 0 of 1 models restore from the cache \({CACHED_PER_MODEL} tasks looked up in "
@@ -72,7 +73,7 @@ def test_a_ray_cluster_with_token_authentication_says_what_the_driver_lacks(
     """Without RAY_AUTH_MODE=token Ray Client only times out: one warning says why, the model builds locally."""
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
     location = CacheLocation((tmp_path / "cache").as_posix(), {})
-    project = project_with_specs(tmp_path / "project", location, {"tiny": 16})
+    project = project_with_specs(tmp_path / "project", location, {"tiny": spec_text("mlp16")})
     run = project.tflmake("--executor", f"ray://{ray_head}")
     assert run.returncode == 0, run.output
     warnings = [line for line in run.output.splitlines() if line.startswith("tflmake: warning: --executor")]

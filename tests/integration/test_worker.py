@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import REPO, Project, make_project
+from tests.twentymodels import UNITS, spec_text
 from tflmake.engine import workerclient, workerlink
 from tflmake.paths import Layout
 from tflmake.spec.load import load_spec
@@ -28,8 +29,8 @@ pytestmark = pytest.mark.integration
 WARNING = "tflmake: warning: warm worker:"
 
 
-def tiny_spec(units: int = 8, epochs: int = 1, seed: int = 0, c_array: bool = False, extra: str = "") -> str:
-    """A tiny MLP on the digits set; float32 and int8 variants (int8 optionally with a C array)."""
+def tiny_spec(units: int = 8, epochs: int = 1, seed: int = 0) -> str:
+    """A tiny MLP on the digits set; float32 and int8 variants."""
     return f"""
 [model.source]
 type = "layers"
@@ -59,14 +60,9 @@ quantize = "none"
 name = "int8"
 quantize = "int8"
 io_type = "int8"
-c_array = {str(c_array).lower()}
-{extra}"""
+"""
 
 
-# Twenty different specs: units, epochs and seeds vary; every fourth exports a C array.
-SPECS = {f"m{index:02d}": tiny_spec(units=4 + 2 * (index % 5), epochs=1 + index % 2, seed=index,
-                                    c_array=index % 4 == 0)
-         for index in range(20)}
 # Files whose bytes depend on the machine or on the SavedModel's process (compared otherwise or not at all):
 # latency figures (report.*, tradeoff.png), saved_model.pb/fingerprint.pb and the manifest's hashes of them.
 NOT_BYTE_COMPARED = ("report.json", "report.md", "report.previous.json", "tradeoff.png", "manifest.json")
@@ -153,18 +149,12 @@ def interrupt_a_long_step(project: Project) -> None:
 
 
 def test_twenty_specs_through_one_worker_match_cold_builds_also_after_a_failed_and_an_interrupted_task(
-        tmp_path: Path, warm: Project) -> None:
-    """20 different specs built one after another through one worker (in reverse order, with a failing and an
-    interrupted task between them) are byte-identical to a cold build of the same specs."""
-    cold = make_project(tmp_path / "cold", dodo=False)
-    for name, text in SPECS.items():
-        cold.add_spec(name, text)
-    run = cold.tflmake("--no-worker")
-    assert run.returncode == 0, run.output
-    assert not (cold.build / ".worker.sock").exists()
-
+        warm: Project, serial_twenty: Project) -> None:
+    """20 different specs (tests/twentymodels.py) built one after another through one worker (in reverse order,
+    with a failing and an interrupted task between them) are byte-identical to a cold build of the same specs
+    (the run's serial build of them, in process, without a worker)."""
     pids = set()
-    for index, (name, text) in enumerate(reversed(SPECS.items())):
+    for index, name in enumerate(reversed(UNITS)):
         if index == 5:
             warm.add_spec("broken", tiny_spec().replace("input_shape = [8, 8]", "input_shape = [8, 9]"))
             failed = warm.tflmake()
@@ -172,15 +162,15 @@ def test_twenty_specs_through_one_worker_match_cold_builds_also_after_a_failed_a
             (warm.specs / "broken.toml").unlink()
         if index == 10:
             interrupt_a_long_step(warm)
-        warm.add_spec(name, text)
+        warm.add_spec(name, spec_text(name))
         run = warm.tflmake()
         assert run.returncode == 0 and WARNING not in run.output, run.output
         pids.add((status(warm) or {}).get("pid"))
     assert len(pids) == 1 and None not in pids, "one worker served every build"
     served = status(warm)
     assert served is not None and int(served["tasks"]) >= 20 * 4  # type: ignore[call-overload]
-    for name in SPECS:
-        assert artifacts(warm.build, name) == artifacts(cold.build, name), name
+    for name in UNITS:
+        assert artifacts(warm.build, name) == artifacts(serial_twenty.build, name), name
 
 
 ISOLATION_SPEC = """
@@ -358,18 +348,16 @@ def test_no_worker_and_the_environment_variable_build_without_one(
     assert not (project.build / ".worker.sock").exists() and not (project.build / "worker.log").exists()
 
 
-def test_a_two_model_parallel_build_through_the_workers_matches_a_serial_build(tmp_path: Path, warm: Project) -> None:
+def test_a_two_model_parallel_build_through_the_workers_matches_a_serial_build(
+        warm: Project, serial_twenty: Project) -> None:
     """`-n 2` with the worker on: every TensorFlow step goes to one of at most two warm workers (none is
     built in process), and the bytes equal a serial build's; `tflmake worker stop` ends every worker."""
-    serial = make_project(tmp_path / "serial", dodo=False)
-    for name in ("m00", "m01"):
-        serial.add_spec(name, SPECS[name])
-        warm.add_spec(name, SPECS[name])
-    assert serial.tflmake("--no-worker").returncode == 0
+    for name in ("mlp12", "mlp13"):
+        warm.add_spec(name, spec_text(name))
     run = warm.tflmake("-n", "2")
     assert run.returncode == 0 and WARNING not in run.output, run.output
-    for name in ("m00", "m01"):
-        assert artifacts(warm.build, name) == artifacts(serial.build, name)
+    for name in ("mlp12", "mlp13"):
+        assert artifacts(warm.build, name) == artifacts(serial_twenty.build, name)
     cwd = os.getcwd()
     os.chdir(warm.root)
     try:
