@@ -2,10 +2,11 @@
 
     python benchmarks/cluster.py                  # 4 specs, 1 and 2 workers
     python benchmarks/cluster.py --specs 20 --workers 1 2
+    python benchmarks/cluster.py --specs 20 --workers 2 --engine ray   # ray-local:W instead (pip install 'tflmake[ray]')
 
 N copies of a digits MLP spec (epochs and variants below). In one run:
   serial   `tflmake --no-cache` in a fresh checkout (the reference)
-  W        `tflmake --executor dask-local:W` with an empty folder cache (read-write), fresh checkout
+  W        `tflmake --executor dask-local:W` (or ray-local:W) with an empty folder cache (read-write), fresh checkout
   W again  the same in a second fresh checkout with that (now full) cache: the driver looks every stale
            task up first, submits nothing and restores (the look-up's time and task count from its line)
 Every cluster run gets an empty local cache of its own (TFLMAKE_CACHE_LOCAL_DIR): the driver would
@@ -98,17 +99,18 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--specs", type=int, default=4)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--engine", choices=("dask", "ray"), default="dask")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="tflmake-bench-cluster-"))
     try:
         serial, _ = tflmake(checkout(work / "serial", args.specs), "--no-cache")
-        print(f"{args.specs} specs; serial build (no cache): {serial:.1f} s wall", flush=True)
+        print(f"{args.specs} specs; serial build (no cache): {serial:.1f} s wall; {args.engine}-local", flush=True)
         print("workers | wall (s) | vs serial | ship (s) | engine start (s) | jobs (s) | job median (s) | "
               "job start overhead, best (s) | driver build after jobs (s) | restored")
         measured = {}
         for workers in args.workers:
             root = checkout(work / f"w{workers}", args.specs)
-            wall, output = tflmake(root, "--executor", f"dask-local:{workers}", "--cache-url",
+            wall, output = tflmake(root, "--executor", f"{args.engine}-local:{workers}", "--cache-url",
                                    (work / f"cache{workers}").as_posix(), "--cache-mode", "read-write",
                                    local_cache=work / f"local{workers}")
             ship, engine = map(float, SHIPPED.search(output).groups()[-2:])  # type: ignore[union-attr]
@@ -120,7 +122,7 @@ def main(argv: list[str]) -> int:
                   f"{float(jobs_wall):8.1f} | {statistics.median(jobs):14.1f} | {float(overhead):28.2f} | "
                   f"{float(driver):27.1f} | {restored} ({built} built; {done} of {total} jobs ok)", flush=True)
             again, output = tflmake(checkout(work / f"w{workers}-again", args.specs), "--executor",
-                                    f"dask-local:{workers}", "--cache-url", (work / f"cache{workers}").as_posix(),
+                                    f"{args.engine}-local:{workers}", "--cache-url", (work / f"cache{workers}").as_posix(),
                                     "--cache-mode", "read-write", local_cache=work / f"local{workers}-again")
             whole, looked_up, probe = NOTHING.search(output).groups()  # type: ignore[union-attr]
             built, restored, driver = DRIVER.findall(output)[-1]

@@ -62,7 +62,6 @@ def build_serially(folder: Path) -> Project:
         project.add_spec(name, spec_text(name))
     run = project.tflmake("--no-worker", env={"TFLMAKE_CACHE_LOCAL": "0"})
     assert run.returncode == 0, run.output
-    assert re.search(r"^tflmake: \d+ built, 0 restored from cache, 0 up to date, 0 failed", run.output,
-                     re.MULTILINE), run.output
+    assert re.search(r"^tflmake: \d+ built, 0 up to date, 0 failed", run.output, re.MULTILINE), run.output
     assert not (project.build / ".worker.sock").exists()
     return project
