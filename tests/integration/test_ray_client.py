@@ -72,6 +72,9 @@ def test_a_ray_cluster_with_token_authentication_says_what_the_driver_lacks(
         ray_head: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without RAY_AUTH_MODE=token Ray Client only times out: one warning says why, the model builds locally."""
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    # Ray Client's own connection timeouts (5 s, doubling up to 30 s, three attempts: 33 s of waiting) cut short.
+    monkeypatch.setenv("RAY_CLIENT_INITIAL_CONNECTION_TIMEOUT_S", "1")
+    monkeypatch.setenv("RAY_CLIENT_MAX_CONNECTION_TIMEOUT_S", "2")
     location = CacheLocation((tmp_path / "cache").as_posix(), {})
     project = project_with_specs(tmp_path / "project", location, {"tiny": spec_text("mlp16")})
     run = project.tflmake("--executor", f"ray://{ray_head}")
