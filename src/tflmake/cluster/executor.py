@@ -170,7 +170,7 @@ class RayExecutor:
                 ray.init(num_cpus=url.workers, resources={RESOURCE: url.workers}, include_dashboard=False,
                          log_to_driver=False, logging_level=logging.ERROR)
             else:
-                ray.init(address=f"ray://{url.address}", log_to_driver=False, logging_level=logging.ERROR)
+                _connect_ray_client(ray, url.address or "")
         except (ConnectionError, OSError, RuntimeError) as error:
             raise ExecutorError(f"--executor: cannot start or reach Ray at {url.address or 'local'}: "
                                 f"{str(error).splitlines()[0]}{_auth_hint(url)}") from None
@@ -193,6 +193,26 @@ class RayExecutor:
 
     def close(self) -> None:
         self.ray.shutdown()
+
+
+# Ray Client's server refuses a client now and then while it starts the client's own server process,
+# with "Initialization failure from server" and no reason (seen on a busy 2-core machine, a head started
+# seconds before); the next attempt connects.
+RAY_CLIENT_ATTEMPTS = 3
+
+
+def _connect_ray_client(ray: Any, address: str) -> None:
+    """`ray.init` through Ray Client, again after a refused initialisation (up to RAY_CLIENT_ATTEMPTS)."""
+    for attempt in range(1, RAY_CLIENT_ATTEMPTS + 1):
+        try:
+            ray.init(address=f"ray://{address}", log_to_driver=False, logging_level=logging.ERROR)
+            return
+        except ConnectionAbortedError as error:
+            if attempt == RAY_CLIENT_ATTEMPTS or "Initialization failure from server" not in str(error):
+                raise
+            with contextlib.suppress(Exception):
+                ray.shutdown()
+            time.sleep(attempt)
 
 
 def _auth_hint(url: ExecutorURL) -> str:
