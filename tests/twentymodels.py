@@ -29,6 +29,7 @@ seed = {seed}
 
 [train]
 epochs = {epochs}
+batch_size = 64
 seed = {seed}
 
 [representative]
@@ -52,7 +53,12 @@ UNITS = {f"mlp{units}": units for units in range(12, 32)}
 def spec_text(name: str) -> str:
     """The spec of model `name` (one of UNITS)."""
     index = UNITS[name] - 12
-    return SPEC.format(units=UNITS[name], epochs=1 + index % 2, seed=index)
+    return mlp_spec(UNITS[name], epochs=1 + index % 2, seed=index)
+
+
+def mlp_spec(units: int = 8, epochs: int = 1, seed: int = 0) -> str:
+    """The spec above with any width, epochs and seed (the worker's tests build such tiny models too)."""
+    return SPEC.format(units=units, epochs=epochs, seed=seed)
 
 
 def build_serially(folder: Path) -> Project:

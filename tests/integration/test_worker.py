@@ -1,7 +1,7 @@
 """The warm build worker (issue 21 §2): bytes, isolation, memory, lifecycle, security, crash and hang.
 
-Every build here is tiny (an 8-unit MLP on the digits set, 1-2 epochs, 20 calibration samples),
-so that what is measured is the worker, not training.
+Every build here is tiny (tests/twentymodels.py: an MLP of 4-64 units on the digits set, mostly 1-2
+epochs, 50 calibration samples), so that what is measured is the worker, not training.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import REPO, Project, make_project
-from tests.twentymodels import UNITS, spec_text
+from tests.twentymodels import UNITS, mlp_spec, spec_text
 from tflmake.engine import workerclient, workerlink
 from tflmake.paths import Layout
 from tflmake.spec.load import load_spec
@@ -27,40 +27,6 @@ from tflmake.spec.load import load_spec
 pytestmark = pytest.mark.integration
 
 WARNING = "tflmake: warning: warm worker:"
-
-
-def tiny_spec(units: int = 8, epochs: int = 1, seed: int = 0) -> str:
-    """A tiny MLP on the digits set; float32 and int8 variants."""
-    return f"""
-[model.source]
-type = "layers"
-input_shape = [8, 8]
-layers = [{{ type = "Flatten" }}, {{ type = "Dense", units = {units}, activation = "relu" }},
-          {{ type = "Dense", units = 10, activation = "softmax" }}]
-
-[dataset]
-type = "digits"
-scale = 16.0
-shape = [8, 8]
-seed = {seed}
-
-[train]
-epochs = {epochs}
-batch_size = 64
-seed = {seed}
-
-[representative]
-samples = 20
-
-[[variant]]
-name = "float32"
-quantize = "none"
-
-[[variant]]
-name = "int8"
-quantize = "int8"
-io_type = "int8"
-"""
 
 
 # Files whose bytes depend on the machine or on the SavedModel's process (compared otherwise or not at all):
@@ -136,7 +102,7 @@ def artifacts(build: Path, model: str) -> dict[str, bytes]:
 
 def interrupt_a_long_step(project: Project) -> None:
     """Start a build whose training runs long, Ctrl-C its client while the worker trains, expect exit 130."""
-    project.add_spec("long", tiny_spec(units=64, epochs=400, seed=7))
+    project.add_spec("long", mlp_spec(units=64, epochs=400, seed=7))
     client = subprocess.Popen([sys.executable, "-m", "tflmake", "savedmodel:long"], cwd=project.root,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert wait_until(lambda: (status(project) or {}).get("busy") and
@@ -156,7 +122,7 @@ def test_twenty_specs_through_one_worker_match_cold_builds_also_after_a_failed_a
     pids = set()
     for index, name in enumerate(reversed(UNITS)):
         if index == 5:
-            warm.add_spec("broken", tiny_spec().replace("input_shape = [8, 8]", "input_shape = [8, 9]"))
+            warm.add_spec("broken", mlp_spec().replace("input_shape = [8, 8]", "input_shape = [8, 9]"))
             failed = warm.tflmake()
             assert failed.returncode == 1 and ":broken FAILED" in failed.output, failed.output
             (warm.specs / "broken.toml").unlink()
@@ -260,13 +226,13 @@ def test_memory_after_fifty_builds_stays_within_one_and_a_half_times_the_first(
         warm: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """50 tiny SavedModel builds (each a new seed and width) through one worker: its RSS after the 50th is at most
     1.5x its RSS after the first."""
-    warm.add_spec("mem", tiny_spec())
+    warm.add_spec("mem", mlp_spec())
     assert warm.tflmake("dataset:mem").returncode == 0
     monkeypatch.chdir(warm.root)
     layout = Layout("build")
     sizes = []
     for index in range(50):
-        warm.add_spec("mem", tiny_spec(units=4 + index % 7, seed=index))
+        warm.add_spec("mem", mlp_spec(units=4 + index % 7, seed=index))
         spec = load_spec(warm.specs / "mem.toml")
         assert workerclient.delegate("savedmodel", spec, layout, (), "savedmodel:mem") is None
         if index in (0, 49):
@@ -281,7 +247,7 @@ def test_a_worker_past_its_memory_bound_exits_after_the_step_and_the_build_succe
         warm: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """With a bound below its size, the worker serves the step, then exits; the next step starts a new one."""
     monkeypatch.setenv(workerlink.MAX_RSS_ENV, "1")
-    warm.add_spec("m", tiny_spec())
+    warm.add_spec("m", mlp_spec())
     run = warm.tflmake("dataset:m")
     assert run.returncode == 0 and WARNING not in run.output, run.output
     assert wait_until(lambda: "resident memory" in (warm.build / "worker.log").read_text(), 30)
@@ -291,7 +257,7 @@ def test_a_worker_past_its_memory_bound_exits_after_the_step_and_the_build_succe
 def test_the_worker_exits_after_its_idle_time(warm: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """TFLMAKE_WORKER_IDLE=2: the worker serves, then exits about 2 s after its last request, removing its socket."""
     monkeypatch.setenv(workerlink.IDLE_ENV, "2")
-    warm.add_spec("m", tiny_spec())
+    warm.add_spec("m", mlp_spec())
     assert warm.tflmake("dataset:m").returncode == 0
     record = json.loads((warm.build / ".worker.json").read_text())
     assert alive(record["pid"])
@@ -302,7 +268,7 @@ def test_the_worker_exits_after_its_idle_time(warm: Project, monkeypatch: pytest
 
 def test_worker_stop_ends_it_and_status_says_so(warm: Project) -> None:
     """`tflmake worker status` shows the serving worker; `tflmake worker stop` ends it; `tflmake status` follows."""
-    warm.add_spec("m", tiny_spec())
+    warm.add_spec("m", mlp_spec())
     assert warm.tflmake("dataset:m").returncode == 0
     shown = warm.tflmake("worker", "status")
     assert shown.output.startswith("worker: pid ") and "1 steps served" in shown.output, shown.output
@@ -323,12 +289,12 @@ def test_a_worker_of_other_tflmake_code_is_replaced(tmp_path: Path, warm: Projec
     source = tmp_path / "src"
     shutil.copytree(REPO / "src" / "tflmake", source / "tflmake", ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setenv("PYTHONPATH", str(source))
-    warm.add_spec("m", tiny_spec())
+    warm.add_spec("m", mlp_spec())
     assert warm.tflmake("dataset:m").returncode == 0
     first = (status(warm) or {})["pid"]
     with (source / "tflmake" / "kinds.py").open("a") as kinds:
         kinds.write("# a new release\n")
-    (warm.specs / "m.toml").write_text(tiny_spec(seed=1))
+    (warm.specs / "m.toml").write_text(mlp_spec(seed=1))
     run = warm.tflmake("dataset:m")
     assert run.returncode == 0 and WARNING not in run.output, run.output
     second = (status(warm) or {})["pid"]
@@ -342,7 +308,7 @@ def test_no_worker_and_the_environment_variable_build_without_one(
     """`--no-worker` and TFLMAKE_WORKER=0 build every step in process: no worker starts."""
     if not off:
         monkeypatch.setenv(workerlink.WORKER_ENV, "0")
-    project.add_spec("m", tiny_spec())
+    project.add_spec("m", mlp_spec())
     run = project.tflmake(*off, "dataset:m", "savedmodel:m")
     assert run.returncode == 0, run.output
     assert not (project.build / ".worker.sock").exists() and not (project.build / "worker.log").exists()
@@ -374,7 +340,7 @@ def test_a_two_model_parallel_build_through_the_workers_matches_a_serial_build(
 def test_the_socket_is_private_and_a_request_for_another_project_is_refused(
         tmp_path: Path, warm: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """The socket is mode 0600; a client whose project (working directory) is another is refused."""
-    warm.add_spec("m", tiny_spec())
+    warm.add_spec("m", mlp_spec())
     assert warm.tflmake("dataset:m").returncode == 0
     assert stat.S_IMODE((warm.build / ".worker.sock").stat().st_mode) == 0o600
     elsewhere = tmp_path / "elsewhere"
@@ -387,7 +353,7 @@ def test_the_socket_is_private_and_a_request_for_another_project_is_refused(
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to connect as another user")
 def test_the_worker_answers_no_other_user(warm: Project) -> None:
     """Even with the socket opened to everyone, a process of another uid gets no answer (SO_PEERCRED)."""
-    warm.add_spec("m", tiny_spec())
+    warm.add_spec("m", mlp_spec())
     assert warm.tflmake("dataset:m").returncode == 0
     socket_path = warm.build / ".worker.sock"
     os.chmod(socket_path, 0o666)
@@ -416,7 +382,7 @@ except ConnectionError:
 
 def test_a_worker_killed_during_a_step_costs_one_warning_and_the_step_builds_in_process(warm: Project) -> None:
     """SIGKILL to the worker while it trains: the client warns once and builds the step (and the rest) itself."""
-    warm.add_spec("m", tiny_spec(units=64, epochs=60))
+    warm.add_spec("m", mlp_spec(units=64, epochs=60))
     assert warm.tflmake("dataset:m").returncode == 0
     client = subprocess.Popen([sys.executable, "-m", "tflmake"], cwd=warm.root, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
@@ -432,7 +398,7 @@ def test_a_hung_worker_costs_one_warning_and_the_step_builds_in_process(
         warm: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker that stops answering (SIGSTOP) is killed after TFLMAKE_WORKER_TIMEOUT; one warning, build in process."""
     monkeypatch.setenv(workerlink.TIMEOUT_ENV, "3")
-    warm.add_spec("m", tiny_spec(units=64, epochs=60))
+    warm.add_spec("m", mlp_spec(units=64, epochs=60))
     assert warm.tflmake("dataset:m").returncode == 0
     client = subprocess.Popen([sys.executable, "-m", "tflmake"], cwd=warm.root, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
