@@ -2,7 +2,7 @@
 
     python benchmarks/cluster.py                  # 4 specs, 1 and 2 workers
     python benchmarks/cluster.py --specs 20 --workers 1 2
-    python benchmarks/cluster.py --specs 20 --workers 2 --engine ray   # ray-local:W instead (pip install 'tflmake[ray]')
+    python benchmarks/cluster.py --specs 20 --workers 2 --engine ray   # ray-local:W (tflmake[ray])
 
 N copies of a digits MLP spec (epochs and variants below). In one run:
   serial   `tflmake --no-cache` in a fresh checkout (the reference)
@@ -122,8 +122,9 @@ def main(argv: list[str]) -> int:
                   f"{float(jobs_wall):8.1f} | {statistics.median(jobs):14.1f} | {float(overhead):28.2f} | "
                   f"{float(driver):27.1f} | {restored} ({built} built; {done} of {total} jobs ok)", flush=True)
             again, output = tflmake(checkout(work / f"w{workers}-again", args.specs), "--executor",
-                                    f"{args.engine}-local:{workers}", "--cache-url", (work / f"cache{workers}").as_posix(),
-                                    "--cache-mode", "read-write", local_cache=work / f"local{workers}-again")
+                                    f"{args.engine}-local:{workers}", "--cache-url",
+                                    (work / f"cache{workers}").as_posix(), "--cache-mode", "read-write",
+                                    local_cache=work / f"local{workers}-again")
             whole, looked_up, probe = NOTHING.search(output).groups()  # type: ignore[union-attr]
             built, restored, driver = DRIVER.findall(output)[-1]
             print(f"{workers:7d} again, fresh checkout, full cache: {again:.1f} s wall; {whole} of {args.specs} "
