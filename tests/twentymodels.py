@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 from tests.support import Project, make_project
+from tflmake.cache.config import LOCAL_ENV
 
 # An MLP on the digits set: float32 and int8 variants, the int8 one with a C array. Per model: dataset,
 # savedmodel, representative, two tflite and one carray task are cacheable.
@@ -66,7 +67,7 @@ def build_serially(folder: Path) -> Project:
     project = make_project(folder / "project", dodo=False)
     for name in UNITS:
         project.add_spec(name, spec_text(name))
-    run = project.tflmake("--no-worker", env={"TFLMAKE_CACHE_LOCAL": "0"})
+    run = project.tflmake("--no-worker", env={LOCAL_ENV: "0"})
     assert run.returncode == 0, run.output
     assert re.search(r"^tflmake: \d+ built, 0 up to date, 0 failed", run.output, re.MULTILINE), run.output
     assert not (project.build / ".worker.sock").exists()

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from tests.integration.test_cache import cache_files, restored
-from tests.integration.test_cluster import CACHED_PER_MODEL, project_with_specs
+from tests.integration.test_cluster import project_with_specs
 from tests.s3server import free_port
 from tests.support import CacheLocation
-from tests.twentymodels import spec_text
+from tests.twentymodels import CACHED_PER_MODEL, spec_text
 
 pytestmark = pytest.mark.integration
 
